@@ -1,0 +1,313 @@
+"""The command line. The only module that prints, writes files and chooses the exit code.
+
+Exit codes (as Ruff): 0 nothing found; 1 findings, files that could not be parsed or read,
+or (with --diff) a diff; 2 usage error, bad configuration, unknown rule code, or an internal
+error (a rule that crashed, a fix that would have broken a file).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from reglint import __version__
+from reglint.config import (
+    ConfigError,
+    Settings,
+    find_config,
+    load_settings,
+    parse_per_file_ignores,
+    validate_codes,
+)
+from reglint.discovery import discover, is_excluded
+from reglint.output import FORMATTERS, View
+from reglint.rule import all_rules, rules_by_code
+from reglint.runner import RunResult, default_jobs, read_files, run
+from reglint.sources import source_for
+from reglint.writer import WriteError, unified_diff, write_atomic
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _codes(values: tuple[str, ...]) -> list[str]:
+    return [code for value in values for code in value.split(",") if code.strip()]
+
+
+def _err(message: str) -> None:
+    click.echo(f"reglint: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reglint")
+def main() -> None:
+    """reglint: regularization pitfalls in TensorFlow and Keras code, found and fixed."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and offer) unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any.")
+@click.option("--fix-only", is_flag=True, help="Apply fixes; do not report what remains.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the default set).")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip (replaces the defaults).")
+@click.option("--extend-exclude", multiple=True, help="Glob patterns of paths to skip in addition.")
+@click.option("--per-file-ignores", multiple=True, help="GLOB:CODES pairs, e.g. 'tests/*:REG003'.")
+@click.option(
+    "--output-format",
+    type=click.Choice(sorted(FORMATTERS)),
+    default="text",
+    show_default=True,
+    help="How findings are printed.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--stdin-filename", help="The path to report (and match config against) for `-`.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="A pyproject.toml to use.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Where the cache lives.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
+@click.option("--color/--no-color", default=None, help="Colour output (default: on a terminal, without NO_COLOR).")
+def check(
+    paths: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    fix_only: bool,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    per_file_ignores: tuple[str, ...],
+    output_format: str,
+    quiet: bool,
+    statistics: bool,
+    exit_zero: bool,
+    stdin_filename: str | None,
+    config_path: Path | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    jobs: int | None,
+    color: bool | None,
+) -> None:
+    """Check PATHS (default: the current directory) for regularization pitfalls."""
+    try:
+        settings = _settings(
+            paths,
+            stdin_filename,
+            config_path,
+            select,
+            extend_select,
+            ignore,
+            exclude,
+            extend_exclude,
+            per_file_ignores,
+        )
+    except ConfigError as error:
+        _err(str(error))
+        sys.exit(EXIT_ERROR)
+    fixing = fix or fix_only or diff
+    from_stdin = paths == ("-",)
+    if from_stdin:
+        display = stdin_filename or "-"
+        items = [(display, sys.stdin.buffer.read())]
+        read_errors: list[tuple[str, str]] = []
+        if stdin_filename and is_excluded(Path(stdin_filename), settings):
+            items = []
+    else:
+        if "-" in paths:
+            _err("`-` (standard input) cannot be combined with other paths")
+            sys.exit(EXIT_ERROR)
+        found = discover(paths or (".",), settings)
+        items, read_errors = read_files(found.files)
+        read_errors = found.errors + read_errors
+    cache = None
+    if not no_cache and not from_stdin:
+        from reglint.cache import Cache
+
+        env = os.environ.get("REGLINT_CACHE_DIR")
+        directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
+        cache = Cache(directory, settings.fingerprint())
+    result = run(
+        items,
+        settings,
+        fix=fixing,
+        unsafe_fixes=unsafe_fixes,
+        jobs=jobs or default_jobs(),
+        cache=cache,
+    )
+    result.read_errors = read_errors
+    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    view = View(
+        unsafe_fixes=unsafe_fixes,
+        fixing=fixing,
+        quiet=quiet,
+        statistics=statistics,
+        color=use_color and output_format in ("text", "concise", "full"),
+    )
+    write_failed = False
+    if diff:
+        _print_diffs(result)
+    elif fixing and from_stdin:
+        name, data = items[0] if items else ("-", b"")
+        change = result.changes.get(name)
+        sys.stdout.buffer.write(change.fixed if change else data)
+        sys.stdout.flush()
+    elif fixing:
+        write_failed = _write_changes(result)
+    if not (fix_only or diff):
+        report = FORMATTERS[output_format](result, view)
+        stream_err = from_stdin and fixing  # stdout carries the fixed source
+        click.echo(report, nl=False, err=stream_err)
+    elif fix_only and not quiet and not diff:
+        click.echo(f"Fixed {result.fixed} error{'s' if result.fixed != 1 else ''}.", err=from_stdin)
+    for internal in result.internal_errors:
+        code = f" {internal.code}" if internal.code else ""
+        _err(f"internal error{code} in {internal.path}: {internal.message}")
+    sys.exit(_exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed))
+
+
+def _exit_code(result: RunResult, *, diff: bool, fix_only: bool, exit_zero: bool, write_failed: bool) -> int:
+    if result.internal_errors or write_failed:
+        return EXIT_ERROR
+    if exit_zero:
+        return EXIT_OK
+    if diff:
+        return EXIT_FINDINGS if result.changes else EXIT_OK
+    if fix_only:
+        return EXIT_OK
+    problems = result.findings or result.parse_errors or result.read_errors
+    return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def _settings(
+    paths: tuple[str, ...],
+    stdin_filename: str | None,
+    config_path: Path | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    exclude: tuple[str, ...],
+    extend_exclude: tuple[str, ...],
+    per_file_ignores: tuple[str, ...],
+) -> Settings:
+    if config_path is not None:
+        if not config_path.is_file():
+            raise ConfigError(f"config file {config_path} does not exist")
+        settings = load_settings(config_path)
+    else:
+        anchor = Path(stdin_filename).parent if stdin_filename else Path.cwd()
+        settings = load_settings(find_config(anchor if anchor.exists() else Path.cwd()))
+        if settings.config_file is None:
+            settings = replace(settings, root=Path.cwd())
+    changes: dict[str, object] = {}
+    if select:
+        changes["select"] = validate_codes(_codes(select), "--select")
+    if extend_select:
+        changes["extend_select"] = settings.extend_select + validate_codes(_codes(extend_select), "--extend-select")
+    if ignore:
+        changes["ignore"] = settings.ignore + validate_codes(_codes(ignore), "--ignore")
+    if exclude:
+        changes["exclude"] = tuple(exclude)
+    if extend_exclude:
+        changes["extend_exclude"] = settings.extend_exclude + tuple(extend_exclude)
+    if per_file_ignores:
+        changes["per_file_ignores"] = settings.per_file_ignores + parse_per_file_ignores(per_file_ignores)
+    return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def _decoded(path: str, data: bytes) -> str:
+    try:
+        return source_for(path, data).text()
+    except Exception:
+        return data.decode("utf-8", "replace")
+
+
+def _print_diffs(result: RunResult) -> None:
+    for path in sorted(result.changes):
+        change = result.changes[path]
+        text = unified_diff(path, _decoded(path, change.original), _decoded(path, change.fixed))
+        encoding = _encoding(path, change.original)
+        sys.stdout.buffer.write(text.encode(encoding, "surrogateescape"))
+    sys.stdout.flush()
+    if result.changes:
+        count = result.fixed
+        click.echo(
+            f"Would fix {count} error{'s' if count != 1 else ''} in {len(result.changes)} file"
+            f"{'s' if len(result.changes) != 1 else ''}.",
+            err=True,
+        )
+
+
+def _encoding(path: str, data: bytes) -> str:
+    try:
+        encoding = source_for(path, data).parse().encoding
+    except Exception:
+        return "utf-8"
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def _write_changes(result: RunResult) -> bool:
+    failed = False
+    for path in sorted(result.changes):
+        change = result.changes[path]
+        try:
+            write_atomic(Path(path), change.fixed, change.original)
+        except WriteError as error:
+            _err(f"{path}: {error}")
+            failed = True
+    return failed
+
+
+@main.command(name="rules")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, fix, safety, whether it is on by default."""
+    rules = all_rules()
+    if output_format == "json":
+        import json
+
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "summary": r.summary(),
+                        "fix": None if r.fix_safety is None else r.fix_label(),
+                        "default": r.default_enabled,
+                    }
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"{'code':<8}{'name':<36}{'fix':<13}{'default':<9}summary")
+    for r in rules:
+        fix = r.fix_label()
+        default = "on" if r.default_enabled else "off"
+        click.echo(f"{r.code:<8}{r.name:<36}{fix:<13}{default:<9}{r.summary()}")
+
+
+@main.command(name="rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print the documentation of one rule (by code or name)."""
+    wanted = code.strip()
+    by_code = rules_by_code()
+    rule = by_code.get(wanted.upper()) or next((r for r in by_code.values() if r.name == wanted), None)
+    if rule is None:
+        _err(f"unknown rule {code!r}; `reglint rules` lists them")
+        sys.exit(EXIT_ERROR)
+    fix = f"fix: {rule.fix_label()}" if rule.fix_safety else "no fix"
+    state = "on by default" if rule.default_enabled else "off by default (enable with --select)"
+    click.echo(f"# {rule.name} ({rule.code})\n\n{fix}; {state}\n\n{rule.documentation()}")

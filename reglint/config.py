@@ -1,0 +1,208 @@
+"""Configuration: `[tool.reglint]` in the nearest pyproject.toml, overridden by the command line.
+
+Config is data only: it is read with tomllib and validated; nothing in it is evaluated.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from reglint.rule import Rule, all_rules
+
+
+class ConfigError(Exception):
+    """Bad configuration or usage: reported in one line, exit code 2."""
+
+
+# key -> (kind, description); kinds: "codes", "globs", "mapping"
+KEYS: dict[str, str] = {
+    "select": "codes",
+    "extend-select": "codes",
+    "ignore": "codes",
+    "exclude": "globs",
+    "extend-exclude": "globs",
+    "per-file-ignores": "mapping",
+    "respect-gitignore": "bool",
+    "cache-dir": "str",
+}
+
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "__pypackages__",
+    "node_modules",
+    "build",
+    "dist",
+    "site-packages",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".reglint_cache",
+    ".ipynb_checkpoints",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] | None = None  # None: the default-enabled rules
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    respect_gitignore: bool = True
+    cache_dir: str = ".reglint_cache"
+    root: Path = field(default_factory=Path.cwd)  # where relative globs are anchored
+    config_file: Path | None = None
+
+    def enabled_rules(self) -> tuple[type[Rule], ...]:
+        return select_rules(all_rules(), self.select, self.extend_select, self.ignore)
+
+    def fingerprint(self) -> str:
+        """What changes analysis results (for the cache key)."""
+        codes = ",".join(rule.code for rule in self.enabled_rules())
+        return codes
+
+
+def _matches(selector: str, code: str) -> bool:
+    return selector == "ALL" or code.startswith(selector)
+
+
+def validate_codes(selectors: Iterable[str], where: str) -> tuple[str, ...]:
+    codes = [rule.code for rule in all_rules()]
+    out = []
+    for selector in selectors:
+        selector = selector.strip().upper()
+        if not selector:
+            continue
+        if not any(_matches(selector, code) for code in codes):
+            raise ConfigError(f"unknown rule code or prefix {selector!r} in {where}")
+        out.append(selector)
+    return tuple(out)
+
+
+def select_rules(
+    rules: Sequence[type[Rule]],
+    select: Sequence[str] | None,
+    extend_select: Sequence[str],
+    ignore: Sequence[str],
+) -> tuple[type[Rule], ...]:
+    """Ruff's semantics: select replaces the default set, extend-select adds, ignore removes;
+    the most specific selector wins. Opt-in rules (off by default) are enabled only by
+    their exact code or ALL, never by a prefix."""
+    chosen = []
+    for rule in rules:
+        selectors = list(extend_select) + list(select if select is not None else [])
+        if select is None and rule.default_enabled:
+            selectors.append("")  # the default set, least specific
+        best_on = max(
+            (
+                len(s)
+                for s in selectors
+                if (s == "" or _matches(s, rule.code)) and (rule.default_enabled or s in (rule.code, "ALL"))
+            ),
+            default=-1,
+        )
+        best_off = max((len(s) for s in ignore if _matches(s, rule.code)), default=-1)
+        if best_on >= 0 and best_on > best_off:
+            chosen.append(rule)
+    return tuple(chosen)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml that has a [tool.reglint] table, from `start` upward."""
+    start = start.resolve()
+    for directory in (start, *start.parents) if start.is_dir() else start.parents:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
+                raise ConfigError(f"{candidate}: invalid TOML: {error}") from None
+            if "reglint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: [tool.reglint] {key} must be a list of strings")
+    return tuple(value)
+
+
+def load_settings(config_file: Path | None) -> Settings:
+    if config_file is None:
+        return Settings()
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{config_file}: invalid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{config_file}: cannot read: {error.strerror}") from None
+    table = data.get("tool", {}).get("reglint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_file}: [tool.reglint] must be a table")
+    return settings_from_table(table, config_file)
+
+
+def settings_from_table(table: Mapping[str, Any], path: Path) -> Settings:
+    unknown = sorted(set(table) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} in [tool.reglint] (known: {', '.join(KEYS)})")
+    where = f"{path} [tool.reglint]"
+    settings = Settings(root=path.parent, config_file=path)
+    changes: dict[str, Any] = {}
+    if "select" in table:
+        changes["select"] = validate_codes(_strings(table["select"], "select", path), f"{where} select")
+    if "extend-select" in table:
+        changes["extend_select"] = validate_codes(
+            _strings(table["extend-select"], "extend-select", path), f"{where} extend-select"
+        )
+    if "ignore" in table:
+        changes["ignore"] = validate_codes(_strings(table["ignore"], "ignore", path), f"{where} ignore")
+    if "exclude" in table:
+        changes["exclude"] = _strings(table["exclude"], "exclude", path)
+    if "extend-exclude" in table:
+        changes["extend_exclude"] = _strings(table["extend-exclude"], "extend-exclude", path)
+    if "per-file-ignores" in table:
+        mapping = table["per-file-ignores"]
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{path}: [tool.reglint] per-file-ignores must be a table")
+        changes["per_file_ignores"] = tuple(
+            (glob, validate_codes(_strings(codes, f"per-file-ignores.{glob}", path), where))
+            for glob, codes in mapping.items()
+        )
+    if "respect-gitignore" in table:
+        if not isinstance(table["respect-gitignore"], bool):
+            raise ConfigError(f"{path}: [tool.reglint] respect-gitignore must be true or false")
+        changes["respect_gitignore"] = table["respect-gitignore"]
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str):
+            raise ConfigError(f"{path}: [tool.reglint] cache-dir must be a string")
+        changes["cache_dir"] = table["cache-dir"]
+    return replace(settings, **changes)
+
+
+def parse_per_file_ignores(items: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`glob:CODE,CODE` pairs from the command line."""
+    out = []
+    for item in items:
+        glob, sep, codes = item.rpartition(":")
+        if not sep or not glob:
+            raise ConfigError(f"--per-file-ignores expects GLOB:CODES, got {item!r}")
+        out.append((glob, validate_codes(codes.split(","), "--per-file-ignores")))
+    return tuple(out)

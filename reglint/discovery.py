@@ -1,0 +1,150 @@
+"""Find the files to check: directories walked for Python sources (and notebooks), honouring
+`.gitignore` files (pathspec's GitIgnoreSpec, git's own matching rules) and the configured
+excludes; a file named explicitly is always checked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from reglint.config import Settings
+
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass
+class Discovery:
+    files: list[Path] = field(default_factory=list)
+    # (path, reason) for paths given that cannot be checked
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _spec(patterns: Iterable[str]) -> pathspec.PathSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+
+
+def _gitignore(directory: Path) -> pathspec.PathSpec | None:
+    ignore = directory / ".gitignore"
+    try:
+        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return _spec(lines) if lines else None
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def is_excluded(path: Path, settings: Settings, excludes: pathspec.PathSpec | None = None) -> bool:
+    """Whether a configured exclude matches the path (relative to the config's root) or any
+    of its parent directories by name."""
+    spec = excludes or _spec((*settings.exclude, *settings.extend_exclude))
+    rel = _relative(path, settings.root)
+    candidates = [rel] if rel is not None else []
+    candidates.append(path.name)
+    if path.is_dir():
+        candidates = [c + "/" for c in candidates] + candidates
+    return any(spec.match_file(c) for c in candidates)
+
+
+def discover(paths: Iterable[str], settings: Settings) -> Discovery:
+    found = Discovery()
+    excludes = _spec((*settings.exclude, *settings.extend_exclude))
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if not os.path.lexists(path):
+            found.errors.append((given, "no such file or directory"))
+            continue
+        if path.is_file():
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.files.append(path)
+            continue
+        if path.is_dir():
+            for file in _walk(path, settings, excludes):
+                key = file.resolve()
+                if key not in seen:
+                    seen.add(key)
+                    found.files.append(file)
+            continue
+        found.errors.append((given, "not a regular file or directory"))
+    found.files.sort(key=lambda p: p.as_posix())
+    return found
+
+
+def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterator[Path]:
+    # (directory, gitignore specs that apply with the directory each is anchored at)
+    root_ignores: list[tuple[Path, pathspec.PathSpec]] = []
+    if settings.respect_gitignore:
+        # .gitignore files of the parents up to the repository root apply too
+        for parent in [top.resolve(), *top.resolve().parents]:
+            spec = _gitignore(parent)
+            if spec is not None:
+                root_ignores.append((parent, spec))
+            if (parent / ".git").exists():
+                break
+    visited: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, list[tuple[Path, pathspec.PathSpec]]]] = [(top, root_ignores)]
+    while stack:
+        directory, ignores = stack.pop()
+        try:
+            stat = directory.stat()
+        except OSError:
+            continue
+        if (stat.st_dev, stat.st_ino) in visited:  # a symlink loop
+            continue
+        visited.add((stat.st_dev, stat.st_ino))
+        if settings.respect_gitignore and directory != top:
+            spec = _gitignore(directory)
+            if spec is not None:
+                ignores = [*ignores, (directory.resolve(), spec)]
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                if not _ignored(path, True, settings, excludes, ignores):
+                    stack.append((path, ignores))
+            elif is_file and path.suffix in SOURCE_SUFFIXES and not _ignored(path, False, settings, excludes, ignores):
+                yield path
+
+
+def _ignored(
+    path: Path,
+    is_dir: bool,
+    settings: Settings,
+    excludes: pathspec.PathSpec,
+    ignores: list[tuple[Path, pathspec.PathSpec]],
+) -> bool:
+    suffix = "/" if is_dir else ""
+    if excludes.match_file(path.name + suffix):
+        return True
+    rel = _relative(path, settings.root)
+    if rel is not None and excludes.match_file(rel + suffix):
+        return True
+    resolved = path.resolve() if ignores else path
+    for anchor, spec in ignores:
+        try:
+            inner = resolved.relative_to(anchor).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(inner + suffix):
+            return True
+    return False

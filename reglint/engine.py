@@ -1,0 +1,331 @@
+"""Analyse one file: prefilter -> parse once -> resolve names -> one traversal running every
+enabled rule -> positions for what was reported -> plain FileResult (the tree is dropped).
+
+And judge a project: the facts of every file go to the rules that override `check_project`.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+
+from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, Position, Range
+from reglint.names import Resolver
+from reglint.rule import Insert, PendingFix, Remove, Replace, Rule
+from reglint.sources import SourceError, line_starts
+from reglint.suppress import find_suppressions
+
+# --------------------------------------------------------------------------------------
+# prefilter
+
+
+@lru_cache(maxsize=64)
+def _token_pattern(tokens: frozenset[bytes]) -> re.Pattern[bytes]:
+    alternatives = sorted(tokens, key=len, reverse=True)
+    return re.compile(b"|".join(re.escape(token) for token in alternatives))
+
+
+def prefilter_tokens(rules: Iterable[type[Rule]]) -> frozenset[bytes]:
+    return frozenset(token for rule in rules for token in rule.TOKENS)
+
+
+def may_matter(raw: bytes, rules: Sequence[type[Rule]]) -> bool:
+    """Whether a file contains a token one of `rules` needs: files without any cannot produce
+    a finding or a fact, so they are not parsed. The tests prove this for every example."""
+    tokens = prefilter_tokens(rules)
+    return bool(tokens) and _token_pattern(tokens).search(raw) is not None
+
+
+# --------------------------------------------------------------------------------------
+# per-file analysis
+
+
+@dataclass
+class _Report:
+    rule: Rule
+    node: cst.CSTNode
+    message: str
+    fix: PendingFix | None
+
+
+@dataclass
+class _PendingFact:
+    rule: Rule
+    kind: str
+    node: cst.CSTNode
+    data: dict[str, Any]
+    fix: PendingFix | None
+
+
+@dataclass
+class FileContext:
+    """What a rule sees of the file being analysed."""
+
+    path: str
+    module: cst.Module
+    resolver: Resolver
+    # the nodes enclosing the one being visited, outermost first
+    ancestors: list[cst.CSTNode] = field(default_factory=list)
+    reports: list[_Report] = field(default_factory=list)
+    facts: list[_PendingFact] = field(default_factory=list)
+
+    def add_report(self, rule: Rule, node: cst.CSTNode, message: str, fix: PendingFix | None) -> None:
+        self.reports.append(_Report(rule, node, message, fix))
+
+    def add_fact(self, rule: Rule, kind: str, node: cst.CSTNode, data: dict[str, Any], fix: PendingFix | None) -> None:
+        self.facts.append(_PendingFact(rule, kind, node, data, fix))
+
+    def parent(self, depth: int = 1) -> cst.CSTNode | None:
+        """The enclosing node `depth` levels up from the node being visited."""
+        return self.ancestors[-depth - 1] if len(self.ancestors) > depth else None
+
+    def enclosing(self, *types: type[cst.CSTNode]) -> cst.CSTNode | None:
+        """The innermost enclosing node of one of `types` (the visited node excluded)."""
+        for node in reversed(self.ancestors[:-1]):
+            if isinstance(node, types):
+                return node
+        return None
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+class _Walker(cst.CSTVisitor):
+    """One traversal of the tree dispatching to every rule's visit_/leave_ methods.
+
+    Written instead of libcst's visit_batched so that the ancestor stack and the resolver's
+    scope stack are kept once for all rules, and so that a rule that raises is disabled for
+    the rest of the file (reported as an internal error) without stopping the others."""
+
+    def __init__(self, ctx: FileContext, rules: Sequence[Rule], errors: list[InternalError]) -> None:
+        self.ctx = ctx
+        self.errors = errors
+        self.visits: dict[str, list[tuple[Rule, Callable[[Any], Any]]]] = defaultdict(list)
+        self.leaves: dict[str, list[tuple[Rule, Callable[[Any], Any]]]] = defaultdict(list)
+        self.comments: list[str] = []
+        for rule in rules:
+            for attr in dir(type(rule)):
+                if attr.startswith("visit_"):
+                    self.visits[attr[6:]].append((rule, getattr(rule, attr)))
+                elif attr.startswith("leave_"):
+                    self.leaves[attr[6:]].append((rule, getattr(rule, attr)))
+        self.failed: set[int] = set()
+
+    def _call(self, rule: Rule, method: Callable[[Any], Any], node: cst.CSTNode) -> Any:
+        if id(rule) in self.failed:
+            return None
+        try:
+            return method(node)
+        except RecursionError:
+            raise
+        except Exception as error:  # a bug in one rule must not stop the run
+            self.failed.add(id(rule))
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            self.errors.append(
+                InternalError(
+                    self.ctx.path,
+                    rule.code,
+                    f"{type(error).__name__}: {error} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
+                )
+            )
+            return None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.ctx.ancestors.append(node)
+        kind = type(node).__name__
+        if kind in ("FunctionDef", "Lambda"):
+            self.ctx.resolver.push_function(node)  # type: ignore[arg-type]
+        elif kind == "Comment":
+            self.comments.append(node.value)  # type: ignore[attr-defined]
+        descend = True
+        for rule, method in self.visits.get(kind, ()):
+            if self._call(rule, method, node) is False:
+                descend = False
+        return descend
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        kind = type(original_node).__name__
+        for rule, method in self.leaves.get(kind, ()):
+            self._call(rule, method, original_node)
+        if kind in ("FunctionDef", "Lambda"):
+            self.ctx.resolver.pop_function()
+        self.ctx.ancestors.pop()
+
+
+def _range(code_range: Any) -> Range:
+    return Range(
+        Position(code_range.start.line, code_range.start.column),
+        Position(code_range.end.line, code_range.end.column),
+    )
+
+
+class _Positions:
+    """Positions computed once per file, and only for files where something was reported."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._syntactic: Any = None
+        self._inclusive: Any = None
+        self._lines: list[str] | None = None
+
+    def of(self, node: cst.CSTNode) -> Range:
+        if self._syntactic is None:
+            self._syntactic = self.wrapper.resolve(PositionProvider)
+        return _range(self._syntactic[node])
+
+    def inclusive(self, node: cst.CSTNode) -> Range:
+        if self._inclusive is None:
+            self._inclusive = self.wrapper.resolve(WhitespaceInclusivePositionProvider)
+        return _range(self._inclusive[node])
+
+    def indent_of_line(self, line: int) -> str:
+        if self._lines is None:
+            code = self.module.code
+            starts = line_starts(code)
+            self._lines = [code[a:b] for a, b in zip(starts, [*starts[1:], len(code)], strict=True)]
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return text[: len(text) - len(text.lstrip(" \t"))]
+
+    def fix(self, pending: PendingFix) -> Fix:
+        newline = self.module.default_newline
+        edits: list[Edit] = []
+        for edit in pending.edits:
+            if isinstance(edit, Replace):
+                new = edit.new if isinstance(edit.new, str) else self.module.code_for_node(edit.new)
+                edits.append(Edit(self.inclusive(edit.node), _newlines(new, newline)))
+            elif isinstance(edit, Remove):
+                edits.append(Edit(self.inclusive(edit.node), ""))
+            elif isinstance(edit, Insert):
+                edits.append(self._insert(edit, newline))
+        return Fix(tuple(edits), pending.safety, pending.imports)
+
+    def _insert(self, edit: Insert, newline: str) -> Edit:
+        if not edit.own_line:
+            span = self.inclusive(edit.node)
+            at = span.end if edit.after else span.start
+            return Edit(Range(at, at), _newlines(edit.text, newline))
+        span = self.of(edit.node)
+        indent = self.indent_of_line(span.start.line)
+        lines = edit.text.rstrip("\n").split("\n")
+        text = "".join(f"{indent}{line}{newline}" if line else newline for line in lines)
+        at = Position(span.end.line + 1, 0) if edit.after else Position(span.start.line, 0)
+        return Edit(Range(at, at), text)
+
+
+def _newlines(text: str, newline: str) -> str:
+    if newline == "\n":
+        return text
+    return text.replace("\r\n", "\n").replace("\n", newline)
+
+
+def analyse_module(
+    path: str,
+    module: cst.Module,
+    rule_types: Sequence[type[Rule]],
+) -> FileResult:
+    """Run every rule over one parsed module; return plain data."""
+    result = FileResult(path)
+    resolver = Resolver(module)
+    ctx = FileContext(path, module, resolver)
+    rules = [rule_type(ctx) for rule_type in rule_types]
+    walker = _Walker(ctx, rules, result.internal_errors)
+    try:
+        module.visit(walker)
+    except RecursionError:
+        result.internal_errors.append(InternalError(path, None, "source too deeply nested to analyse; file skipped"))
+        return result
+    failed = walker.failed
+    if ctx.reports or ctx.facts:
+        positions = _Positions(module)
+        for report in ctx.reports:
+            if id(report.rule) in failed:
+                continue
+            fix = _build_fix(positions, report.rule, report.fix, result)
+            result.findings.append(
+                Finding(
+                    report.rule.code,
+                    report.rule.name,
+                    report.message,
+                    path,
+                    positions.of(report.node),
+                    fix,
+                )
+            )
+        for fact in ctx.facts:
+            if id(fact.rule) in failed:
+                continue
+            fix = _build_fix(positions, fact.rule, fact.fix, result)
+            result.facts.append(Fact(fact.rule.code, fact.kind, path, positions.of(fact.node), fact.data, fix))
+    result.suppressions = find_suppressions(module.code, walker.comments)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _build_fix(positions: _Positions, rule: Rule, pending: PendingFix | None, result: FileResult) -> Fix | None:
+    if pending is None:
+        return None
+    try:
+        return positions.fix(pending)
+    except Exception as error:  # a fix that cannot be placed is dropped, not fatal
+        result.internal_errors.append(
+            InternalError(result.path, rule.code, f"could not build fix: {type(error).__name__}: {error}")
+        )
+        return None
+
+
+def analyse_source(source: Any, rule_types: Sequence[type[Rule]], *, prefilter: bool = True) -> FileResult:
+    """Analyse a source object (see reglint.sources): prefilter, parse, run the rules."""
+    if prefilter and not may_matter(source.raw, rule_types):
+        return FileResult(source.path, skipped=True)
+    try:
+        module = source.parse()
+    except SourceError as error:
+        return FileResult(source.path, parse_error=error.to_parse_error(source.path))
+    return analyse_module(source.path, module, rule_types)
+
+
+# --------------------------------------------------------------------------------------
+# project-wide phase
+
+
+@dataclass
+class ProjectFacts:
+    """Facts of every analysed file, for rules that judge across files."""
+
+    facts: list[Fact]
+
+    def of(self, rule: str, kind: str | None = None) -> list[Fact]:
+        return [f for f in self.facts if f.rule == rule and (kind is None or f.kind == kind)]
+
+    def by_kind(self, rule: str) -> dict[str, list[Fact]]:
+        grouped: dict[str, list[Fact]] = defaultdict(list)
+        for fact in self.facts:
+            if fact.rule == rule:
+                grouped[fact.kind].append(fact)
+        return grouped
+
+
+def judge_project(
+    results: Iterable[FileResult], rule_types: Sequence[type[Rule]]
+) -> tuple[list[Finding], list[InternalError]]:
+    facts = [fact for result in results for fact in result.facts]
+    project = ProjectFacts(facts)
+    findings: list[Finding] = []
+    errors: list[InternalError] = []
+    for rule_type in rule_types:
+        if rule_type.check_project.__func__ is Rule.check_project.__func__:  # type: ignore[attr-defined]
+            continue
+        try:
+            findings.extend(rule_type.check_project(project))
+        except Exception as error:
+            errors.append(InternalError("<project>", rule_type.code, f"{type(error).__name__}: {error}"))
+    return findings, errors

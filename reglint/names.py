@@ -1,0 +1,298 @@
+"""One name resolver for every rule.
+
+Written by hand rather than with LibCST's ScopeProvider + QualifiedNameProvider: those cost
+about ten times the parse (measured, see the performance issue), while what rules need is
+narrower: which module attribute an expression like `tf.compat.v1.GraphKeys.X` or
+`regularizers.l2` denotes. This resolver reads the import statements and simple re-bindings
+(`reg = tf.keras.regularizers`) of each scope, statement by statement, without walking
+expressions, and canonicalises the many spellings of one TensorFlow API to one name:
+
+    tf.compat.v1.GraphKeys, tf.GraphKeys, `import tensorflow.compat.v1 as tf` -> tensorflow.GraphKeys
+    tf.keras.regularizers, tensorflow.python.keras..., tf_keras..., keras...  -> keras.regularizers
+    tf.contrib.slim..., tf_slim...                                            -> slim...
+
+A name bound in a scope by anything else than an import or an alias (a parameter, a class,
+an assignment of a call result) shadows outer bindings and resolves to None: precision first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+# Prefix rewrites applied until none matches; the order matters (compat first).
+_CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("tensorflow.compat.v1", "tensorflow"),
+    ("tensorflow.compat.v2", "tensorflow"),
+    ("tensorflow.python.keras", "keras"),
+    ("tensorflow.contrib.keras", "keras"),
+    ("tensorflow.keras", "keras"),
+    ("tf_keras", "keras"),
+    ("keras.api", "keras"),
+    ("keras.src", "keras"),
+    ("tensorflow.contrib.slim", "slim"),
+    ("tf_slim", "slim"),
+    ("tensorflow.contrib.framework", "tensorflow.contrib.layers"),
+    ("tensorflow.python.ops.variable_scope", "tensorflow"),
+)
+
+_BUILTINS = frozenset(
+    {
+        "sum",
+        "print",
+        "len",
+        "list",
+        "map",
+        "filter",
+        "isinstance",
+        "range",
+        "zip",
+        "getattr",
+        "setattr",
+        "hasattr",
+        "sorted",
+        "any",
+        "all",
+        "tuple",
+        "dict",
+        "set",
+        "enumerate",
+    }
+)
+
+LOCAL = ""  # a binding that is not a resolvable module attribute
+
+
+def canonical(qualified: str) -> str:
+    """The one spelling rules match against for any spelling of a TensorFlow name."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix, replacement in _CANONICAL_PREFIXES:
+            if qualified == prefix or qualified.startswith(prefix + "."):
+                qualified = replacement + qualified[len(prefix) :]
+                changed = True
+    return qualified
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a chain of Names and Attributes, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+@dataclass
+class Scope:
+    """Bindings of one module or function body: name -> qualified name, or LOCAL."""
+
+    bindings: dict[str, str] = field(default_factory=dict)
+    # name -> every expression assigned to it in this scope (for single-assignment lookups)
+    values: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+
+
+def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            full = dotted(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                yield alias.asname.name.value, canonical(full)
+            else:
+                # `import a.b.c` binds `a`
+                top = full.split(".")[0]
+                yield top, canonical(top)
+        return
+    if stmt.relative or stmt.module is None:
+        module = "." * len(stmt.relative) + (dotted(stmt.module) or "" if stmt.module else "")
+    else:
+        module = dotted(stmt.module) or ""
+    if isinstance(stmt.names, cst.ImportStar):
+        return
+    for alias in stmt.names:
+        name = alias.name.value if isinstance(alias.name, cst.Name) else dotted(alias.name) or ""
+        bound = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            bound = alias.asname.name.value
+        if module.startswith("."):
+            yield bound, LOCAL
+        else:
+            yield bound, canonical(f"{module}.{name}")
+
+
+def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_names(element.value)
+    elif isinstance(target, cst.StarredElement):
+        yield from _target_names(target.value)
+
+
+class _StatementScanner:
+    """Collects a scope's bindings from its statements, not descending into nested scopes
+    or into expressions (cheap: statements only)."""
+
+    def __init__(self, resolver: Resolver, scopes: list[Scope]) -> None:
+        self.scope = scopes[-1]
+        self.scopes = scopes
+        self.resolver = resolver
+        self.imported: set[str] = set()
+
+    def scan(self, body: Sequence[cst.CSTNode]) -> None:
+        for stmt in body:
+            self._statement(stmt)
+
+    def _bind(self, name: str, qualified: str, *, from_import: bool) -> None:
+        if from_import:
+            self.imported.add(name)
+            # the first import of a name wins over later imports (try/except fallbacks)
+            if self.scope.bindings.get(name, LOCAL) == LOCAL:
+                self.scope.bindings[name] = qualified
+            return
+        if name in self.imported:
+            # `except ImportError: layers = None` must not hide the import
+            return
+        previous = self.scope.bindings.get(name)
+        if previous is None:
+            self.scope.bindings[name] = qualified
+        elif previous != qualified:
+            self.scope.bindings[name] = LOCAL
+
+    def _statement(self, stmt: cst.CSTNode) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self._small(small)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self._bind(stmt.name.value, LOCAL, from_import=False)
+        elif isinstance(stmt, (cst.If, cst.While)):
+            self.scan(stmt.body.body)
+            if stmt.orelse is not None:
+                self._statement(stmt.orelse)
+        elif isinstance(stmt, cst.Else):
+            self.scan(stmt.body.body)
+        elif isinstance(stmt, (cst.Try, cst.TryStar)):
+            self.scan(stmt.body.body)
+            for handler in stmt.handlers:
+                self.scan(handler.body.body)
+            if stmt.orelse is not None:
+                self.scan(stmt.orelse.body.body)
+            if stmt.finalbody is not None:
+                self.scan(stmt.finalbody.body.body)
+        elif isinstance(stmt, cst.For):
+            for name in _target_names(stmt.target):
+                self._bind(name, LOCAL, from_import=False)
+            self.scan(stmt.body.body)
+            if stmt.orelse is not None:
+                self.scan(stmt.orelse.body.body)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if item.asname is not None:
+                    for name in _target_names(item.asname.name):
+                        self._bind(name, LOCAL, from_import=False)
+            self.scan(stmt.body.body)
+        elif isinstance(stmt, cst.IndentedBlock):
+            self.scan(stmt.body)
+
+    def _small(self, small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            for name, qualified in _import_bindings(small):
+                self._bind(name, qualified, from_import=True)
+        elif isinstance(small, cst.Assign):
+            alias = self.resolver._resolve(small.value, self.scopes)
+            for target in small.targets:
+                names = list(_target_names(target.target))
+                for name in names:
+                    single = len(names) == 1 and isinstance(target.target, cst.Name)
+                    self._bind(name, alias if (alias and single) else LOCAL, from_import=False)
+                    if single:
+                        self.scope.values.setdefault(name, []).append(small.value)
+                    else:
+                        self.scope.values.setdefault(name, []).append(cst.Name("__unknown__"))
+        elif isinstance(small, cst.AnnAssign):
+            for name in _target_names(small.target):
+                self._bind(name, LOCAL, from_import=False)
+                if small.value is not None:
+                    self.scope.values.setdefault(name, []).append(small.value)
+        elif isinstance(small, cst.AugAssign):
+            for name in _target_names(small.target):
+                self._bind(name, LOCAL, from_import=False)
+                self.scope.values.setdefault(name, []).append(cst.Name("__unknown__"))
+        elif isinstance(small, cst.Global | cst.Nonlocal):
+            for item in small.names:
+                self.scope.bindings.pop(item.name.value, None)
+
+
+class Resolver:
+    """Resolves expressions to canonical qualified names within a stack of scopes."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.module_scope = Scope()
+        self.stack: list[Scope] = [self.module_scope]
+        _StatementScanner(self, self.stack).scan(module.body)
+
+    # scopes are pushed by the engine's walker on entering a function or lambda
+    def push_function(self, node: cst.FunctionDef | cst.Lambda) -> None:
+        scope = Scope()
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            scope.bindings[param.name.value] = LOCAL
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.bindings[star.name.value] = LOCAL
+        self.stack.append(scope)
+        if isinstance(node, cst.FunctionDef) and isinstance(node.body, cst.IndentedBlock):
+            _StatementScanner(self, self.stack).scan(node.body.body)
+
+    def pop_function(self) -> None:
+        self.stack.pop()
+
+    def _lookup(self, name: str, scopes: Sequence[Scope]) -> str | None:
+        for scope in reversed(scopes):
+            if name in scope.bindings:
+                return scope.bindings[name] or None
+        if name in _BUILTINS:
+            return f"builtins.{name}"
+        return None
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        """The canonical qualified name an expression denotes, or None when unknown."""
+        if isinstance(node, cst.BaseExpression):
+            return self._resolve(node, self.stack)
+        return None
+
+    def _resolve(self, node: cst.BaseExpression, scopes: Sequence[Scope]) -> str | None:
+        attrs: list[str] = []
+        while isinstance(node, cst.Attribute):
+            attrs.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None
+        base = self._lookup(node.value, scopes)
+        if base is None:
+            return None
+        if not attrs:
+            return base
+        return canonical(base + "." + ".".join(reversed(attrs)))
+
+    def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """Every expression assigned to this name in the innermost scope that binds it."""
+        for scope in reversed(self.stack):
+            if name.value in scope.bindings:
+                return list(scope.values.get(name.value, []))
+        return []
+
+    def single_value(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """For a name assigned exactly once in its scope, the assigned expression; else the node."""
+        if isinstance(node, cst.Name):
+            values = self.assigned_values(node)
+            if len(values) == 1 and not (isinstance(values[0], cst.Name) and values[0].value == "__unknown__"):
+                return values[0]
+        return node

@@ -1,0 +1,223 @@
+"""The rule API: a rule is one class in one module under `reglint/rules/`.
+
+A rule declares its code, kebab-case name, the byte tokens its pattern necessarily contains
+(the prefilter's list), examples, and `visit_<Node>` / `leave_<Node>` methods that the engine
+calls during its single traversal of the file. It reports findings with `self.report(...)` and
+records project-wide facts with `self.fact(...)`; a rule that judges across files overrides
+`check_project`. Registering a rule means adding its module: `all_rules()` imports every
+module of the `reglint.rules` package and collects the Rule subclasses defined there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, ClassVar
+
+import libcst as cst
+
+from reglint.model import Fact, Finding, Safety
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext, ProjectFacts
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code that must stay silent. `files` gives several modules for project-wide rules."""
+
+    code: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    select: tuple[str, ...] = ()  # extra codes to enable (for opt-in rules)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code that must be flagged.
+
+    `expected` is the number of findings of this rule; `fixed` the exact source the fix must
+    produce (for `path` in multi-file examples); `unsafe` whether applying it needs
+    --unsafe-fixes; `message` a substring the first message must contain.
+    """
+
+    code: str = ""
+    expected: int = 1
+    fixed: str | None = None
+    message: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    path: str = "example.py"
+
+
+Example = Valid | Invalid
+
+
+@dataclass(slots=True)
+class Replace:
+    """Replace a node (with the whitespace it owns) by another node or by source text."""
+
+    node: cst.CSTNode
+    new: cst.CSTNode | str
+
+
+@dataclass(slots=True)
+class Insert:
+    """Insert text before or after a node. With `own_line`, the text is inserted as whole
+    lines after (or before) the node's lines, each indented like the node's first line."""
+
+    node: cst.CSTNode
+    text: str
+    after: bool = True
+    own_line: bool = False
+
+
+@dataclass(slots=True)
+class Remove:
+    """Remove a node with the whitespace it owns (an argument with its comma)."""
+
+    node: cst.CSTNode
+
+
+NodeEdit = Replace | Insert | Remove
+
+
+@dataclass(slots=True)
+class PendingFix:
+    """A fix still expressed on nodes; the engine turns it into text edits after the walk."""
+
+    edits: Sequence[NodeEdit]
+    safety: Safety
+    imports: tuple[tuple[str, str | None, str | None], ...] = ()
+
+
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "Use instead", "## Fix safety")
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    # Byte strings, one of which every file this rule can flag (or take a fact from) contains.
+    # The prefilter skips files that contain none of the enabled rules' tokens.
+    TOKENS: ClassVar[tuple[bytes, ...]]
+    VALID: ClassVar[list[Valid]] = []
+    INVALID: ClassVar[list[Invalid]] = []
+    # None: the rule has no fix; else the safety of the fixes it offers.
+    fix_safety: ClassVar[Safety | None] = None
+    default_enabled: ClassVar[bool] = True
+    # True when some of the rule's fixes are safe and others unsafe (see its Fix safety docs)
+    mixed_safety: ClassVar[bool] = False
+
+    def __init__(self, ctx: FileContext) -> None:
+        self.ctx = ctx
+
+    # -- reporting -----------------------------------------------------------------------
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: PendingFix | None = None,
+    ) -> None:
+        self.ctx.add_report(self, node, message, fix)
+
+    def fact(
+        self,
+        kind: str,
+        node: cst.CSTNode,
+        fix: PendingFix | None = None,
+        **data: object,
+    ) -> None:
+        self.ctx.add_fact(self, kind, node, data, fix)
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.ctx.resolver.resolve(node)
+
+    def make_fix(
+        self,
+        *edits: NodeEdit,
+        imports: Iterable[tuple[str, str | None, str | None]] = (),
+    ) -> PendingFix:
+        assert self.fix_safety is not None, f"{self.code} declares no fix_safety"
+        return PendingFix(edits, self.fix_safety, tuple(imports))
+
+    # -- project-wide phase --------------------------------------------------------------
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        """Judge the facts every file recorded; per-file rules leave this empty."""
+        return ()
+
+    # -- documentation -------------------------------------------------------------------
+    @classmethod
+    def documentation(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of the "What it does" section."""
+        doc = cls.documentation()
+        match = re.search(r"## What it does\s*\n(.+?)(?:\n\s*\n|\n##)", doc, re.S)
+        text = " ".join((match.group(1) if match else doc).split())
+        first = re.split(r"(?<=[a-z)`'])(?:\. |: )", text, maxsplit=1)[0]
+        return first.rstrip(".:") + "."
+
+    @classmethod
+    def fix_label(cls) -> str:
+        if cls.fix_safety is None:
+            return "-"
+        return "safe|unsafe" if cls.mixed_safety else cls.fix_safety.value
+
+
+def _is_rule(obj: object, module: str) -> bool:
+    return (
+        isinstance(obj, type)
+        and issubclass(obj, Rule)
+        and obj is not Rule
+        and obj.__module__ == module
+        and "code" in obj.__dict__
+    )
+
+
+@cache
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every rule, by code: each module of reglint.rules contributes the rules it defines."""
+    import reglint.rules as package
+
+    found: list[type[Rule]] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        found.extend(obj for obj in vars(module).values() if _is_rule(obj, module.__name__))
+    found.sort(key=lambda rule: rule.code)
+    codes = [rule.code for rule in found]
+    duplicates = {code for code in codes if codes.count(code) > 1}
+    if duplicates:
+        raise RuntimeError(f"rule codes defined twice: {sorted(duplicates)}")
+    return tuple(found)
+
+
+def rules_by_code() -> dict[str, type[Rule]]:
+    return {rule.code: rule for rule in all_rules()}
+
+
+def is_kebab(name: str) -> bool:
+    return bool(_KEBAB.match(name))
+
+
+__all__ = [
+    "Fact",
+    "Finding",
+    "Insert",
+    "Invalid",
+    "PendingFix",
+    "Remove",
+    "Replace",
+    "Rule",
+    "Safety",
+    "Valid",
+    "all_rules",
+]

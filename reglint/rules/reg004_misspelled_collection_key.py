@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from reglint.engine import ProjectFacts
+from reglint.model import Edit, Fact, Finding, Fix, Safety
+from reglint.rule import Invalid, Replace, Rule, Valid
+from reglint.tfnames import (
+    COLLECTION_METHODS_READ,
+    COLLECTION_METHODS_WRITE,
+    COLLECTION_NAMES,
+    COLLECTION_READERS,
+    COLLECTION_WRITERS,
+    GRAPH_KEYS,
+    GRAPH_KEYS_CLASS,
+    REGULARIZATION_COLLECTION,
+    nearest,
+)
+
+# calls that read collections without naming them
+IMPLICIT_READS = {
+    "tensorflow.losses.get_regularization_loss": (REGULARIZATION_COLLECTION,),
+    "tensorflow.losses.get_regularization_losses": (REGULARIZATION_COLLECTION,),
+    "tensorflow.losses.get_total_loss": ("losses", REGULARIZATION_COLLECTION),
+    "tensorflow.losses.get_losses": ("losses",),
+    "slim.losses.get_total_loss": ("losses", REGULARIZATION_COLLECTION),
+    "slim.losses.get_regularization_losses": (REGULARIZATION_COLLECTION,),
+}
+
+
+def _collection_arg(call: cst.Call) -> cst.Arg | None:
+    for index, arg in enumerate(call.args):
+        if arg.keyword is None and index == 0 and arg.star == "":
+            return arg
+        if arg.keyword is not None and arg.keyword.value in ("key", "name", "names"):
+            return arg
+    return None
+
+
+class MisspelledCollectionKey(Rule):
+    """
+    ## What it does
+    Flags collection keys that name no collection: a `GraphKeys` attribute that does not exist
+    (`tf.GraphKeys.REGULARIZATOIN_LOSSES`), a collection-name string a small edit away from a
+    real one (`tf.get_collection('regularization_loss')`), and a custom collection read under a
+    name close to, but not equal to, the name it is filled under anywhere in the project
+    (`add_to_collection('losses', ...)` / `get_collection('loss')`).
+
+    ## Why is this bad?
+    A misspelled attribute raises `AttributeError` when the line runs, which can be deep inside
+    a training script after the data has loaded. A misspelled string is worse: `get_collection`
+    of a name nobody fills returns `[]` silently, so the regularization terms summed from it are
+    zero and training runs without them.
+
+    ## Example
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    reg = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)
+    extra = tf.get_collection("regularization_loss")
+    ```
+
+    Use instead:
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    extra = tf.get_collection("regularization_losses")
+    ```
+
+    ## Fix safety
+    Safe for attributes: the original can only crash. Unsafe for strings: the corrected name
+    reads a collection that was not read before, which changes what is trained.
+
+    ## References
+    - [tf.compat.v1.GraphKeys](https://www.tensorflow.org/api_docs/python/tf/compat/v1/GraphKeys)
+    - [tf.compat.v1.get_collection](https://www.tensorflow.org/api_docs/python/tf/compat/v1/get_collection)
+    """
+
+    code = "REG004"
+    name = "misspelled-collection-key"
+    TOKENS = (b"GraphKeys", b"collection", b"get_regularization_loss", b"get_total_loss", b"get_losses")
+    fix_safety = Safety.SAFE
+    mixed_safety = True
+
+    VALID = [
+        Valid("import tensorflow as tf\nr = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"),
+        Valid("import tensorflow.compat.v1 as tf\nr = tf.get_collection('regularization_losses')\n"),
+        # look-alikes: another library's GraphKeys, a user class named GraphKeys
+        Valid("import mylib\nr = mylib.GraphKeys.REGULARIZATOIN_LOSSES\n"),
+        Valid("class GraphKeys:\n    REGULARIZATOIN_LOSSES = 'x'\n\nr = GraphKeys.REGULARIZATOIN_LOSSES\n"),
+        # seed 003: a custom collection filled and read under the same name
+        Valid(
+            "import tensorflow as tf\ntf.add_to_collection('losses', l)\nloss = tf.add_n(tf.get_collection('losses'))\n"
+        ),
+        # a custom name filled in one module and read in another
+        Valid(
+            files={
+                "model.py": "import tensorflow as tf\ntf.add_to_collection('regularization_loss', r)\n",
+                "train.py": "import tensorflow as tf\nx = tf.get_collection('regularization_loss')\n",
+            }
+        ),
+        Valid("import tensorflow as tf\nmy_collection = tf.get_collection('my_own_things')\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import tensorflow as tf\nl2 = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)\n",
+            fixed="import tensorflow as tf\nl2 = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n",
+            message="REGULARIZATION_LOSSES",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nx = tf.compat.v1.GraphKeys.TRAINABLE_VARIABLE\n",
+            fixed="import tensorflow.compat.v1 as tf\nx = tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nr = tf.get_collection('regularization_loss')\n",
+            fixed="import tensorflow.compat.v1 as tf\nr = tf.get_collection('regularization_losses')\n",
+            message="'regularization_losses'",
+        ),
+        Invalid(
+            "import tensorflow as tf\ntf.add_to_collection('losses', l)\nloss = tf.add_n(tf.get_collection('loss'))\n",
+            fixed="import tensorflow as tf\ntf.add_to_collection('losses', l)\n"
+            "loss = tf.add_n(tf.get_collection('losses'))\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\ntf.add_to_collection('REGULARIZATION_LOSSES', penalty)\n"
+            "total = tf.losses.get_total_loss()\n",
+            fixed="import tensorflow as tf\ntf.add_to_collection('regularization_losses', penalty)\n"
+            "total = tf.losses.get_total_loss()\n",
+        ),
+        Invalid(
+            files={
+                "model.py": "import tensorflow as tf\ntf.add_to_collection('weight_penalties', r)\n",
+                "train.py": "import tensorflow as tf\nx = tf.add_n(tf.get_collection('weight_penalty'))\n",
+            },
+            path="train.py",
+            fixed="import tensorflow as tf\nx = tf.add_n(tf.get_collection('weight_penalties'))\n",
+        ),
+    ]
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self.resolve(node.value) != GRAPH_KEYS_CLASS:
+            return
+        attr = node.attr.value
+        if attr in GRAPH_KEYS or attr.startswith("_") or not attr.isupper():
+            return
+        suggestion = nearest(attr, list(GRAPH_KEYS), cutoff=0.6)
+        if suggestion is None:
+            self.report(node, f"`GraphKeys.{attr}` does not exist (AttributeError when this line runs)")
+            return
+        self.report(
+            node,
+            f"`GraphKeys.{attr}` does not exist; did you mean `GraphKeys.{suggestion}`?",
+            fix=self.make_fix(Replace(node.attr, cst.Name(suggestion))),
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.resolve(node.func)
+        for implicit in IMPLICIT_READS.get(name or "", ()):
+            self.fact("read", node, collection=implicit, literal=False)
+        if name in COLLECTION_READERS:
+            kind = "read"
+        elif name in COLLECTION_WRITERS:
+            kind = "write"
+        elif name is None and isinstance(node.func, cst.Attribute):
+            # `graph.get_collection(...)` on a Graph object the resolver cannot name
+            method = node.func.attr.value
+            if method in COLLECTION_METHODS_READ:
+                kind = "read"
+            elif method in COLLECTION_METHODS_WRITE:
+                kind = "write"
+            else:
+                return
+        else:
+            return
+        arg = _collection_arg(node)
+        if arg is None:
+            return
+        values = arg.value.elements if isinstance(arg.value, (cst.List, cst.Tuple)) else None
+        for value in [e.value for e in values] if values is not None else [arg.value]:
+            self._record(kind, value)
+
+    def _record(self, kind: str, value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.SimpleString) and "f" not in value.prefix.lower():
+            text = value.evaluated_value
+            if isinstance(text, str):
+                self.fact(kind, value, collection=text, literal=True, prefix=value.prefix, quote=value.quote)
+            return
+        resolved = self.resolve(value) or ""
+        if resolved.startswith(GRAPH_KEYS_CLASS + "."):
+            key = GRAPH_KEYS.get(resolved.rsplit(".", 1)[1])
+            if key is not None:
+                self.fact(kind, value, collection=key, literal=False)
+
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        facts = project.by_kind(cls.code)
+        written = {f.data["collection"] for f in facts.get("write", [])}
+        read = {f.data["collection"] for f in facts.get("read", [])}
+        corrected: set[str] = set()
+        for fact in facts.get("read", []):
+            name = fact.data["collection"]
+            if not fact.data["literal"] or name in COLLECTION_NAMES or name in written:
+                continue
+            target = nearest(name, sorted(COLLECTION_NAMES | written))
+            if target is None:
+                continue
+            corrected.add(target)
+            where = "is filled" if target in written else "is a TensorFlow collection"
+            yield cls._finding(
+                fact,
+                f"collection {name!r} is never filled, so reading it gives []; {target!r} {where}",
+                target,
+            )
+        for fact in facts.get("write", []):
+            name = fact.data["collection"]
+            if not fact.data["literal"] or name in COLLECTION_NAMES or name in read or name in corrected:
+                continue
+            target = nearest(name, sorted(read | COLLECTION_NAMES))
+            if target is None or (target in written and target not in read):
+                continue
+            yield cls._finding(
+                fact,
+                f"collection {name!r} is filled but never read; {target!r} is what is read",
+                target,
+            )
+
+    @classmethod
+    def _finding(cls, fact: Fact, message: str, target: str) -> Finding:
+        literal = f"{fact.data['prefix']}{fact.data['quote']}{target}{fact.data['quote']}"
+        fix = Fix((Edit(fact.range, literal),), Safety.UNSAFE)
+        return Finding(cls.code, cls.name, message, fact.path, fact.range, fix)

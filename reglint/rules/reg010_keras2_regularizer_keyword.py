@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from reglint.rule import Invalid, Replace, Rule, Safety, Valid
+
+# canonical name -> the keyword Keras 3 expects instead of `l`
+KEYWORD_FOR = {
+    "keras.regularizers.l2": "l2",
+    "keras.regularizers.L2": "l2",
+    "keras.regularizers.l1": "l1",
+    "keras.regularizers.L1": "l1",
+}
+
+
+class Keras2RegularizerKeyword(Rule):
+    """
+    ## What it does
+    Flags `regularizers.l2(l=...)` and `regularizers.l1(l=...)`, the Keras 2 spelling of the
+    regularization strength.
+
+    ## Why is this bad?
+    Keras 3 renamed the keyword to `l2` / `l1`. The old spelling raises
+    `TypeError: ... unexpected keyword argument 'l'` when the layer is built, often after a
+    long data load, and only on the machines that have Keras 3.
+
+    ## Example
+    ```python
+    from tensorflow.keras import layers, regularizers
+
+    layers.Dense(64, kernel_regularizer=regularizers.l2(l=1e-4))
+    ```
+
+    Use instead:
+    ```python
+    from tensorflow.keras import layers, regularizers
+
+    layers.Dense(64, kernel_regularizer=regularizers.l2(l2=1e-4))
+    ```
+
+    ## Fix safety
+    Safe: the original cannot run on Keras 3, and the value is unchanged.
+
+    ## References
+    - [keras.regularizers.L2](https://keras.io/api/layers/regularizers/)
+    """
+
+    code = "REG010"
+    name = "keras2-regularizer-keyword"
+    TOKENS = (b"regulariz",)
+    fix_safety = Safety.SAFE
+
+    VALID = [
+        Valid("from tensorflow.keras import regularizers\nr = regularizers.l2(l2=1e-4)\n"),
+        Valid("from tensorflow.keras import regularizers\nr = regularizers.l2(1e-4)\n"),
+        Valid("import keras\nr = keras.regularizers.L1L2(l1=0.1, l2=0.2)\n"),
+        # a look-alike from another library
+        Valid("import mylib.regularizers as regularizers\nr = regularizers.l2(l=1e-4)\n"),
+        Valid("def l2(l):\n    return l\n\nr = l2(l=0.5)  # regularizers\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "from tensorflow.keras import regularizers\nr = regularizers.l2(l=1e-4)\n",
+            fixed="from tensorflow.keras import regularizers\nr = regularizers.l2(l2=1e-4)\n",
+            message="`l2=`",
+        ),
+        Invalid(
+            "import tensorflow as tf\nr = tf.keras.regularizers.l1(l = 0.01)\n",
+            fixed="import tensorflow as tf\nr = tf.keras.regularizers.l1(l1 = 0.01)\n",
+        ),
+        Invalid(
+            "from keras.regularizers import L2\nx = L2(l=0.5)\n",
+            fixed="from keras.regularizers import L2\nx = L2(l2=0.5)\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nreg = tf.keras.regularizers\nr = reg.l2(l=3)\n",
+            fixed="import tensorflow.compat.v1 as tf\nreg = tf.keras.regularizers\nr = reg.l2(l2=3)\n",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        keyword = KEYWORD_FOR.get(self.resolve(node.func) or "")
+        if keyword is None:
+            return
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == "l":
+                # `l2(l=..., l2=...)` cannot be renamed without a duplicate keyword
+                if any(a.keyword is not None and a.keyword.value == keyword for a in node.args):
+                    self.report(arg, f"Keras 3 rejects `l=`; the keyword is `{keyword}=`")
+                    return
+                self.report(
+                    arg,
+                    f"Keras 3 rejects `l=`; use `{keyword}=` (Keras 2 spelling raises TypeError)",
+                    fix=self.make_fix(Replace(arg.keyword, cst.Name(keyword))),
+                )
+                return

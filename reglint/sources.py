@@ -1,0 +1,104 @@
+"""What the engine reads: a file's bytes, how to parse them, and how to write a fixed text back.
+
+Python files are handed to libcst as bytes, so that it decodes them as Python does (PEP 263
+cookie, BOM); the fixed text is encoded back with the same encoding, so a latin-1 file stays
+latin-1 and a BOM stays. Other kinds of source (notebooks) implement the same interface.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from reglint.model import ParseError
+
+_ERROR_AT = re.compile(r"error at (\d+):(\d+)")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets of the start of each line (index 0 is line 1), counting \\r\\n, \\r and \\n
+    as line breaks, as libcst's positions do."""
+    starts = [0]
+    starts.extend(match.end() for match in _NEWLINE.finditer(text))
+    return starts
+
+
+class SourceError(Exception):
+    """The file cannot be analysed: it does not decode or does not parse."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.message = message
+
+    def to_parse_error(self, path: str) -> ParseError:
+        return ParseError(path, self.line, self.column, self.message)
+
+
+def parse_python(data: bytes | str) -> cst.Module:
+    """Parse with libcst, turning its errors into one-line SourceErrors."""
+    try:
+        return cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        line, column = error.raw_line, error.raw_column
+        found = _ERROR_AT.search(error.message)
+        if found:
+            line, column = int(found.group(1)), int(found.group(2)) - 1
+        message = " ".join(error.message.split())
+        message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
+        raise SourceError(line, max(column, 0), f"SyntaxError: {message}") from None
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        # a cookie naming an unknown codec, or bytes that do not decode
+        raise SourceError(1, 0, f"cannot decode: {error}") from None
+    except RecursionError:
+        raise SourceError(1, 0, "too deeply nested to parse") from None
+
+
+@dataclass
+class PythonSource:
+    path: str
+    raw: bytes
+    module: cst.Module | None = field(default=None, repr=False)
+
+    kind = "python"
+
+    def parse(self) -> cst.Module:
+        if self.module is None:
+            if b"\x00" in self.raw:
+                line = self.raw[: self.raw.index(b"\x00")].count(b"\n") + 1
+                raise SourceError(line, 0, "source contains a NUL byte")
+            self.module = parse_python(self.raw)
+        return self.module
+
+    def text(self) -> str:
+        return self.parse().code
+
+    def render(self, text: str) -> bytes:
+        """The bytes to write for a fixed text, in the file's own encoding (BOM kept)."""
+        module = self.parse()
+        return text.encode(module.encoding)
+
+    def reparse_text(self, text: str) -> bytes:
+        """The bytes of a fixed text, after checking they parse as the written file would."""
+        data = self.render(text)
+        parse_python(data)
+        return data
+
+    def display(self, line: int) -> str:
+        return f"{line}"
+
+    def with_text(self, text: str) -> PythonSource:
+        return PythonSource(self.path, self.render(text))
+
+
+def source_for(path: str, raw: bytes) -> PythonSource:
+    """The source object for a file, by its kind (notebooks are read as their code cells)."""
+    if path.endswith(".ipynb"):
+        from reglint.notebook import NotebookSource
+
+        return NotebookSource.load(path, raw)  # type: ignore[no-any-return,unused-ignore]
+    return PythonSource(path, raw)

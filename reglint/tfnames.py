@@ -1,0 +1,83 @@
+"""What reglint knows about TensorFlow's and Keras's names, in canonical form (see names.py).
+
+Shared by rules so that each list is kept once."""
+
+from __future__ import annotations
+
+import difflib
+
+# tf.compat.v1.GraphKeys, measured on TensorFlow 2.21 (tf-facts.md)
+GRAPH_KEYS: dict[str, str] = {
+    "ACTIVATIONS": "activations",
+    "ASSET_FILEPATHS": "asset_filepaths",
+    "BIASES": "biases",
+    "CONCATENATED_VARIABLES": "concatenated_variables",
+    "COND_CONTEXT": "cond_context",
+    "EVAL_STEP": "eval_step",
+    "GLOBAL_STEP": "global_step",
+    "GLOBAL_VARIABLES": "variables",
+    "INIT_OP": "init_op",
+    "LOCAL_INIT_OP": "local_init_op",
+    "LOCAL_RESOURCES": "local_resources",
+    "LOCAL_VARIABLES": "local_variables",
+    "LOSSES": "losses",
+    "METRIC_VARIABLES": "metric_variables",
+    "MODEL_VARIABLES": "model_variables",
+    "MOVING_AVERAGE_VARIABLES": "moving_average_variables",
+    "QUEUE_RUNNERS": "queue_runners",
+    "READY_FOR_LOCAL_INIT_OP": "ready_for_local_init_op",
+    "READY_OP": "ready_op",
+    "REGULARIZATION_LOSSES": "regularization_losses",
+    "RESOURCES": "resources",
+    "SAVEABLE_OBJECTS": "saveable_objects",
+    "SAVERS": "savers",
+    "SUMMARIES": "summaries",
+    "SUMMARY_OP": "summary_op",
+    "TABLE_INITIALIZERS": "table_initializer",
+    "TRAINABLE_RESOURCE_VARIABLES": "trainable_resource_variables",
+    "TRAINABLE_VARIABLES": "trainable_variables",
+    "TRAIN_OP": "train_op",
+    "UPDATE_OPS": "update_ops",
+    "VARIABLES": "variables",
+    "WEIGHTS": "weights",
+    "WHILE_CONTEXT": "while_context",
+}
+GRAPH_KEYS_CLASS = "tensorflow.GraphKeys"
+COLLECTION_NAMES = frozenset(GRAPH_KEYS.values())
+REGULARIZATION_COLLECTION = "regularization_losses"
+
+# functions whose first argument names a collection
+COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
+COLLECTION_WRITERS = frozenset({"tensorflow.add_to_collection", "tensorflow.add_to_collections"})
+COLLECTION_METHODS_READ = frozenset({"get_collection", "get_collection_ref"})
+COLLECTION_METHODS_WRITE = frozenset({"add_to_collection", "add_to_collections"})
+
+KERAS_REGULARIZER_FUNCTIONS = frozenset({"keras.regularizers.l1", "keras.regularizers.l2", "keras.regularizers.l1_l2"})
+KERAS_REGULARIZER_CLASSES = frozenset(
+    {"keras.regularizers.L1", "keras.regularizers.L2", "keras.regularizers.L1L2", "keras.regularizers.Regularizer"}
+)
+CONTRIB_REGULARIZERS = frozenset(
+    {
+        "tensorflow.contrib.layers.l1_regularizer",
+        "tensorflow.contrib.layers.l2_regularizer",
+        "tensorflow.contrib.layers.l1_l2_regularizer",
+        "tensorflow.contrib.layers.sum_regularizer",
+        "slim.l1_regularizer",
+        "slim.l2_regularizer",
+        "slim.l1_l2_regularizer",
+        "slim.regularizers.l1_regularizer",
+        "slim.regularizers.l2_regularizer",
+        "slim.regularizers.l1_l2_regularizer",
+        "tensorflow.contrib.layers.python.layers.regularizers.l1_regularizer",
+        "tensorflow.contrib.layers.python.layers.regularizers.l2_regularizer",
+    }
+)
+
+
+def nearest(word: str, candidates: list[str] | frozenset[str], cutoff: float = 0.8) -> str | None:
+    """The closest candidate by edit similarity, ignoring case first."""
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered and lowered[word.lower()] != word:
+        return lowered[word.lower()]
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
