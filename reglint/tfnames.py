@@ -81,3 +81,50 @@ def nearest(word: str, candidates: list[str] | frozenset[str], cutoff: float = 0
         return lowered[word.lower()]
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+# --- REG001 family ---
+# Readers of the regularization collection (reglint/dataflow.py, REG001/REG006/REG007/REG009).
+REG_LIST_READERS = frozenset(
+    {
+        "tensorflow.losses.get_regularization_losses",
+        "slim.losses.get_regularization_losses",
+        "tensorflow.contrib.losses.get_regularization_losses",
+    }
+)
+REG_SCALAR_READERS = frozenset({"tensorflow.losses.get_regularization_loss"})
+REG_TOTAL_READERS = frozenset(
+    {"tensorflow.losses.get_total_loss", "slim.losses.get_total_loss", "tensorflow.contrib.losses.get_total_loss"}
+)
+# calls that consume a value without optimizing it (printing, logging, summaries)
+NEUTRAL_PREFIXES = (
+    "builtins.print",
+    "builtins.len",
+    "builtins.str",
+    "builtins.repr",
+    "builtins.isinstance",
+    "logging.",
+    "absl.logging.",
+    "tensorflow.summary.",
+    "tensorflow.logging.",
+    "tensorflow.print",
+    "tensorflow.Print",
+    "tensorflow.debugging.",
+    "numpy.",
+)
+# TF1 calls that attach a regularizer to the variables they create (the collection gets it)
+GRAPH_DECLARERS_PREFIXES = ("tensorflow.layers.", "tensorflow.contrib.layers.", "slim.")
+GRAPH_DECLARERS = frozenset(
+    {"tensorflow.get_variable", "tensorflow.variable_scope", "tensorflow.get_local_variable", "slim.arg_scope"}
+)
+
+
+def is_neutral_call(name: str) -> bool:
+    return name.startswith(NEUTRAL_PREFIXES)
+
+
+def is_optimizer_class(name: str) -> bool:
+    """`tf.train.AdamOptimizer`, `keras.optimizers.Adam`, `tf.optimizers.SGD`, ..."""
+    return name.startswith(
+        ("tensorflow.train.", "keras.optimizers.", "tensorflow.optimizers.", "tensorflow.contrib.opt.")
+    ) and (name.endswith("Optimizer") or name.startswith(("keras.optimizers.", "tensorflow.optimizers.")))

@@ -1,0 +1,457 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from reglint.dataflow import (
+    GRAPH_FAMILY,
+    KERAS_MODEL,
+    L2_ALL,
+    PENALTIES,
+    Flow,
+    FlowRule,
+    Sink,
+    Source,
+    add_term_fix,
+    reference_to,
+)
+from reglint.engine import ProjectFacts
+from reglint.model import Finding, Safety
+from reglint.rule import Invalid, Valid
+from reglint.tfnames import (
+    COLLECTION_METHODS_READ,
+    COLLECTION_READERS,
+    GRAPH_DECLARERS,
+    GRAPH_DECLARERS_PREFIXES,
+    GRAPH_KEYS_CLASS,
+    REG_LIST_READERS,
+    REG_SCALAR_READERS,
+    REG_TOTAL_READERS,
+    REGULARIZATION_COLLECTION,
+)
+
+TF1 = "import tensorflow.compat.v1 as tf\n"
+
+
+class RegularizationNotInLoss(FlowRule):
+    """
+    ## What it does
+    Flags regularization that exists but never reaches the loss that is optimized, in three
+    shapes: the regularization collection (or `get_regularization_loss()`, or an L2 sum over
+    all trainable variables) is read but never added to the loss that reaches `minimize`,
+    `tf.gradients`, `tape.gradient`, `create_train_op` or `EstimatorSpec`; regularizers are
+    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`) in graph
+    code that trains while nothing in the whole project reads the regularization collection;
+    a Keras model built with `*_regularizer=` is trained in a `tf.GradientTape` loop whose
+    loss never includes `model.losses`, and never by `compile` / `fit`.
+
+    ## Why is this bad?
+    In TensorFlow 1, a regularizer only puts a tensor in the `REGULARIZATION_LOSSES`
+    collection; nothing adds it to the loss. In a Keras custom training loop, nothing adds
+    `model.losses` either. The program runs exactly as before, printing a regularization
+    loss if you ask for it, and trains without the penalty.
+
+    Each finding names where the regularization comes from and where the loss is optimized.
+    When the loss flows through a function the analysis cannot see, the rule stays silent.
+
+    ## Example
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    w = tf.get_variable("w", [3, 1], regularizer=tf.keras.regularizers.l2(0.01))
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+    reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    ```
+
+    Use instead:
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    w = tf.get_variable("w", [3, 1], regularizer=tf.keras.regularizers.l2(0.01))
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+    reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    loss = loss + tf.add_n(reg_losses)
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    ```
+
+    For a Keras custom loop, add `sum(model.losses)` to the loss inside the tape.
+
+    ## Fix safety
+    Unsafe: the fix adds the penalty to the optimized loss, which changes what is trained.
+    The term is added where the loss is formed: on a new line before the training call
+    (`loss = loss + tf.add_n(reg_losses)`), or, for a `GradientTape`, after the last
+    assignment of the loss inside the tape (`loss = loss + sum(model.losses)`). No fix is
+    offered when the regularization value cannot be named at that point (a read bound to no
+    variable, a variable of another function), or the loss is not a plain name; the finding
+    is reported all the same.
+
+    ## References
+    - [tf.compat.v1.losses.get_regularization_loss](https://www.tensorflow.org/api_docs/python/tf/compat/v1/losses/get_regularization_loss)
+    - [Writing a training loop from scratch](https://keras.io/guides/writing_a_custom_training_loop_in_tensorflow/)
+    """
+
+    code = "REG001"
+    name = "regularization-not-in-loss"
+    TOKENS = (
+        b"regularizer",
+        b"REGULARIZATION_LOSSES",
+        b"regularization_losses",
+        b"get_regularization_loss",
+        b"get_total_loss",
+        b"get_collection",
+        b"variables",
+        b"weights",
+        b"minimize",
+        b"compute_gradients",
+        b"gradients",
+        b"create_train_op",
+        b"EstimatorSpec",
+    )
+    fix_safety = Safety.UNSAFE
+
+    VALID = [
+        # seed 002: the collection concatenated to the base loss
+        Valid(
+            TF1 + "base_loss = tf.reduce_mean(tf.square(y - p))\n"
+            "l2_loss = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.add_n([base_loss] + l2_loss, name='loss')\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        ),
+        # seed 001: the sum added in front of the loss
+        Valid(
+            TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "regularization_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.add_n(regularization_losses) + loss\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        ),
+        # seed 003: a custom collection of penalties and data loss, summed
+        Valid(
+            TF1 + "def get_weight(shape, r):\n"
+            "    var = tf.Variable(tf.random_normal(shape))\n"
+            "    tf.add_to_collection('losses', tf.keras.regularizers.l2(r)(var))\n"
+            "    return var\n"
+            "w = get_weight([2, 1], 0.001)\n"
+            "mse_loss = tf.reduce_mean(tf.square(y_ - tf.matmul(x, w)))\n"
+            "tf.add_to_collection('losses', mse_loss)\n"
+            "loss = tf.add_n(tf.get_collection('losses'))\n"
+            "train_step = tf.train.AdamOptimizer(0.001).minimize(loss)\n"
+        ),
+        # seed 004: a manual L2 over the trainable variables, added
+        Valid(
+            TF1 + "loss = tf.reduce_mean(xent)\n"
+            "tv = tf.trainable_variables()\n"
+            "Regularization_term = 0.0005 * tf.reduce_sum([tf.nn.l2_loss(v) for v in tv])\n"
+            "loss = Regularization_term + loss\n"
+            "train_op = tf.train.AdamOptimizer(0.005).minimize(loss)\n"
+        ),
+        # get_total_loss includes the collection
+        Valid(
+            TF1 + "w = tf.get_variable('w', [3], regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "tf.losses.mean_squared_error(y, p)\n"
+            "total = tf.losses.get_total_loss()\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(total)\n"
+        ),
+        # slim's total loss and train op
+        Valid(
+            "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n"
+            "net = slim.fully_connected(x, 10, weights_regularizer=slim.l2_regularizer(0.1))\n"
+            "slim.losses.softmax_cross_entropy(net, labels)\n"
+            "total_loss = slim.losses.get_total_loss()\n"
+            "train_op = slim.learning.create_train_op(total_loss, tf.train.AdamOptimizer())\n"
+        ),
+        # an Estimator model function
+        Valid(
+            TF1 + "def model_fn(features, labels, mode):\n"
+            "    logits = tf.layers.dense(features, 2, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "    loss += tf.losses.get_regularization_loss()\n"
+            "    train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)\n"
+        ),
+        # Keras compile + fit adds model.losses itself
+        Valid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "model.compile(optimizer='sgd', loss='mse')\n"
+            "model.fit(x, y)\n"
+        ),
+        # a custom loop that adds sum(model.losses)
+        Valid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "opt = keras.optimizers.SGD(0.1)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y))\n"
+            "    loss = loss + sum(model.losses)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n"
+        ),
+        # the loss built in a helper function and returned
+        Valid(
+            TF1 + "def build_loss(base):\n"
+            "    reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "    return base + tf.add_n(reg)\n"
+            "loss = build_loss(tf.reduce_mean(tf.square(y - p)))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        # ... or in another module
+        Valid(
+            files={
+                "model.py": TF1 + "def build(x):\n"
+                "    return tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n",
+                "losses.py": TF1 + "def total(base):\n    return base + tf.losses.get_regularization_loss()\n",
+                "train.py": TF1 + "from model import build\nfrom losses import total\n"
+                "loss = total(tf.reduce_mean(tf.square(build(x) - y)))\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            }
+        ),
+        # a reg list handed to a function the analysis cannot see
+        Valid(
+            TF1 + "from helpers import combine\n"
+            "reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = combine(base, reg)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        # attributes: set in one method, used in another
+        Valid(
+            TF1 + "class Net:\n"
+            "    def build(self):\n"
+            "        self.reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "    def train(self):\n"
+            "        total = self.loss + tf.add_n(self.reg_losses)\n"
+            "        return tf.train.AdamOptimizer().minimize(total)\n"
+        ),
+        # printed, but nothing is trained in this file
+        Valid(TF1 + "reg = tf.losses.get_regularization_loss()\nprint(sess.run(reg))\n"),
+    ]
+    INVALID = [
+        # shape 1: collected, printed, not added
+        Invalid(
+            TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+            "print(sess.run(reg_losses))\n",
+            fixed=TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = loss + tf.add_n(reg_losses)\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+            "print(sess.run(reg_losses))\n",
+            message="line 3",
+        ),
+        # shape 1 through attributes and a fetch list (seed 000)
+        Invalid(
+            TF1 + "class Model:\n"
+            "    def build(self):\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "        self.l2_loss_1 = tf.losses.get_regularization_loss()\n"
+            "        self.train_op = tf.train.AdamOptimizer().minimize(self.loss)\n"
+            "    def step(self, sess):\n"
+            "        return sess.run([self.train_op, self.l2_loss_1])\n",
+            fixed=TF1 + "class Model:\n"
+            "    def build(self):\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "        self.l2_loss_1 = tf.losses.get_regularization_loss()\n"
+            "        self.loss = self.loss + self.l2_loss_1\n"
+            "        self.train_op = tf.train.AdamOptimizer().minimize(self.loss)\n"
+            "    def step(self, sess):\n"
+            "        return sess.run([self.train_op, self.l2_loss_1])\n",
+        ),
+        # shape 2: declared, never collected, across modules
+        Invalid(
+            files={
+                "model.py": TF1 + "def build(x):\n"
+                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
+                "    return tf.matmul(x, w)\n",
+                "train.py": TF1 + "from model import build\n"
+                "loss = tf.reduce_mean(tf.square(build(x) - y))\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            },
+            path="train.py",
+            fixed=TF1 + "from model import build\n"
+            "loss = tf.reduce_mean(tf.square(build(x) - y))\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            message="model.py:3",
+        ),
+        # shape 3: a Keras model with regularizers in a custom loop
+        Invalid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "loss_fn = keras.losses.MeanSquaredError()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = loss_fn(y, model(x))\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "loss_fn = keras.losses.MeanSquaredError()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = loss_fn(y, model(x))\n"
+            "    loss = loss + sum(model.losses)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            message="model.losses",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        name = self.resolve(node.func)
+        method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+        if name in GRAPH_DECLARERS or (name or "").startswith(GRAPH_DECLARERS_PREFIXES):
+            keyword = _regularizer_keyword(node)
+            if keyword is not None:
+                self.fact("declare", node, keyword=keyword)
+            return
+        if name in REG_LIST_READERS or name in REG_SCALAR_READERS or name in REG_TOTAL_READERS:
+            self.fact("read", node)
+        elif name in COLLECTION_READERS or (name is None and method in COLLECTION_METHODS_READ):
+            key = node.args[0].value if node.args else None
+            if key is None or self._may_name_regularization(key):
+                self.fact("read", node)
+
+    def _may_name_regularization(self, key: cst.BaseExpression) -> bool:
+        """Whether a collection key is, or may be, REGULARIZATION_LOSSES (unknown keys may)."""
+        if isinstance(key, cst.SimpleString):
+            return key.evaluated_value == REGULARIZATION_COLLECTION
+        resolved = self.resolve(key) or ""
+        if resolved.startswith(GRAPH_KEYS_CLASS + "."):
+            return resolved.endswith(".REGULARIZATION_LOSSES")
+        return True
+
+    # -- per file ------------------------------------------------------------------------
+    def judge(self, flow: Flow) -> None:
+        sinks = flow.sink_list()
+        if not sinks:
+            return
+        penalized = any(sink.sources(PENALTIES) for sink in sinks)
+        if not penalized:
+            self._collected_not_added(flow, sinks)
+            for sink in sinks:
+                if sink.graph_style and not sink.opaque:
+                    fix = add_term_fix(self, flow, sink, _declared_term(flow))
+                    self.fact("train", sink.node, fix=fix, line=flow.line(sink.node))
+        self._keras_custom_loop(flow, sinks)
+
+    def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
+        targets = [s for s in sinks if not s.opaque and s.kind != "add_loss"]
+        if not targets:
+            return
+        target = targets[0]
+        candidates = [
+            source
+            for source in flow.source_list(GRAPH_FAMILY | {L2_ALL})
+            if source not in flow.escaped
+            and not flow.reached(source)
+            and (source.kind != L2_ALL or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
+        ]
+        fixed = False
+        for source in candidates:
+            fix = None
+            if not fixed:
+                term = _collected_term(flow, source, target)
+                fix = add_term_fix(self, flow, target, term) if term is not None else None
+                fixed = fix is not None
+            self.report(
+                source.node,
+                f"regularization read at line {flow.line(source.node)} (`{_short(flow, source.node)}`) never "
+                f"reaches the loss optimized at line {flow.line(target.node)}; add it to that loss",
+                fix=fix,
+            )
+
+    def _keras_custom_loop(self, flow: Flow, sinks: list[Sink]) -> None:
+        for sink in sinks:
+            if sink.kind != "tape" or sink.opaque or sink.sources(PENALTIES):
+                continue
+            models = [
+                m
+                for m in sink.sources([KERAS_MODEL])
+                if m not in flow.fitted and m not in flow.escaped
+            ]
+            if not models:
+                continue
+            first = min(models, key=lambda m: flow.line(m.node))
+            model_ref = _model_reference(flow, sink, set(models))
+            fix = None
+            if model_ref is not None:
+                fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)")
+            self.report(
+                sink.node,
+                f"the model's regularizers (line {flow.line(first.node)}) never reach the loss optimized at line "
+                f"{flow.line(sink.node)}: a GradientTape loop must add `model.losses` to its loss",
+                fix=fix,
+            )
+
+    # -- project-wide (shape 2) ----------------------------------------------------------
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        facts = project.by_kind(cls.code)
+        declared = facts.get("declare", [])
+        if not declared or facts.get("read"):
+            return
+        declared.sort(key=lambda f: (f.path, f.range.start.line))
+        first = declared[0]
+        where = f"{first.path}:{first.range.start.line} (`{first.data['keyword']}=`)"
+        more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
+        for train in facts.get("train", []):
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"regularizers are declared at {where}{more} but nothing in the project reads the "
+                f"regularization collection, so the loss optimized at line {train.data['line']} trains without "
+                "them; add `tf.losses.get_regularization_loss()` to it",
+                train.path,
+                train.range,
+                train.fix,
+            )
+
+
+def _regularizer_keyword(call: cst.Call) -> str | None:
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        keyword = arg.keyword.value
+        if keyword == "regularizer" or keyword.endswith("_regularizer"):
+            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                continue
+            return keyword
+    return None
+
+
+def _short(flow: Flow, node: cst.CSTNode) -> str:
+    text = " ".join(flow.ctx.code(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _declared_term(flow: Flow) -> str | None:
+    alias = flow.tf_alias()
+    if alias is None:
+        return None
+    if flow.tf_is_v2_module():
+        return f"{alias}.compat.v1.losses.get_regularization_loss()"
+    return f"{alias}.losses.get_regularization_loss()"
+
+
+def _collected_term(flow: Flow, source: Source, sink: Sink) -> str | None:
+    """How the sink's scope can name the regularization `source` computes."""
+    ref = reference_to(flow, source, sink)
+    if ref is None:
+        return None
+    text, is_list = ref
+    if not is_list:
+        return text
+    alias = flow.tf_alias()
+    return f"{alias}.add_n({text})" if alias is not None else f"sum({text})"
+
+
+def _model_reference(flow: Flow, sink: Sink, models: set[Source]) -> str | None:
+    """The expression that calls the regularized model inside the sink's tape."""
+    for call, stmt, callee in flow.keras_calls:
+        if sink.tape is None or sink.tape not in stmt.tapes or not models & set(callee):
+            continue
+        func = call.func
+        if isinstance(func, cst.Name) or (
+            isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+        ):
+            return flow.ctx.code(func)
+    return None
