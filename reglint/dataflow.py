@@ -936,10 +936,45 @@ def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
 
 
 def statement_text(module: cst.Module, stmt: cst.CSTNode) -> str:
-    """The source of a statement without its leading blank lines and comments."""
+    """The source of a statement to move: its own comment lines, then the statement, without
+    indentation (Insert(own_line=True) indents each line like its anchor)."""
+    comments: list[str] = []
     if isinstance(stmt, cst.SimpleStatementLine):
+        comments = [line.comment.value for line in stmt.leading_lines if line.comment is not None]
         stmt = stmt.with_changes(leading_lines=[])
-    return module.code_for_node(stmt).rstrip("\r\n")
+    return "\n".join([*comments, module.code_for_node(stmt).rstrip("\r\n")])
+
+
+def moved_statement(flow: Flow, stmt: Stmt) -> str | None:
+    """The name a movable statement assigns: a line holding one plain `name = value`."""
+    line = stmt.line
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or line.body[0] is not stmt.node:
+        return None
+    node = stmt.node
+    if not isinstance(node, cst.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        return None
+    return node.targets[0].target.value
+
+
+def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
+    """Statements of `scope` that bind `name` (assignment, augmented assignment, for target)."""
+    found = []
+    for stmt in flow.stmts:
+        if stmt.scope is not scope:
+            continue
+        node = stmt.node
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, cst.For):
+            targets = [node.target]
+        elif isinstance(node, cst.With):
+            targets = [item.asname.name for item in node.items if item.asname is not None]
+        if any(any(True for _ in _names(t, name)) for t in targets):
+            found.append(stmt)
+    return found
 
 
 __all__ = [
