@@ -39,6 +39,8 @@ from reglint.names import dotted
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
+    GRAPH_DECLARERS,
+    GRAPH_DECLARERS_PREFIXES,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
@@ -801,6 +803,14 @@ class Flow:
         return frozenset()
 
     # -- queries for rules ------------------------------------------------------------------
+    def eval_in(self, stmt: Stmt, node: cst.BaseExpression) -> frozenset[Any]:
+        """The tags of an expression of `stmt`, once solved."""
+        self._current = stmt
+        try:
+            return self.eval(node)
+        finally:
+            self._current = None
+
     def reached(self, source: Source) -> list[Sink]:
         return [sink for sink in self.sinks.values() if source in sink.tags]
 
@@ -992,6 +1002,8 @@ __all__ = [
     "Flow",
     "FlowRule",
     "add_term_fix",
+    "is_graph_declarer",
+    "regularizer_keyword",
     "reference_to",
     "Sink",
     "Source",
@@ -1065,6 +1077,24 @@ def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | N
     ):
         return f"{here.self_name}.{target.attr.value}", is_list
     return None
+
+
+def regularizer_keyword(call: cst.Call) -> str | None:
+    """The `regularizer=` / `*_regularizer=` keyword a call passes a regularizer to, if any."""
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        keyword = arg.keyword.value
+        if keyword == "regularizer" or keyword.endswith("_regularizer"):
+            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                continue
+            return keyword
+    return None
+
+
+def is_graph_declarer(name: str | None) -> bool:
+    """TF1 calls whose regularizer goes to the REGULARIZATION_LOSSES collection."""
+    return name is not None and (name in GRAPH_DECLARERS or name.startswith(GRAPH_DECLARERS_PREFIXES))
 
 
 class FlowRule(Rule):

@@ -14,7 +14,9 @@ from reglint.dataflow import (
     Sink,
     Source,
     add_term_fix,
+    is_graph_declarer,
     reference_to,
+    regularizer_keyword,
 )
 from reglint.engine import ProjectFacts
 from reglint.model import Finding, Safety
@@ -22,8 +24,6 @@ from reglint.rule import Invalid, Valid
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
-    GRAPH_DECLARERS,
-    GRAPH_DECLARERS_PREFIXES,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
@@ -298,8 +298,8 @@ class RegularizationNotInLoss(FlowRule):
         super().visit_Call(node)
         name = self.resolve(node.func)
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
-        if name in GRAPH_DECLARERS or (name or "").startswith(GRAPH_DECLARERS_PREFIXES):
-            keyword = _regularizer_keyword(node)
+        if is_graph_declarer(name):
+            keyword = regularizer_keyword(node)
             if keyword is not None:
                 self.fact("declare", node, keyword=keyword)
             return
@@ -404,18 +404,6 @@ class RegularizationNotInLoss(FlowRule):
                 train.range,
                 train.fix,
             )
-
-
-def _regularizer_keyword(call: cst.Call) -> str | None:
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        keyword = arg.keyword.value
-        if keyword == "regularizer" or keyword.endswith("_regularizer"):
-            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
-                continue
-            return keyword
-    return None
 
 
 def _short(flow: Flow, node: cst.CSTNode) -> str:
