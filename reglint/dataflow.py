@@ -238,6 +238,10 @@ class Flow:
             self._push(Scope(node, None, "module"))
             return
         scope = self.scopes[-1]
+        if isinstance(node, (cst.ClassDef, cst.FunctionDef)):
+            block = self.ctx.parent()
+            if block is not None:
+                self.chain.append((block, node))
         if isinstance(node, cst.ClassDef):
             scope.classes[node.name.value] = node
             self._push(Scope(node, scope, "class", cls=node))
@@ -277,7 +281,7 @@ class Flow:
     def leave(self, node: cst.CSTNode) -> None:
         if isinstance(node, (cst.ClassDef, cst.FunctionDef)):
             self.scopes.pop()
-        elif isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             if self.chain and self.chain[-1][1] is node:
                 self.chain.pop()
             if self.tapes and self.tapes[-1] is node:
@@ -554,6 +558,10 @@ class Flow:
             tags = self.attrs.get((owner, attr), frozenset()) | self.eval(node.value)
         else:
             tags = self.eval(node.value)
+        for tag in list(tags):
+            if isinstance(tag, Instance):
+                # `net.loss` for `net = Net()`: the attribute the class's methods set
+                tags |= self.attrs.get((tag.cls, attr), frozenset())
         if attr == "losses" and not isinstance(owner, cst.ClassDef):
             tags |= {self._source(KERAS_LOSSES, node)}
         elif attr in TRAINABLE_ALL_ATTRS:
