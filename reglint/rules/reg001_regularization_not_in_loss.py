@@ -327,10 +327,12 @@ class RegularizationNotInLoss(FlowRule):
         penalized = any(sink.sources(PENALTIES) for sink in sinks)
         if not penalized:
             self._collected_not_added(flow, sinks)
-            for sink in sinks:
-                if sink.graph_style and not sink.opaque:
-                    fix = add_term_fix(self, flow, sink, _declared_term(flow))
-                    self.fact("train", sink.node, fix=fix, line=flow.line(sink.node))
+            # one finding per training file, at its first training call (later gradients are
+            # usually for logging, and the fix of the first makes the file read the collection)
+            train = next((s for s in sinks if s.graph_style and not s.opaque), None)
+            if train is not None:
+                fix = add_term_fix(self, flow, train, _declared_term(flow))
+                self.fact("train", train.node, fix=fix, line=flow.line(train.node))
         self._keras_custom_loop(flow, sinks)
 
     def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
