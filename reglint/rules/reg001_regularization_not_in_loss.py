@@ -354,9 +354,12 @@ class RegularizationNotInLoss(FlowRule):
                 term = _collected_term(flow, source, target)
                 fix = add_term_fix(self, flow, target, term) if term is not None else None
                 fixed = fix is not None
+            node = source.node
+            if source.kind == L2_ALL and isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)):
+                node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
             self.report(
-                source.node,
-                f"regularization read at line {flow.line(source.node)} (`{_short(flow, source.node)}`) never "
+                node,
+                f"regularization computed at line {flow.line(node)} (`{_short(flow, node)}`) never "
                 f"reaches the loss optimized at line {flow.line(target.node)}; add it to that loss",
                 fix=fix,
             )
