@@ -36,6 +36,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reglint.names import dotted
+from reglint.rule import Insert, PendingFix, Replace, Rule
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
@@ -49,8 +50,6 @@ from reglint.tfnames import (
     is_neutral_call,
     is_optimizer_class,
 )
-
-from reglint.rule import Insert, PendingFix, Replace, Rule
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
@@ -209,7 +208,7 @@ class Flow:
         self._positions: Any = None
         # results
         self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
-        self.attrs: dict[tuple[cst.CSTNode | None, str], frozenset[Any]] = {}
+        self.attrs: dict[tuple[Any, str], frozenset[Any]] = {}
         self.returns: dict[cst.FunctionDef, frozenset[Any]] = {}
         self.params: dict[tuple[cst.FunctionDef, str], frozenset[Any]] = {}
         self.sources: dict[cst.CSTNode, Source] = {}
@@ -413,12 +412,12 @@ class Flow:
             if owner is _UNKNOWN:
                 self._escape(tags)
             else:
-                key = (owner, target.attr.value)
-                self.attrs[key] = self.attrs.get(key, frozenset()) | tags
+                attr_key: tuple[Any, str] = (owner, target.attr.value)
+                self.attrs[attr_key] = self.attrs.get(attr_key, frozenset()) | tags
         elif isinstance(target, cst.Subscript):
             self._assign(target.value, tags)
 
-    def _attr_owner(self, base: cst.BaseExpression) -> cst.CSTNode | None | object:
+    def _attr_owner(self, base: cst.BaseExpression) -> cst.CSTNode | object | None:
         """Whose attribute `base.x` is: a class of this module (self, the class name), the
         module itself for other names bound here, or unknown."""
         assert self._current is not None
@@ -462,7 +461,7 @@ class Flow:
         except RecursionError:
             return frozenset({OPAQUE})
 
-    def _eval(self, node: cst.BaseExpression) -> frozenset[Any]:  # noqa: C901
+    def _eval(self, node: cst.BaseExpression) -> frozenset[Any]:
         if isinstance(node, cst.Name):
             return self._name(node)
         if isinstance(node, cst.Attribute):
@@ -479,7 +478,9 @@ class Flow:
         if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
             return _union(self.eval(e.value) for e in node.elements)
         if isinstance(node, cst.Dict):
-            return _union(self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement)))
+            return _union(
+                self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
+            )
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
             return self._comprehension(node, node.elt)
         if isinstance(node, cst.DictComp):
@@ -578,7 +579,7 @@ class Flow:
         )
 
     # -- calls -----------------------------------------------------------------------------
-    def _call(self, node: cst.Call) -> frozenset[Any]:  # noqa: C901
+    def _call(self, node: cst.Call) -> frozenset[Any]:
         name = self.resolve(node.func)
         func = node.func
         method = func.attr.value if isinstance(func, cst.Attribute) else None
@@ -632,7 +633,11 @@ class Flow:
                     target = self._method(tag.cls, method or "")
                     if target is not None:
                         return self._invoke(target, node, bound=True)
-            if not receiver and self._attr_owner(func.value) is _UNKNOWN and not isinstance(func.value, cst.SimpleString):
+            if (
+                not receiver
+                and self._attr_owner(func.value) is _UNKNOWN
+                and not isinstance(func.value, cst.SimpleString)
+            ):
                 self._escape(args)
                 return frozenset({OPAQUE}) if _lossy(method or "") else frozenset()
             owner = self._attr_owner(func.value)
@@ -679,8 +684,10 @@ class Flow:
         return frozenset()
 
     def _note_keras_call(self, node: cst.Call, callee: frozenset[Any]) -> None:
-        if self._record and self._current is not None and any(
-            isinstance(t, Source) and t.kind == KERAS_MODEL for t in callee
+        if (
+            self._record
+            and self._current is not None
+            and any(isinstance(t, Source) and t.kind == KERAS_MODEL for t in callee)
         ):
             self.keras_calls.append((node, self._current, callee))
 
@@ -754,12 +761,19 @@ class Flow:
         if name in SUM_REDUCERS and node.args:
             # sum(w ** 2) / reduce_sum(tf.square(w)) of a weight, not reduce_mean(square(y - p))
             inner = node.args[0].value
-            if isinstance(inner, cst.Call) and self.resolve(inner.func) in SQUARE_CALLS and inner.args:
-                if isinstance(inner.args[0].value, _WEIGHT_LIKE):
-                    return self._source(L2, node)
-            if isinstance(inner, cst.BinaryOperation) and isinstance(inner.operator, cst.Power):
-                if isinstance(inner.left, _WEIGHT_LIKE):
-                    return self._source(L2, node)
+            if (
+                isinstance(inner, cst.Call)
+                and self.resolve(inner.func) in SQUARE_CALLS
+                and inner.args
+                and isinstance(inner.args[0].value, _WEIGHT_LIKE)
+            ):
+                return self._source(L2, node)
+            if (
+                isinstance(inner, cst.BinaryOperation)
+                and isinstance(inner.operator, cst.Power)
+                and isinstance(inner.left, _WEIGHT_LIKE)
+            ):
+                return self._source(L2, node)
         if isinstance(node.func, cst.Call):
             factory = self.resolve(node.func.func) or ""
             if factory.startswith(REGULARIZER_FACTORIES_PREFIXES) or factory.endswith(
@@ -858,13 +872,15 @@ class Flow:
             if not any(line is container for _, line in stmt.chain):
                 continue
             node = stmt.node
-            if isinstance(node, cst.Assign) and any(
-                isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets
+            if (
+                isinstance(node, cst.Assign)
+                and any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets)
+            ) or (
+                isinstance(node, (cst.AugAssign, cst.AnnAssign))
+                and isinstance(node.target, cst.Name)
+                and node.target.value == name
             ):
                 found.append(stmt)
-            elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) and isinstance(node.target, cst.Name):
-                if node.target.value == name:
-                    found.append(stmt)
         return found
 
     def names_used(self, name: str, scope: Scope) -> Iterator[tuple[cst.Name, Stmt]]:
@@ -984,9 +1000,7 @@ def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
         targets: list[cst.BaseExpression] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, cst.For):
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
             targets = [node.target]
         elif isinstance(node, cst.With):
             targets = [item.asname.name for item in node.items if item.asname is not None]
@@ -1009,14 +1023,14 @@ __all__ = [
     "Addition",
     "Flow",
     "FlowRule",
-    "add_term_fix",
-    "is_graph_declarer",
-    "regularizer_keyword",
-    "reference_to",
     "Sink",
     "Source",
     "Stmt",
+    "add_term_fix",
     "contains",
+    "is_graph_declarer",
+    "reference_to",
+    "regularizer_keyword",
     "statement_text",
 ]
 

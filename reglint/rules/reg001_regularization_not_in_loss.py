@@ -368,11 +368,7 @@ class RegularizationNotInLoss(FlowRule):
         for sink in sinks:
             if sink.kind != "tape" or sink.opaque or sink.sources(PENALTIES):
                 continue
-            models = [
-                m
-                for m in sink.sources([KERAS_MODEL])
-                if m not in flow.fitted and m not in flow.escaped
-            ]
+            models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted and m not in flow.escaped]
             if not models:
                 continue
             first = min(models, key=lambda m: flow.line(m.node))

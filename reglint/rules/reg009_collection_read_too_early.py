@@ -215,9 +215,12 @@ class CollectionReadTooEarly(FlowRule):
             if any(line in between for _, line in stmt.chain):
                 return None
         for stmt in flow.stmts:
-            if stmt is not read.stmt and any(line in between for _, line in stmt.chain):
-                if name in _assigned_names(stmt.node):
-                    return None
+            if (
+                stmt is not read.stmt
+                and any(line in between for _, line in stmt.chain)
+                and name in _assigned_names(stmt.node)
+            ):
+                return None
         return self.make_fix(
             Remove(read.stmt.line),
             Insert(last, statement_text(flow.ctx.module, read.stmt.line), after=True, own_line=True),
