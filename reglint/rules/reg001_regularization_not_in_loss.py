@@ -359,7 +359,8 @@ class RegularizationNotInLoss(FlowRule):
                 node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
             self.report(
                 node,
-                f"regularization computed at line {flow.line(node)} (`{_short(flow, node)}`) never "
+                f"regularization {'computed' if source.kind == L2_ALL else 'read'} at line {flow.line(node)} "
+                f"(`{_short(flow, node)}`) never "
                 f"reaches the loss optimized at line {flow.line(target.node)}; add it to that loss",
                 fix=fix,
             )
