@@ -75,6 +75,17 @@ class DoubleCountedRegularization(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # two callers of one helper, each passing the collection once (slim's model_deploy)
+        Valid(
+            TF1 + "def gather(losses, reg):\n"
+            "    return tf.add_n(losses + reg)\n"
+            "def optimize(opt, losses):\n"
+            "    reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "    return opt.compute_gradients(gather(losses, reg))\n"
+            "def deploy(losses):\n"
+            "    reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "    return gather(losses, reg)\n"
+        ),
         Valid(
             TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
             "loss = tf.losses.get_total_loss()\n"
@@ -176,6 +187,14 @@ class DoubleCountedRegularization(FlowRule):
             )
 
     def _duplicate(self, sink: Sink) -> tuple[Source, Source] | None:
+        pair = self._candidate(sink)
+        if pair is None or pair[0].stmt.scope is not pair[1].stmt.scope:
+            # terms of different functions may come from different calls of a shared helper
+            # (the analysis merges call sites): only terms of one function are judged
+            return None
+        return pair
+
+    def _candidate(self, sink: Sink) -> tuple[Source, Source] | None:
         by_line = sorted(sink.sources(PENALTIES), key=lambda s: self.flow.line(s.node))
         totals = [s for s in by_line if s.kind == TOTAL_LOSS]
         regs = [s for s in by_line if s.kind in (COLLECTION, REG_LOSS)]
