@@ -119,6 +119,9 @@ class Stmt:
     tapes: tuple[cst.With, ...]
     chain: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]  # (block, statement in it), outermost first
 
+    def __repr__(self) -> str:
+        return f"Stmt({type(self.node).__name__})"
+
 
 @dataclass(eq=False)
 class Source:
@@ -138,6 +141,9 @@ class Sink:
     stmt: Stmt
     tape: cst.With | None = None
     tags: frozenset[Any] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"Sink({self.kind})"
 
     @property
     def graph_style(self) -> bool:
@@ -1081,7 +1087,7 @@ def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | N
     if not isinstance(stmt, cst.Assign) or len(stmt.targets) != 1:
         return None
     target = stmt.targets[0].target
-    is_list = source.kind == COLLECTION and stmt.value is source.node
+    is_list = source.kind in (COLLECTION, KERAS_LOSSES) and stmt.value is source.node
     same_scope = source.stmt.scope is sink.stmt.scope
     if same_scope and flow.line(source.node) >= flow.line(sink.node):
         return None

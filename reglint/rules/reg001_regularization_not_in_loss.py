@@ -6,6 +6,7 @@ import libcst as cst
 
 from reglint.dataflow import (
     GRAPH_FAMILY,
+    KERAS_LOSSES,
     KERAS_MODEL,
     L2_ALL,
     PENALTIES,
@@ -258,6 +259,22 @@ class RegularizationNotInLoss(FlowRule):
             "    def step(self, sess):\n"
             "        return sess.run([self.train_op, self.l2_loss_1])\n",
         ),
+        # shape 1 in a Keras loop: the penalty computed from model.losses, not added
+        Invalid(
+            "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    regularization_loss = tf.reduce_sum(model.losses)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            fixed="import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    regularization_loss = tf.reduce_sum(model.losses)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "    total_loss = total_loss + regularization_loss\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+        ),
         # shape 2: declared, never collected, across modules
         Invalid(
             files={
@@ -342,10 +359,10 @@ class RegularizationNotInLoss(FlowRule):
         target = targets[0]
         candidates = [
             source
-            for source in flow.source_list(GRAPH_FAMILY | {L2_ALL})
+            for source in flow.source_list(GRAPH_FAMILY | {L2_ALL, KERAS_LOSSES})
             if source not in flow.escaped
             and not flow.reached(source)
-            and (source.kind != L2_ALL or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
+            and (source.kind in GRAPH_FAMILY or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
         ]
         fixed = False
         for source in candidates:
@@ -355,7 +372,9 @@ class RegularizationNotInLoss(FlowRule):
                 fix = add_term_fix(self, flow, target, term) if term is not None else None
                 fixed = fix is not None
             node = source.node
-            if source.kind == L2_ALL and isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)):
+            if source.kind != KERAS_LOSSES and source.kind not in GRAPH_FAMILY and isinstance(
+                source.stmt.node, (cst.Assign, cst.AugAssign)
+            ):
                 node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
             self.report(
                 node,
@@ -430,6 +449,8 @@ def _collected_term(flow: Flow, source: Source, sink: Sink) -> str | None:
     text, is_list = ref
     if not is_list:
         return text
+    if source.kind == KERAS_LOSSES:
+        return f"sum({text})"  # 0 for a model without regularizers, where tf.add_n would fail
     alias = flow.tf_alias()
     return f"{alias}.add_n({text})" if alias is not None else f"sum({text})"
 
