@@ -222,6 +222,8 @@ class Flow:
         self.escaped: set[Source] = set()
         self.fitted: set[Source] = set()
         self.additions: dict[cst.CSTNode, Addition] = {}
+        # the operands' tags of every `a + b` and `[a, b, ...]`: where values meet
+        self.combinations: list[list[frozenset[Any]]] = []
         self.keras_calls: list[tuple[cst.Call, Stmt, frozenset[Any]]] = []
         self._current: Stmt | None = None
         self._record = False
@@ -371,7 +373,10 @@ class Flow:
             if node.value is not None:
                 self._assign(node.target, self.eval(node.value))
         elif isinstance(node, cst.AugAssign):
-            self._assign(node.target, self.eval(node.value) | self.eval(node.target))
+            value, target = self.eval(node.value), self.eval(node.target)
+            if self._record and isinstance(node.operator, cst.AddAssign):
+                self.combinations.append([target, value])
+            self._assign(node.target, value | target)
         elif isinstance(node, cst.Return):
             if node.value is not None:
                 tags = self.eval(node.value)
@@ -478,11 +483,15 @@ class Flow:
             left, right = self.eval(node.left), self.eval(node.right)
             if self._record and isinstance(node.operator, cst.Add):
                 self.additions[node] = Addition(node, left, right)
+                self.combinations.append([left, right])
             return _plain(left | right)
         if isinstance(node, cst.UnaryOperation):
             return self.eval(node.expression)
         if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            return _union(self.eval(e.value) for e in node.elements)
+            parts = [self.eval(e.value) for e in node.elements]
+            if self._record and len(parts) > 1:
+                self.combinations.append(parts)
+            return _union(parts)
         if isinstance(node, cst.Dict):
             return _union(
                 self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
@@ -841,6 +850,13 @@ class Flow:
 
     def reached(self, source: Source) -> list[Sink]:
         return [sink for sink in self.sinks.values() if source in sink.tags]
+
+    def combined(self, first: Source, second: Source) -> bool:
+        """Whether the two terms are operands of one `+` or one list somewhere."""
+        for parts in self.combinations:
+            if any(first in a and second in b for i, a in enumerate(parts) for j, b in enumerate(parts) if i != j):
+                return True
+        return False
 
     def sink_list(self) -> list[Sink]:
         return sorted(self.sinks.values(), key=lambda s: self.line(s.node))

@@ -96,6 +96,15 @@ class DoubleCountedRegularization(FlowRule):
             "loss = base + tf.losses.get_regularization_loss()\n"
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
         ),
+        # one branch or the other, never both
+        Valid(
+            TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "if use_total:\n"
+            "    loss = tf.losses.get_total_loss()\n"
+            "else:\n"
+            "    loss = tf.reduce_mean(tf.square(h - y)) + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
         # get_total_loss without the regularization, plus it
         Valid(
             TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
@@ -191,6 +200,9 @@ class DoubleCountedRegularization(FlowRule):
         if pair is None or pair[0].stmt.scope is not pair[1].stmt.scope:
             # terms of different functions may come from different calls of a shared helper
             # (the analysis merges call sites): only terms of one function are judged
+            return None
+        if not self.flow.combined(*pair):
+            # the analysis merges the branches of a function: the terms must meet in one sum
             return None
         return pair
 
