@@ -214,6 +214,14 @@ class RegularizationNotInLoss(FlowRule):
             "loss = combine(base, reg)\n"
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
         ),
+        # the model handed to a training helper the analysis cannot see
+        Valid(
+            "import keras\nimport tensorflow as tf\nfrom lib import train_step\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = train_step(model, x, y)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n"
+        ),
         # attributes: set in one method, used in another
         Valid(
             TF1 + "class Net:\n"
@@ -274,6 +282,22 @@ class RegularizationNotInLoss(FlowRule):
             "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
             "    total_loss = total_loss + regularization_loss\n"
             "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+        ),
+        # shape 3 with a loss function imported from elsewhere
+        Invalid(
+            "import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
+            "model = keras.Sequential([keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))])\n"
+            "loss_fn = YoloLoss(anchors)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    pred_loss = loss_fn(labels, model(images, training=True))\n"
+            "grads = tape.gradient(pred_loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
+            "model = keras.Sequential([keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))])\n"
+            "loss_fn = YoloLoss(anchors)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    pred_loss = loss_fn(labels, model(images, training=True))\n"
+            "    pred_loss = pred_loss + sum(model.losses)\n"
+            "grads = tape.gradient(pred_loss, model.trainable_variables)\n",
         ),
         # shape 2: declared, never collected, across modules
         Invalid(
@@ -386,7 +410,9 @@ class RegularizationNotInLoss(FlowRule):
 
     def _keras_custom_loop(self, flow: Flow, sinks: list[Sink]) -> None:
         for sink in sinks:
-            if sink.kind != "tape" or sink.opaque or sink.sources(PENALTIES):
+            # An opaque loss does not matter here: a helper can only add model.losses if it is
+            # handed the model, and a model handed to a function the analysis cannot see escapes.
+            if sink.kind != "tape" or sink.sources(PENALTIES):
                 continue
             models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted and m not in flow.escaped]
             if not models:
