@@ -109,6 +109,8 @@ class RegularizationNotInLoss(FlowRule):
         b"gradients",
         b"create_train_op",
         b"EstimatorSpec",
+        b".losses",
+        b"GradientTape",
     )
     fix_safety = Safety.UNSAFE
 
@@ -396,8 +398,10 @@ class RegularizationNotInLoss(FlowRule):
                 fix = add_term_fix(self, flow, target, term) if term is not None else None
                 fixed = fix is not None
             node = source.node
-            if source.kind != KERAS_LOSSES and source.kind not in GRAPH_FAMILY and isinstance(
-                source.stmt.node, (cst.Assign, cst.AugAssign)
+            if (
+                source.kind != KERAS_LOSSES
+                and source.kind not in GRAPH_FAMILY
+                and isinstance(source.stmt.node, (cst.Assign, cst.AugAssign))
             ):
                 node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
             self.report(

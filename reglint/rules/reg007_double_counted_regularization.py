@@ -71,7 +71,13 @@ class DoubleCountedRegularization(FlowRule):
 
     code = "REG007"
     name = "double-counted-regularization"
-    TOKENS = (b"get_total_loss", b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss")
+    TOKENS = (
+        b"get_total_loss",
+        b"REGULARIZATION_LOSSES",
+        b"regularization_losses",
+        b"get_regularization_loss",
+        b".losses",
+    )
     fix_safety = Safety.UNSAFE
 
     VALID = [
@@ -132,6 +138,22 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # Keras: a manual L2 over all weights plus model.losses of a regularized model
+        Invalid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "with tf.GradientTape() as tape:\n"
+            "    l2 = tf.add_n([tf.nn.l2_loss(w) for w in model.trainable_weights])\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y)) + sum(model.losses) + 0.01 * l2\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "with tf.GradientTape() as tape:\n"
+            "    l2 = tf.add_n([tf.nn.l2_loss(w) for w in model.trainable_weights])\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y)) + sum(model.losses)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            message="over all trainable variables",
+        ),
         Invalid(
             TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
             "total_loss = tf.losses.get_total_loss()\n"
