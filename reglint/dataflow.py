@@ -373,10 +373,10 @@ class Flow:
             if node.value is not None:
                 self._assign(node.target, self.eval(node.value))
         elif isinstance(node, cst.AugAssign):
-            value, target = self.eval(node.value), self.eval(node.target)
+            added, before = self.eval(node.value), self.eval(node.target)
             if self._record and isinstance(node.operator, cst.AddAssign):
-                self.combinations.append([target, value])
-            self._assign(node.target, value | target)
+                self.combinations.append([before, added])
+            self._assign(node.target, added | before)
         elif isinstance(node, cst.Return):
             if node.value is not None:
                 tags = self.eval(node.value)
