@@ -118,6 +118,7 @@ class Stmt:
     scope: Scope
     tapes: tuple[cst.With, ...]
     chain: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]  # (block, statement in it), outermost first
+    order: int = 0  # position in source order among the recorded statements
 
     def __repr__(self) -> str:
         return f"Stmt({type(self.node).__name__})"
@@ -310,7 +311,7 @@ class Flow:
         self.scope_of[scope.node] = scope
 
     def _stmt(self, node: cst.CSTNode, line: cst.CSTNode) -> None:
-        self.stmts.append(Stmt(node, line, self.scopes[-1], tuple(self.tapes), tuple(self.chain)))
+        self.stmts.append(Stmt(node, line, self.scopes[-1], tuple(self.tapes), tuple(self.chain), len(self.stmts)))
 
     def _is_tape(self, expr: cst.BaseExpression) -> bool:
         return isinstance(expr, cst.Call) and self.resolve(expr.func) == "tensorflow.GradientTape"
@@ -859,14 +860,12 @@ class Flow:
         return False
 
     def sink_list(self) -> list[Sink]:
-        return sorted(self.sinks.values(), key=lambda s: self.line(s.node))
+        """Sinks in source order (by statement: positions are computed only to report)."""
+        return sorted(self.sinks.values(), key=lambda s: s.stmt.order)
 
     def source_list(self, kinds: Iterable[str]) -> list[Source]:
         wanted = set(kinds)
-        return sorted(
-            (s for s in self.sources.values() if s.kind in wanted),
-            key=lambda s: self.line(s.node),
-        )
+        return sorted((s for s in self.sources.values() if s.kind in wanted), key=lambda s: s.stmt.order)
 
     def tf_alias(self) -> str | None:
         """A module-level name bound to TensorFlow (`tf`), for fixes that call it."""

@@ -375,7 +375,7 @@ class RegularizationNotInLoss(FlowRule):
             train = next((s for s in sinks if s.graph_style and not s.opaque), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
-                self.fact("train", train.node, fix=fix, line=flow.line(train.node))
+                self.fact("train", train.node, fix=fix)
         self._keras_custom_loop(flow, sinks)
 
     def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
@@ -449,7 +449,7 @@ class RegularizationNotInLoss(FlowRule):
                 cls.code,
                 cls.name,
                 f"regularizers are declared at {where}{more} but nothing in the project reads the "
-                f"regularization collection, so the loss optimized at line {train.data['line']} trains without "
+                f"regularization collection, so the loss optimized at line {train.range.start.line} trains without "
                 "them; add `tf.losses.get_regularization_loss()` to it",
                 train.path,
                 train.range,

@@ -132,7 +132,7 @@ class PenaltyOutsideTape(FlowRule):
                 continue
             penalties = sink.sources(PENALTY_KINDS)
             inside = {p.kind for p in penalties if sink.tape in p.stmt.tapes}
-            for penalty in sorted(penalties, key=lambda p: flow.line(p.node)):
+            for penalty in sorted(penalties, key=lambda p: p.stmt.order):
                 if sink.tape in penalty.stmt.tapes or penalty.stmt.scope is not sink.stmt.scope:
                     continue  # inside the tape, or in another function (called from who knows where)
                 if penalty.kind in inside or (penalty.kind in (L2, L2_ALL) and inside & {L2, L2_ALL}):

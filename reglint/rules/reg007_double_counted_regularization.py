@@ -229,7 +229,7 @@ class DoubleCountedRegularization(FlowRule):
         return pair
 
     def _candidate(self, sink: Sink) -> tuple[Source, Source] | None:
-        by_line = sorted(sink.sources(PENALTIES), key=lambda s: self.flow.line(s.node))
+        by_line = sorted(sink.sources(PENALTIES), key=lambda s: s.stmt.order)
         totals = [s for s in by_line if s.kind == TOTAL_LOSS]
         regs = [s for s in by_line if s.kind in (COLLECTION, REG_LOSS)]
         manual = [s for s in by_line if s.kind == L2_ALL]
