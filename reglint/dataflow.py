@@ -661,7 +661,8 @@ class Flow:
                 target = self._method(owner, method)
                 if target is not None:
                     return self._invoke(target, node, bound=True)
-            if isinstance(func.value, cst.Name) and owner is not _UNKNOWN and method is not None:
+            if isinstance(func.value, cst.Name) and owner is not _UNKNOWN and method not in (None, "losses"):
+                # (`net.losses(logits, ...)` is a method of the user's class, not Keras' property)
                 # `self.layer(x)`: the call of an attribute holding a value
                 callee = self._attribute(func)
                 self._note_keras_call(node, callee)

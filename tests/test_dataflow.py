@@ -132,6 +132,11 @@ def test_flows_the_analysis_cannot_follow_escape(source: str) -> None:
     assert "collection" in escaped(source)
 
 
+def test_a_method_named_losses_is_no_keras_penalty() -> None:
+    flow = solve(TF1 + "net = SSDNet()\nloss = net.losses(logits, labels)\nopt.minimize(loss)\n")
+    assert not flow.sources
+
+
 def test_loss_from_an_unknown_loss_function_is_opaque() -> None:
     flow = solve(TF1 + "from lib import compute_loss\nloss = compute_loss(logits)\nopt.minimize(loss)\n")
     (sink,) = flow.sinks.values()
