@@ -558,7 +558,9 @@ class Flow:
             if name in scope.classes:
                 return frozenset()
             scope = scope.parent
-        return frozenset()
+        # bound nowhere in this file (a star import, a global set elsewhere): unknown, and a
+        # loss of that name may hold anything
+        return frozenset({OPAQUE}) if _lossy(name) else frozenset()
 
     def _attribute(self, node: cst.Attribute) -> frozenset[Any]:
         resolved = self.resolve(node)
