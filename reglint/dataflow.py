@@ -1072,6 +1072,11 @@ def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> Pendin
     ):
         if isinstance(arg, cst.Name) and (scope, arg.value) not in flow.env:
             return None  # a name of another scope: rebinding it here would shadow it
+        if isinstance(arg, cst.Name) and any(
+            isinstance(s.node, cst.Assign) and isinstance(s.node.value, cst.Lambda)
+            for s in assignments_of(flow, arg.value, scope)
+        ):
+            return None  # a loss callable (Keras `minimize(loss_fn, ...)`): not a tensor to add to
         name = flow.ctx.code(arg)
         text = f"{name} = {name} + {term}"
         if sink.tape is not None:
@@ -1092,10 +1097,35 @@ def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> Pendin
         return rule.make_fix(Insert(sink.stmt.line, text, after=False, own_line=True))
     if sink.tape is not None:
         return None
+    if isinstance(arg, cst.Lambda):
+        # `minimize(lambda: loss)`: the term goes into the lambda's body
+        body = flow.ctx.code(arg.body)
+        if not _binds_tighter_than_plus(arg.body):
+            body = f"({body})"
+        return rule.make_fix(Replace(arg.body, f"{body} + {term}"))
     code = flow.ctx.code(arg)
-    if not isinstance(arg, (cst.Call, cst.Subscript, cst.BinaryOperation)):
+    if not _binds_tighter_than_plus(arg):
         code = f"({code})"
     return rule.make_fix(Replace(arg, f"{code} + {term}"))
+
+
+_ARITHMETIC = (
+    cst.Add,
+    cst.Subtract,
+    cst.Multiply,
+    cst.Divide,
+    cst.FloorDivide,
+    cst.Modulo,
+    cst.Power,
+    cst.MatrixMultiply,
+)
+
+
+def _binds_tighter_than_plus(node: cst.BaseExpression) -> bool:
+    """Whether `node + term` keeps `node` whole without parentheses."""
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, _ARITHMETIC)
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or bool(getattr(node, "lpar", None))
 
 
 def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | None:

@@ -285,6 +285,13 @@ class RegularizationNotInLoss(FlowRule):
             "    total_loss = total_loss + regularization_loss\n"
             "grads = tape.gradient(total_loss, model.trainable_variables)\n",
         ),
+        # a callable loss (Keras optimizers): the term goes into the lambda
+        Invalid(
+            TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)), var_list=v)\n",
+            fixed=TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)) + reg, var_list=v)\n",
+        ),
         # shape 3 with a loss function imported from elsewhere
         Invalid(
             "import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
