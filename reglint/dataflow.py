@@ -1099,10 +1099,10 @@ def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> Pendin
         return None
     if isinstance(arg, cst.Lambda):
         # `minimize(lambda: loss)`: the term goes into the lambda's body
-        body = flow.ctx.code(arg.body)
+        text = flow.ctx.code(arg.body)
         if not _binds_tighter_than_plus(arg.body):
-            body = f"({body})"
-        return rule.make_fix(Replace(arg.body, f"{body} + {term}"))
+            text = f"({text})"
+        return rule.make_fix(Replace(arg.body, f"{text} + {term}"))
     code = flow.ctx.code(arg)
     if not _binds_tighter_than_plus(arg):
         code = f"({code})"
