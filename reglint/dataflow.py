@@ -142,6 +142,7 @@ class Sink:
     stmt: Stmt
     tape: cst.With | None = None
     tags: frozenset[Any] = frozenset()
+    trains: bool = False  # optimizes variables (not a gradient with respect to inputs)
 
     def __repr__(self) -> str:
         return f"Sink({self.kind})"
@@ -829,9 +830,10 @@ class Flow:
             kind, arg, tape = "tape", _argument(node, 0, "target"), tapes[0].with_node
         if kind is None:
             return None
+        others: frozenset[Any] = frozenset()
         for other in node.args:
             if other.value is not arg:
-                self.eval(other.value)
+                others |= self.eval(other.value)
         if arg is None:
             return frozenset()
         tags = self.eval(arg)
@@ -841,6 +843,9 @@ class Flow:
             sink = Sink(kind, node, arg, self._current, tape)
             self.sinks[node] = sink
         sink.tags = sink.tags | tags
+        # gradients with respect to the trainable variables train; with respect to an input
+        # image (saliency, adversarial examples) they do not
+        sink.trains = sink.trains or kind not in ("gradients", "tape") or TRAINABLE in others
         return frozenset()
 
     # -- queries for rules ------------------------------------------------------------------

@@ -40,8 +40,10 @@ class RegularizationNotInLoss(FlowRule):
     ## What it does
     Flags regularization that exists but never reaches the loss that is optimized, in three
     shapes: the regularization collection (or `get_regularization_loss()`, or an L2 sum over
-    all trainable variables) is read but never added to the loss that reaches `minimize`,
-    `tf.gradients`, `tape.gradient`, `create_train_op` or `EstimatorSpec`; regularizers are
+    all trainable variables, or `model.losses`) is read but never added to the loss that
+    reaches `minimize`, `compute_gradients`, `create_train_op`, `EstimatorSpec`, or
+    `tf.gradients` / `tape.gradient` with respect to the trainable variables (a gradient with
+    respect to an input, as for a saliency map, is no training); regularizers are
     attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`) in graph
     code that trains while nothing in the whole project reads the regularization collection;
     a Keras model built with `*_regularizer=` is trained in a `tf.GradientTape` loop whose
@@ -234,6 +236,12 @@ class RegularizationNotInLoss(FlowRule):
             "        total = self.loss + tf.add_n(self.reg_losses)\n"
             "        return tf.train.AdamOptimizer().minimize(total)\n"
         ),
+        # a gradient with respect to the input image (a saliency map) is no training
+        Valid(
+            TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "saliency = tf.gradients(logits[:, label], images)\n"
+            "print(sess.run([reg, saliency]))\n"
+        ),
         # printed, but nothing is trained in this file
         Valid(TF1 + "reg = tf.losses.get_regularization_loss()\nprint(sess.run(reg))\n"),
     ]
@@ -379,14 +387,14 @@ class RegularizationNotInLoss(FlowRule):
             self._collected_not_added(flow, sinks)
             # one finding per training file, at its first training call (later gradients are
             # usually for logging, and the fix of the first makes the file read the collection)
-            train = next((s for s in sinks if s.graph_style and not s.opaque), None)
+            train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
                 self.fact("train", train.node, fix=fix)
         self._keras_custom_loop(flow, sinks)
 
     def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
-        targets = [s for s in sinks if not s.opaque and s.kind != "add_loss"]
+        targets = [s for s in sinks if not s.opaque and s.kind != "add_loss" and s.trains]
         if not targets:
             return
         target = targets[0]
