@@ -187,3 +187,16 @@ def test_flow_is_fed_once_when_several_rules_read_it() -> None:
     assert not result.internal_errors
     assert Probe.last is not None
     assert len(Probe.last.stmts) == len({id(s.node) for s in Probe.last.stmts}) == 4
+
+
+@pytest.mark.parametrize("code", ["REG001", "REG006", "REG007", "REG009"])
+def test_documented_example_is_flagged_and_its_correction_is_not(code: str) -> None:
+    import re
+
+    from reglint.rule import rules_by_code
+    from tests.helpers import lint
+
+    rule = rules_by_code()[code]
+    example, use_instead = re.findall(r"```python\n(.*?)```", rule.documentation(), re.S)[:2]
+    assert [f.code for f in lint(example, [rule]).findings] == [code]
+    assert lint(use_instead, [rule]).findings == []

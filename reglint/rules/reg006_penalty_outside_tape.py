@@ -39,6 +39,10 @@ class PenaltyOutsideTape(FlowRule):
 
     ## Example
     ```python
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer="l2")])
     reg = tf.add_n(model.losses)
     with tf.GradientTape() as tape:
         loss = loss_fn(y, model(x)) + reg
@@ -47,6 +51,10 @@ class PenaltyOutsideTape(FlowRule):
 
     Use instead:
     ```python
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer="l2")])
     with tf.GradientTape() as tape:
         reg = tf.add_n(model.losses)
         loss = loss_fn(y, model(x)) + reg

@@ -47,6 +47,10 @@ class DoubleCountedRegularization(FlowRule):
 
     ## Example
     ```python
+    import tensorflow.compat.v1 as tf
+
+    logits = tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))
+    tf.losses.sparse_softmax_cross_entropy(labels, logits)
     total_loss = tf.losses.get_total_loss()
     loss = total_loss + tf.losses.get_regularization_loss()
     train_op = optimizer.minimize(loss)
@@ -54,6 +58,10 @@ class DoubleCountedRegularization(FlowRule):
 
     Use instead:
     ```python
+    import tensorflow.compat.v1 as tf
+
+    logits = tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))
+    tf.losses.sparse_softmax_cross_entropy(labels, logits)
     total_loss = tf.losses.get_total_loss()
     loss = total_loss
     train_op = optimizer.minimize(loss)

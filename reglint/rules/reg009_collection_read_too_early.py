@@ -39,16 +39,22 @@ class CollectionReadTooEarly(FlowRule):
 
     ## Example
     ```python
+    import tensorflow.compat.v1 as tf
+
     reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
-    logits = build_model(x)
+    logits = tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))
     loss = tf.add_n([data_loss(logits)] + reg_losses)
+    train_op = optimizer.minimize(loss)
     ```
 
     Use instead:
     ```python
-    logits = build_model(x)
+    import tensorflow.compat.v1 as tf
+
+    logits = tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))
     reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
     loss = tf.add_n([data_loss(logits)] + reg_losses)
+    train_op = optimizer.minimize(loss)
     ```
 
     ## Fix safety
