@@ -1149,7 +1149,8 @@ def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | N
     here = sink.stmt.scope
     there = source.stmt.scope
     if (
-        isinstance(target, cst.Attribute)
+        same_scope  # in another method, the attribute may not be set yet when the loss is built
+        and isinstance(target, cst.Attribute)
         and isinstance(target.value, cst.Name)
         and there.self_name is not None
         and target.value.value == there.self_name
