@@ -184,6 +184,15 @@ class Function:
     node: cst.FunctionDef
 
 
+@dataclass(frozen=True)
+class Imported:
+    """A value made by a call of an imported name the analysis cannot see into
+    (`model = YoloV3(...)` with `from models import YoloV3`): followed so that the project
+    phase can match it with what the other module says about that name."""
+
+    name: str
+
+
 OPTIMIZER = "optimizer"
 TAPE_CTOR = "tape_ctor"
 TRAINABLE = "trainable"  # all the trainable variables of a graph or model
@@ -223,6 +232,8 @@ class Flow:
         self.sinks: dict[cst.CSTNode, Sink] = {}
         self.escaped: set[Source] = set()
         self.fitted: set[Source] = set()
+        self.fitted_imports: set[Imported] = set()
+        self.escaped_imports: set[Imported] = set()
         self.additions: dict[cst.CSTNode, Addition] = {}
         # the operands' tags of every `a + b` and `[a, b, ...]`: where values meet
         self.combinations: list[list[frozenset[Any]]] = []
@@ -360,6 +371,8 @@ class Flow:
             + sum(len(v) for v in self.params.values())
             + len(self.escaped)
             + len(self.fitted)
+            + len(self.escaped_imports)
+            + len(self.fitted_imports)
             + sum(len(s.tags) for s in self.sinks.values())
         )
 
@@ -626,7 +639,8 @@ class Flow:
         if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
             self._escape(args)
-            return frozenset({OPAQUE}) if _lossy(name) else frozenset()
+            made = frozenset({Imported(name)})
+            return made | {OPAQUE} if _lossy(name) else made
         if name is not None:
             if name == "tensorflow.GradientTape":
                 return frozenset({TAPE_CTOR})
@@ -643,6 +657,7 @@ class Flow:
             receiver = self.eval(func.value)
             if method in FIT_METHODS:
                 self.fitted.update(t for t in receiver if isinstance(t, Source) and t.kind == KERAS_MODEL)
+                self.fitted_imports.update(t for t in receiver if isinstance(t, Imported))
                 return frozenset()
             if method in MUTATORS:
                 self._assign(func.value, args)
@@ -707,7 +722,7 @@ class Flow:
         if (
             self._record
             and self._current is not None
-            and any(isinstance(t, Source) and t.kind == KERAS_MODEL for t in callee)
+            and any((isinstance(t, Source) and t.kind == KERAS_MODEL) or isinstance(t, Imported) for t in callee)
         ):
             self.keras_calls.append((node, self._current, callee))
 
@@ -743,6 +758,8 @@ class Flow:
         for tag in tags:
             if isinstance(tag, Source):
                 self.escaped.add(tag)
+            elif isinstance(tag, Imported):
+                self.escaped_imports.add(tag)
 
     def _source(self, kind: str, node: cst.CSTNode) -> Source:
         source = self.sources.get(node)
@@ -1052,6 +1069,8 @@ __all__ = [
     "Addition",
     "Flow",
     "FlowRule",
+    "Imported",
+    "Scope",
     "Sink",
     "Source",
     "Stmt",

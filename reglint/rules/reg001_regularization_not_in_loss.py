@@ -12,6 +12,8 @@ from reglint.dataflow import (
     PENALTIES,
     Flow,
     FlowRule,
+    Imported,
+    Scope,
     Sink,
     Source,
     add_term_fix,
@@ -20,7 +22,7 @@ from reglint.dataflow import (
     regularizer_keyword,
 )
 from reglint.engine import ProjectFacts
-from reglint.model import Finding, Safety
+from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Valid
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
@@ -46,8 +48,10 @@ class RegularizationNotInLoss(FlowRule):
     respect to an input, as for a saliency map, is no training); regularizers are
     attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`) in graph
     code that trains while nothing in the whole project reads the regularization collection;
-    a Keras model built with `*_regularizer=` is trained in a `tf.GradientTape` loop whose
-    loss never includes `model.losses`, and never by `compile` / `fit`.
+    a Keras model built with `*_regularizer=` (in the same file, or by a function or
+    `keras.Model` subclass of another module of the project) is trained in a
+    `tf.GradientTape` loop whose loss never includes `model.losses`, and never by
+    `compile` / `fit`.
 
     ## Why is this bad?
     In TensorFlow 1, a regularizer only puts a tensor in the `REGULARIZATION_LOSSES`
@@ -226,6 +230,32 @@ class RegularizationNotInLoss(FlowRule):
             "    loss = train_step(model, x, y)\n"
             "grads = tape.gradient(loss, model.trainable_variables)\n"
         ),
+        # the imported model is also trained with fit (another mode of the script)
+        Valid(
+            files={
+                "models.py": "import keras\n"
+                "def build():\n"
+                "    return keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n",
+                "train.py": "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+                "if eager:\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        loss = tf.reduce_mean(model(x))\n"
+                "    grads = tape.gradient(loss, model.trainable_variables)\n"
+                "else:\n"
+                "    model.compile('sgd', 'mse')\n"
+                "    model.fit(x, y)\n",
+            }
+        ),
+        # an imported model without regularizers
+        Valid(
+            files={
+                "models.py": "import keras\ndef build():\n    return keras.Sequential([keras.layers.Dense(1)])\n",
+                "train.py": "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+                "with tf.GradientTape() as tape:\n"
+                "    loss = tf.reduce_mean(model(x))\n"
+                "grads = tape.gradient(loss, model.trainable_variables)\n",
+            }
+        ),
         # attributes: set in one method, used in another
         Valid(
             TF1 + "class Net:\n"
@@ -299,6 +329,33 @@ class RegularizationNotInLoss(FlowRule):
             "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)), var_list=v)\n",
             fixed=TF1 + "reg = tf.losses.get_regularization_loss()\n"
             "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)) + reg, var_list=v)\n",
+        ),
+        # shape 3 across modules: the model built in models.py, trained in train.py
+        Invalid(
+            files={
+                "yolo/models.py": "import keras\n"
+                "def YoloV3(size):\n"
+                "    inputs = keras.Input((size, size, 3))\n"
+                "    x = keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))(inputs)\n"
+                "    return keras.Model(inputs, x)\n",
+                "train.py": "import tensorflow as tf\nfrom yolo.models import YoloV3\n"
+                "model = YoloV3(416)\n"
+                "optimizer = tf.keras.optimizers.Adam(1e-3)\n"
+                "with tf.GradientTape() as tape:\n"
+                "    outputs = model(images, training=True)\n"
+                "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+                "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            },
+            path="train.py",
+            fixed="import tensorflow as tf\nfrom yolo.models import YoloV3\n"
+            "model = YoloV3(416)\n"
+            "optimizer = tf.keras.optimizers.Adam(1e-3)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "    total_loss = total_loss + sum(model.losses)\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            message="yolo/models.py:2",
         ),
         # shape 3 with a loss function imported from elsewhere
         Invalid(
@@ -380,6 +437,7 @@ class RegularizationNotInLoss(FlowRule):
     # -- per file ------------------------------------------------------------------------
     def judge(self, flow: Flow) -> None:
         sinks = flow.sink_list()
+        self._keras_facts(flow, sinks)
         if not sinks:
             return
         penalized = any(sink.sources(PENALTIES) for sink in sinks)
@@ -448,10 +506,67 @@ class RegularizationNotInLoss(FlowRule):
                 fix=fix,
             )
 
+    def _keras_facts(self, flow: Flow, sinks: list[Sink]) -> None:
+        """Shape 3 across modules: which names of this module build a regularized Keras model
+        (never fit here), and which GradientTape losses here come from a model made by an
+        imported name, without model.losses."""
+        for scope in flow.scopes_all():
+            if scope.parent is None or scope.parent.kind != "module":
+                continue
+            if isinstance(scope.node, cst.FunctionDef):
+                if not _returns_a_keras_model(flow, scope):
+                    continue  # a helper computing tensors from a model is no model builder
+                built = flow.returns.get(scope.node, frozenset())
+            elif isinstance(scope.node, cst.ClassDef):
+                if not any(
+                    (self.resolve(base.value) or "").startswith(KERAS_MODEL_CLASSES) for base in scope.node.bases
+                ):
+                    continue
+                built = frozenset(t for (owner, _), tags in flow.attrs.items() if owner is scope.node for t in tags)
+            else:
+                continue
+            models = [t for t in built if isinstance(t, Source) and t.kind == KERAS_MODEL and t not in flow.fitted]
+            if models:
+                self.fact("keras_builder", scope.node.name, name=scope.node.name.value)
+        for sink in sinks:
+            if sink.kind != "tape" or not sink.trains or sink.sources(PENALTIES) or sink.sources([KERAS_MODEL]):
+                continue
+            imported = sorted(
+                t.name
+                for t in sink.tags
+                if isinstance(t, Imported) and t not in flow.fitted_imports and t not in flow.escaped_imports
+            )
+            if not imported:
+                continue
+            ref = _model_reference(flow, sink, None)
+            fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)") if ref is not None else None
+            self.fact("keras_loop", sink.node, fix=fix, imports=imported)
+
+    @classmethod
+    def _keras_across_modules(cls, builders: list[Fact], loops: list[Fact]) -> Iterable[Finding]:
+        for loop in loops:
+            match = next(
+                (b for name in loop.data["imports"] for b in builders if _builder_matches(b, name)),
+                None,
+            )
+            if match is None:
+                continue
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"the Keras model built by `{match.data['name']}` ({match.path}:{match.range.start.line}) has "
+                f"regularizers that never reach the loss optimized at line {loop.range.start.line}: a "
+                "GradientTape loop must add `model.losses` to its loss",
+                loop.path,
+                loop.range,
+                loop.fix,
+            )
+
     # -- project-wide (shape 2) ----------------------------------------------------------
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
         facts = project.by_kind(cls.code)
+        yield from cls._keras_across_modules(facts.get("keras_builder", []), facts.get("keras_loop", []))
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
             return
@@ -470,6 +585,41 @@ class RegularizationNotInLoss(FlowRule):
                 train.range,
                 train.fix,
             )
+
+
+KERAS_MODEL_CLASSES = ("keras.Model", "keras.Sequential", "keras.models.Model", "keras.models.Sequential")
+
+
+def _returns_a_keras_model(flow: Flow, scope: Scope) -> bool:
+    """Whether a function returns `keras.Model(...)` / `keras.Sequential(...)`, directly or
+    through a variable assigned one."""
+    made: set[str] = set()
+    returned: list[cst.BaseExpression] = []
+    for stmt in flow.stmts:
+        if stmt.scope is not scope:
+            continue
+        node = stmt.node
+        if isinstance(node, cst.Assign) and _is_model_call(flow, node.value):
+            made.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        elif isinstance(node, cst.Return) and node.value is not None:
+            returned.append(node.value)
+    return any(_is_model_call(flow, v) or (isinstance(v, cst.Name) and v.value in made) for v in returned)
+
+
+def _is_model_call(flow: Flow, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and (flow.resolve(node.func) or "").startswith(KERAS_MODEL_CLASSES)
+
+
+def _builder_matches(builder: Fact, imported: str) -> bool:
+    """Whether `imported` (`pkg.models.YoloV3`) names the builder recorded in `builder`'s file."""
+    module, _, name = imported.rpartition(".")
+    if name != builder.data["name"] or not module:
+        return False
+    stem = builder.path[:-3] if builder.path.endswith(".py") else builder.path
+    dotted_path = stem.replace("\\", "/").strip("/").replace("/", ".")
+    if dotted_path.endswith(".__init__"):
+        dotted_path = dotted_path[: -len(".__init__")]
+    return dotted_path == module or dotted_path.endswith("." + module)
 
 
 def _short(flow: Flow, node: cst.CSTNode) -> str:
@@ -500,10 +650,15 @@ def _collected_term(flow: Flow, source: Source, sink: Sink) -> str | None:
     return f"{alias}.add_n({text})" if alias is not None else f"sum({text})"
 
 
-def _model_reference(flow: Flow, sink: Sink, models: set[Source]) -> str | None:
-    """The expression that calls the regularized model inside the sink's tape."""
+def _model_reference(flow: Flow, sink: Sink, models: set[Source] | None) -> str | None:
+    """The expression that calls the regularized model (`models`, or else a model made by an
+    imported name) inside the sink's tape."""
     for call, stmt, callee in flow.keras_calls:
-        if sink.tape is None or sink.tape not in stmt.tapes or not models & set(callee):
+        if sink.tape is None or sink.tape not in stmt.tapes:
+            continue
+        if models is not None and not models & set(callee):
+            continue
+        if models is None and not any(isinstance(t, Imported) for t in callee):
             continue
         func = call.func
         if isinstance(func, cst.Name) or (
