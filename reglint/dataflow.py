@@ -233,6 +233,8 @@ class Flow:
         self.escaped: set[Source] = set()
         self.fitted: set[Source] = set()
         self.fitted_imports: set[Imported] = set()
+        # argument expressions of calls the analysis cannot follow (recorded once solved)
+        self.escaping_args: list[cst.BaseExpression] = []
         self.escaped_imports: set[Imported] = set()
         self.additions: dict[cst.CSTNode, Addition] = {}
         # the operands' tags of every `a + b` and `[a, b, ...]`: where values meet
@@ -638,7 +640,7 @@ class Flow:
         args = _union(arg_tags)
         if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
-            self._escape(args)
+            self._escape_args(node, args)
             made = frozenset({Imported(name)})
             return made | {OPAQUE} if _lossy(name) else made
         if name is not None:
@@ -672,7 +674,7 @@ class Flow:
                 and self._attr_owner(func.value) is _UNKNOWN
                 and not isinstance(func.value, cst.SimpleString)
             ):
-                self._escape(args)
+                self._escape_args(node, args)
                 return frozenset({OPAQUE}) if _lossy(method or "") else frozenset()
             owner = self._attr_owner(func.value)
             if isinstance(owner, cst.ClassDef) and method is not None:
@@ -705,7 +707,7 @@ class Flow:
                         return self._invoke(tag.node, node, bound=False)
                 self._note_keras_call(node, callee)
                 return _plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
-            self._escape(args)
+            self._escape_args(node, args)
             return frozenset({OPAQUE}) if _lossy(func.value) else frozenset()
         # a call of a call: `tf.contrib.layers.l2_regularizer(0.5)(w)`, `Dense(3)(x)`
         callee = self.eval(func)
@@ -715,7 +717,7 @@ class Flow:
                 return _plain(callee | args)
         if callee:
             return _plain(callee | args)
-        self._escape(args)
+        self._escape_args(node, args)
         return frozenset()
 
     def _note_keras_call(self, node: cst.Call, callee: frozenset[Any]) -> None:
@@ -753,6 +755,12 @@ class Flow:
                 positional += 1
             self.params[(func, key)] = self.params.get((func, key), frozenset()) | tags
         return self.returns.get(func, frozenset())
+
+    def _escape_args(self, node: cst.Call, args: frozenset[Any]) -> None:
+        """The arguments of a call the analysis cannot follow escape."""
+        self._escape(args)
+        if self._record:
+            self.escaping_args.extend(arg.value for arg in node.args)
 
     def _escape(self, tags: frozenset[Any]) -> None:
         for tag in tags:
@@ -1008,6 +1016,21 @@ def _names(node: cst.CSTNode, name: str) -> Iterator[cst.Name]:
         yield from _names(child, name)
 
 
+def mentions(node: cst.CSTNode, ref: str) -> bool:
+    """Whether an expression uses the object named by `ref` (`model`, `self.model`)."""
+    head, _, attr = ref.partition(".")
+    if not attr:
+        return any(True for _ in _names(node, head))
+    if (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == attr
+        and isinstance(node.value, cst.Name)
+        and node.value.value == head
+    ):
+        return True
+    return any(mentions(child, ref) for child in node.children)
+
+
 def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
     """Whether `inner` is `outer` or lies inside it (a walk of `outer` only)."""
     if outer is inner:
@@ -1077,6 +1100,7 @@ __all__ = [
     "add_term_fix",
     "contains",
     "is_graph_declarer",
+    "mentions",
     "reference_to",
     "regularizer_keyword",
     "statement_text",

@@ -18,6 +18,7 @@ from reglint.dataflow import (
     Source,
     add_term_fix,
     is_graph_declarer,
+    mentions,
     reference_to,
     regularizer_keyword,
 )
@@ -117,6 +118,9 @@ class RegularizationNotInLoss(FlowRule):
         b"EstimatorSpec",
         b".losses",
         b"GradientTape",
+        # a module between a model's layers and its training loop (`def YOLOv3(x): return
+        # common.convolutional(...)`) contributes a fact: all it necessarily has is an import
+        b"import",
     )
     fix_safety = Safety.UNSAFE
 
@@ -357,6 +361,38 @@ class RegularizationNotInLoss(FlowRule):
             "grads = tape.gradient(total_loss, model.trainable_variables)\n",
             message="yolo/models.py:2",
         ),
+        # shape 3 across three modules: layers in common.py, the network in yolov3.py, the
+        # functional model and its custom loop in train.py (YunYang1994's TF2 YOLOv3)
+        Invalid(
+            files={
+                "core/common.py": "import tensorflow as tf\n"
+                "def convolutional(x, filters):\n"
+                "    return tf.keras.layers.Conv2D(filters, 3, kernel_regularizer=tf.keras.regularizers.l2(5e-4))(x)\n",
+                "core/yolov3.py": "import core.common as common\n"
+                "def YOLOv3(x):\n"
+                "    x = common.convolutional(x, 32)\n"
+                "    return [common.convolutional(x, 64)]\n",
+                "train.py": "import tensorflow as tf\nfrom core.yolov3 import YOLOv3, compute_loss\n"
+                "inputs = tf.keras.layers.Input([416, 416, 3])\n"
+                "model = tf.keras.Model(inputs, YOLOv3(inputs))\n"
+                "def train_step(images, target):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        pred = model(images, training=True)\n"
+                "        total_loss = compute_loss(pred, target)\n"
+                "        gradients = tape.gradient(total_loss, model.trainable_variables)\n",
+            },
+            path="train.py",
+            fixed="import tensorflow as tf\nfrom core.yolov3 import YOLOv3, compute_loss\n"
+            "inputs = tf.keras.layers.Input([416, 416, 3])\n"
+            "model = tf.keras.Model(inputs, YOLOv3(inputs))\n"
+            "def train_step(images, target):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        pred = model(images, training=True)\n"
+            "        total_loss = compute_loss(pred, target)\n"
+            "        total_loss = total_loss + sum(model.losses)\n"
+            "        gradients = tape.gradient(total_loss, model.trainable_variables)\n",
+            message="core/yolov3.py:2",
+        ),
         # shape 3 with a loss function imported from elsewhere
         Invalid(
             "import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
@@ -488,17 +524,21 @@ class RegularizationNotInLoss(FlowRule):
     def _keras_custom_loop(self, flow: Flow, sinks: list[Sink]) -> None:
         for sink in sinks:
             # An opaque loss does not matter here: a helper can only add model.losses if it is
-            # handed the model, and a model handed to a function the analysis cannot see escapes.
+            # handed the model, and a model handed to a function the analysis cannot see is
+            # left alone (below).
             if sink.kind != "tape" or sink.sources(PENALTIES):
                 continue
-            models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted and m not in flow.escaped]
+            models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted]
             if not models:
                 continue
-            first = min(models, key=lambda m: flow.line(m.node))
             model_ref = _model_reference(flow, sink, set(models))
-            fix = None
-            if model_ref is not None:
-                fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)")
+            if model_ref is None:
+                if any(m in flow.escaped for m in models):
+                    continue
+            elif _handed_over(flow, model_ref):
+                continue
+            first = min(models, key=lambda m: flow.line(m.node))
+            fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)") if model_ref is not None else None
             self.report(
                 sink.node,
                 f"the model's regularizers (line {flow.line(first.node)}) never reach the loss optimized at line "
@@ -507,15 +547,14 @@ class RegularizationNotInLoss(FlowRule):
             )
 
     def _keras_facts(self, flow: Flow, sinks: list[Sink]) -> None:
-        """Shape 3 across modules: which names of this module build a regularized Keras model
-        (never fit here), and which GradientTape losses here come from a model made by an
-        imported name, without model.losses."""
+        """Shape 3 across modules. Facts: what each module-level function (or keras.Model
+        subclass) of this module returns that matters, regularized Keras layers made here or
+        values of imported names; and each GradientTape loss here without model.losses whose
+        model is made from imported names. The project phase joins them."""
         for scope in flow.scopes_all():
             if scope.parent is None or scope.parent.kind != "module":
                 continue
             if isinstance(scope.node, cst.FunctionDef):
-                if not _returns_a_keras_model(flow, scope):
-                    continue  # a helper computing tensors from a model is no model builder
                 built = flow.returns.get(scope.node, frozenset())
             elif isinstance(scope.node, cst.ClassDef):
                 if not any(
@@ -525,38 +564,61 @@ class RegularizationNotInLoss(FlowRule):
                 built = frozenset(t for (owner, _), tags in flow.attrs.items() if owner is scope.node for t in tags)
             else:
                 continue
-            models = [t for t in built if isinstance(t, Source) and t.kind == KERAS_MODEL and t not in flow.fitted]
-            if models:
-                self.fact("keras_builder", scope.node.name, name=scope.node.name.value)
+            regularized = any(isinstance(t, Source) and t.kind == KERAS_MODEL and t not in flow.fitted for t in built)
+            imports = sorted({t.name for t in built if isinstance(t, Imported)})
+            if regularized or imports:
+                name = scope.node.name.value
+                self.fact(
+                    "keras_returns",
+                    scope.node.name,
+                    name=name,
+                    regularized=regularized,
+                    imports=imports,
+                )
         for sink in sinks:
             if sink.kind != "tape" or not sink.trains or sink.sources(PENALTIES) or sink.sources([KERAS_MODEL]):
                 continue
-            imported = sorted(
-                t.name
-                for t in sink.tags
-                if isinstance(t, Imported) and t not in flow.fitted_imports and t not in flow.escaped_imports
-            )
-            if not imported:
-                continue
-            ref = _model_reference(flow, sink, None)
-            fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)") if ref is not None else None
-            self.fact("keras_loop", sink.node, fix=fix, imports=imported)
+            for call, stmt, callee in flow.keras_calls:
+                if sink.tape not in stmt.tapes:
+                    continue
+                imports = sorted({t.name for t in callee if isinstance(t, Imported) and t not in flow.fitted_imports})
+                ref = _callee_reference(flow, call)
+                if not imports or ref is None or _handed_over(flow, ref):
+                    continue
+                fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)")
+                self.fact("keras_loop", sink.node, fix=fix, imports=imports, model=ref)
 
     @classmethod
-    def _keras_across_modules(cls, builders: list[Fact], loops: list[Fact]) -> Iterable[Finding]:
+    def _keras_across_modules(cls, returns: list[Fact], loops: list[Fact]) -> Iterable[Finding]:
+        # which functions return regularized Keras layers, directly or through imported ones
+        regularized = [f for f in returns if f.data["regularized"]]
+        pending = [f for f in returns if not f.data["regularized"]]
+        changed = True
+        while changed:
+            changed = False
+            for fact in list(pending):
+                if any(_builder_matches(r, name) for name in fact.data["imports"] for r in regularized):
+                    regularized.append(fact)
+                    pending.remove(fact)
+                    changed = True
+        reported: set[tuple[str, object]] = set()
         for loop in loops:
+            if (loop.path, loop.range) in reported:
+                continue
             match = next(
-                (b for name in loop.data["imports"] for b in builders if _builder_matches(b, name)),
+                (r for name in loop.data["imports"] for r in regularized if _builder_matches(r, name)),
                 None,
             )
             if match is None:
                 continue
+            reported.add((loop.path, loop.range))
             yield Finding(
                 cls.code,
                 cls.name,
-                f"the Keras model built by `{match.data['name']}` ({match.path}:{match.range.start.line}) has "
-                f"regularizers that never reach the loss optimized at line {loop.range.start.line}: a "
-                "GradientTape loop must add `model.losses` to its loss",
+                f"`{loop.data['model']}` is built from `{match.data['name']}` ({match.path}:"
+                f"{match.range.start.line}), whose layers have regularizers, but the loss optimized at line "
+                f"{loop.range.start.line} never includes `{loop.data['model']}.losses`: a GradientTape loop must "
+                "add them",
                 loop.path,
                 loop.range,
                 loop.fix,
@@ -566,7 +628,7 @@ class RegularizationNotInLoss(FlowRule):
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
         facts = project.by_kind(cls.code)
-        yield from cls._keras_across_modules(facts.get("keras_builder", []), facts.get("keras_loop", []))
+        yield from cls._keras_across_modules(facts.get("keras_returns", []), facts.get("keras_loop", []))
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
             return
@@ -650,19 +712,28 @@ def _collected_term(flow: Flow, source: Source, sink: Sink) -> str | None:
     return f"{alias}.add_n({text})" if alias is not None else f"sum({text})"
 
 
-def _model_reference(flow: Flow, sink: Sink, models: set[Source] | None) -> str | None:
-    """The expression that calls the regularized model (`models`, or else a model made by an
-    imported name) inside the sink's tape."""
+def _model_reference(flow: Flow, sink: Sink, models: set[Source]) -> str | None:
+    """The expression that calls the regularized model inside the sink's tape."""
     for call, stmt, callee in flow.keras_calls:
-        if sink.tape is None or sink.tape not in stmt.tapes:
+        if sink.tape is None or sink.tape not in stmt.tapes or not models & set(callee):
             continue
-        if models is not None and not models & set(callee):
-            continue
-        if models is None and not any(isinstance(t, Imported) for t in callee):
-            continue
-        func = call.func
-        if isinstance(func, cst.Name) or (
-            isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
-        ):
-            return flow.ctx.code(func)
+        ref = _callee_reference(flow, call)
+        if ref is not None:
+            return ref
     return None
+
+
+def _callee_reference(flow: Flow, call: cst.Call) -> str | None:
+    """`model` or `self.model` for `model(x)` / `self.model(x)`."""
+    func = call.func
+    if isinstance(func, cst.Name) or (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+    ):
+        return flow.ctx.code(func)
+    return None
+
+
+def _handed_over(flow: Flow, ref: str) -> bool:
+    """Whether the model named `ref` (or one of its attributes) is an argument of a call the
+    analysis cannot follow, which might train it or add its losses."""
+    return any(mentions(arg, ref) for arg in flow.escaping_args)
