@@ -246,7 +246,9 @@ def _settings(
 
 def _decoded(path: str, data: bytes) -> str:
     try:
-        return source_for(path, data).text()
+        source = source_for(path, data)
+        # a notebook shows its cells as written (see reglint.notebook)
+        return str(getattr(source, "display_text", source.text)())
     except Exception:
         return data.decode("utf-8", "replace")
 

@@ -332,6 +332,12 @@ class NotebookSource:
             self._text = "".join(cell.marker + "".join(cell.lines) for cell in self.cells)
         return self._text
 
+    def display_text(self) -> str:
+        """The joined cells as written (magics not masked), for `--diff`."""
+        return "".join(
+            cell.marker + "".join(cell.masked.get(i, line) for i, line in enumerate(cell.lines)) for cell in self.cells
+        )
+
     def parse(self) -> cst.Module:
         if self.module is None:
             self.module = parse_python(self.text())
