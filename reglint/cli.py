@@ -172,7 +172,8 @@ def check(
         write_failed = _write_changes(result)
     if not (fix_only or diff):
         report = FORMATTERS[output_format](result, view)
-        click.echo(report, nl=False, err=stream_err)
+        # colour was decided above (click would strip it from a pipe even with --color)
+        click.echo(report, nl=False, err=stream_err, color=view.color)
     elif fix_only and not quiet and not diff:
         click.echo(f"Fixed {result.fixed} error{'s' if result.fixed != 1 else ''}.", err=from_stdin)
     for internal in result.internal_errors:
