@@ -297,6 +297,7 @@ class NotebookSource:
     _text: str | None = field(default=None, repr=False)
     _line_map: list[tuple[int, int]] | None = field(default=None, repr=False)
     _spans: _Span | None = field(default=None, repr=False)
+    _json_starts: list[int] | None = field(default=None, repr=False)
 
     kind = "notebook"
 
@@ -409,7 +410,9 @@ class NotebookSource:
         return self._json_position(source_span.start)  # pragma: no cover - loop always returns
 
     def _json_position(self, offset: int) -> Position:
-        starts = line_starts(self.json_text)
+        if self._json_starts is None:
+            self._json_starts = line_starts(self.json_text)
+        starts = self._json_starts
         line = bisect.bisect_right(starts, offset)
         return Position(line, offset - starts[line - 1])
 

@@ -124,4 +124,9 @@ class Files:
         """Where a position is in the file itself: the same for Python files; for a notebook,
         the place in its JSON text (for tools that show the raw file, like code scanning)."""
         notebook = self.notebook(path)
-        return position if notebook is None else notebook.file_position(position)
+        if notebook is None:
+            return position
+        try:
+            return notebook.file_position(position)
+        except (ValueError, IndexError, KeyError, RecursionError):
+            return Position(1, 0)  # JSON too odd to place the finding in: its first line
