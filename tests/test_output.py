@@ -18,7 +18,7 @@ import pytest
 
 from reglint.config import Settings
 from reglint.fixer import apply_fixes
-from reglint.model import Finding, ParseError, Position, Range
+from reglint.model import Edit, Finding, Fix, ParseError, Position, Range, Safety
 from reglint.output import FORMATTERS, View
 from reglint.output.github import escape_data, escape_property
 from reglint.output.sarif import uri
@@ -308,3 +308,23 @@ def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
     assert b"\x1b[" in _cli(*args, "--color").stdout  # asked for explicitly
     assert b"\x1b[" in _on_a_terminal(*args, "--output-format", "full", env={})
     assert b"\x1b[" not in _on_a_terminal(*args, "--output-format", "github", env={})
+
+
+def test_sarif_fix_with_imports_is_the_applied_fix(validator: jsonschema.Draft7Validator) -> None:
+    """A fix that needs an import: its replacement is computed by applying it and diffing."""
+    text = "import os\n\nx = zeros(3)\n"
+    at = Range(Position(3, 4), Position(3, 9))
+    finding = Finding(
+        "REG010",
+        "keras2-regularizer-keyword",
+        "message",
+        "m.py",
+        at,
+        Fix((Edit(at, "np.zeros"),), Safety.SAFE, (("numpy", None, "np"),)),
+    )
+    view = View(sources={"m.py": text.encode()})
+    log = json.loads(FORMATTERS["sarif"](RunResult(findings=[finding]), view))
+    validator.validate(log)
+    [change] = log["runs"][0]["results"][0]["fixes"][0]["artifactChanges"]
+    fixed = _apply_replacements(text, change["replacements"])
+    assert fixed == apply_fixes(text, [finding]).text == "import os\nimport numpy as np\n\nx = np.zeros(3)\n"
