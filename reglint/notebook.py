@@ -181,7 +181,7 @@ def _is_python(notebook: dict[str, Any]) -> bool:
     for key, inner in (("language_info", "name"), ("kernelspec", "language")):
         section = metadata.get(key)
         if isinstance(section, dict) and isinstance(section.get(inner), str):
-            return bool(section[inner].lower() == "python")
+            return section[inner].lower().startswith(("python", "ipython"))
     return True
 
 
