@@ -1,5 +1,10 @@
 """Output formats. Each formatter takes a finished run and returns the text to print;
-none of them prints or decides the exit code."""
+none of them prints or decides the exit code.
+
+`text` / `concise` and `json` live here; `full` (source and fix shown), `sarif` (code
+scanning) and `github` (Actions annotations) have a module each; `base` holds what they share
+(View, and Files, which places a notebook's findings in their cells). FORMATTERS is the
+registry the CLI's `--output-format` offers."""
 
 from __future__ import annotations
 
