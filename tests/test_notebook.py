@@ -19,11 +19,13 @@ from reglint.discovery import discover
 from reglint.fixer import apply_fixes
 from reglint.model import Edit, Finding, Fix, Position, Range, Safety
 from reglint.notebook import MASK_COMMENT, NotebookError, NotebookSource, mask_cell
+from reglint.rule import rules_by_code
 from reglint.runner import run
 from reglint.sources import SourceError
 from tests.helpers import ROOT, reglint_cli
 
 NOTEBOOK = ROOT / "fixtures" / "_notebooks" / "regularization.ipynb"
+REG001_NOTEBOOK = ROOT / "fixtures" / "_notebooks" / "reg001-collected-not-added.ipynb"
 BAD = "l2_loss = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)"
 GOOD = "l2_loss = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)"
 
@@ -358,3 +360,41 @@ def test_cells_round_trip(cells: list[tuple[list[str], bool, bool]]) -> None:
         cell_source = rendered["cells"][cell.index]["source"]
         assert isinstance(cell_source, str) == isinstance(sources[cell.index], str)
         assert (cell_source if isinstance(cell_source, str) else "".join(cell_source)) == want
+
+
+# --------------------------------------------------------------------------------------
+# the issue's acceptance case: a REG001 pitfall in cell 3
+
+
+def test_reg001_in_cell_3_is_reported_there_and_fixed_there_only(tmp_path: Path) -> None:
+    if "REG001" not in rules_by_code():
+        pytest.skip("REG001 is not in this checkout yet")
+    target = tmp_path / "collected.ipynb"
+    shutil.copyfile(REG001_NOTEBOOK, target)
+    before = target.read_bytes()
+    done = reglint_cli(
+        "check", "--no-cache", "--select", "REG001", "--output-format", "json", target.name, cwd=tmp_path
+    )
+    items = json.loads(done.stdout)
+    assert items, done.stderr.decode()
+    assert {item["cell"] for item in items} == {3}
+    assert {item["code"] for item in items} == {"REG001"}
+
+    fixed = reglint_cli(
+        "check", "--no-cache", "--select", "REG001", "--fix", "--unsafe-fixes", target.name, cwd=tmp_path
+    )
+    assert fixed.returncode == 0, fixed.stdout.decode() + fixed.stderr.decode()
+    after = target.read_bytes()
+    assert after != before
+    old, new = json.loads(before), json.loads(after)
+    assert [i for i, (a, b) in enumerate(zip(old["cells"], new["cells"], strict=True)) if a != b] == [2]
+    assert {k: v for k, v in old["cells"][2].items() if k != "source"} == {
+        k: v for k, v in new["cells"][2].items() if k != "source"
+    }
+    # in the file's bytes, only lines inside cell 3's `source` list changed
+    span = NotebookSource.load("x.ipynb", before).spans().children["cells"].children[2].children["source"]
+    text = before.decode()
+    first, last = text.count("\n", 0, span.start), text.count("\n", 0, span.end)
+    old_lines, new_lines = text.splitlines(), after.decode().splitlines()
+    assert old_lines[: first + 1] == new_lines[: first + 1]
+    assert old_lines[last:] == new_lines[len(new_lines) - (len(old_lines) - last) :]
