@@ -16,6 +16,7 @@ import pytest
 from tests.helpers import ROOT
 
 yaml = pytest.importorskip("yaml")
+pytestmark = pytest.mark.network
 
 ACTION = ROOT / "action.yml"
 BAD = "from tensorflow.keras import regularizers\n\nr = regularizers.l2(l=1e-4)\n"

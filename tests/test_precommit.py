@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.precommit
+pytestmark = [pytest.mark.precommit, pytest.mark.network]
 
 BAD = (
     "from tensorflow.keras import layers, regularizers\n"
