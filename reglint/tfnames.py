@@ -114,7 +114,9 @@ INITIALIZER_SUFFIX = "initializer"
 REGULARIZER_SUFFIX = "regularizer"
 
 # Penalties on biases and on BatchNormalization's shift and scale (REG003).
-BIAS_REGULARIZER_KEYWORDS = frozenset({"bias_regularizer", "biases_regularizer", "beta_regularizer", "gamma_regularizer"})
+BIAS_REGULARIZER_KEYWORDS = frozenset(
+    {"bias_regularizer", "biases_regularizer", "beta_regularizer", "gamma_regularizer"}
+)
 
 # Regularizer factories and classes, called or passed uncalled (canonical names).
 KERAS_REGULARIZERS = frozenset(
@@ -174,9 +176,13 @@ def is_initializer_name(name: str | None) -> bool:
 
 # Sources of "every trainable variable" (REG003): calls, and attributes of a model or layer.
 TRAINABLE_VARIABLE_CALLS = frozenset({"tensorflow.trainable_variables", "tensorflow.global_variables"})
-TRAINABLE_VARIABLE_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights", "weights", "variables"})
+KERAS_TRAINABLE_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
 TRAINABLE_COLLECTION_KEYS = frozenset(
-    {"tensorflow.GraphKeys.TRAINABLE_VARIABLES", "tensorflow.GraphKeys.GLOBAL_VARIABLES", "tensorflow.GraphKeys.VARIABLES"}
+    {
+        "tensorflow.GraphKeys.TRAINABLE_VARIABLES",
+        "tensorflow.GraphKeys.GLOBAL_VARIABLES",
+        "tensorflow.GraphKeys.VARIABLES",
+    }
 )
 
 # Scopes whose `regularizer=` applies to every variable created in them (REG003).

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -14,6 +15,9 @@ from reglint.tfnames import (
     TF_NAMESPACES,
     is_initializer_name,
 )
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext
 
 # Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
 WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
@@ -54,12 +58,12 @@ def _scan_defs(body: Sequence[cst.CSTNode], found: dict[str, list[cst.FunctionDe
         if isinstance(stmt, cst.FunctionDef):
             found.setdefault(stmt.name.value, []).append(stmt)
         elif isinstance(stmt, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
-            _scan_defs(stmt.body.body, found)  # type: ignore[arg-type]
+            _scan_defs(stmt.body.body, found)
             orelse = getattr(stmt, "orelse", None)
             if isinstance(orelse, cst.If):
                 _scan_defs([orelse], found)
             elif isinstance(orelse, cst.Else):
-                _scan_defs(orelse.body.body, found)  # type: ignore[arg-type]
+                _scan_defs(orelse.body.body, found)
             for handler in getattr(stmt, "handlers", ()):
                 _scan_defs(handler.body.body, found)
 
@@ -181,7 +185,10 @@ class RegularizerInInitializerSlot(Rule):
             "keras.layers.Conv2D(8, 3, kernel_regularizer=reg, kernel_initializer=keras.initializers.HeNormal())\n"
         ),
         # a user function's keywords are not TensorFlow's slots
-        Valid("import keras\n\ndef build(kernel_initializer):\n    pass\n\nbuild(kernel_initializer=keras.regularizers.l2(0.1))\n"),
+        Valid(
+            "import keras\n\ndef build(kernel_initializer):\n    pass\n\n"
+            "build(kernel_initializer=keras.regularizers.l2(0.1))\n"
+        ),
     ]
     INVALID = [
         # seed 002's mix-up
@@ -212,7 +219,8 @@ class RegularizerInInitializerSlot(Rule):
         # a regularizer assigned to a name first; Keras 3
         Invalid(
             "import keras\nreg = keras.regularizers.l2(0.01)\nlayer = keras.layers.Dense(4, kernel_initializer=reg)\n",
-            fixed="import keras\nreg = keras.regularizers.l2(0.01)\nlayer = keras.layers.Dense(4, kernel_regularizer=reg)\n",
+            fixed="import keras\nreg = keras.regularizers.l2(0.01)\n"
+            "layer = keras.layers.Dense(4, kernel_regularizer=reg)\n",
         ),
         # the other families: depthwise, pointwise, embeddings, BatchNorm, RNN cells
         Invalid(
@@ -256,8 +264,7 @@ class RegularizerInInitializerSlot(Rule):
             message="initializer",
         ),
         Invalid(
-            "import tensorflow.compat.v1 as tf\n"
-            "b = tf.get_variable('b', [4], regularizer=tf.zeros_initializer())\n",
+            "import tensorflow.compat.v1 as tf\nb = tf.get_variable('b', [4], regularizer=tf.zeros_initializer())\n",
             fixed="import tensorflow.compat.v1 as tf\n"
             "b = tf.get_variable('b', [4], initializer=tf.zeros_initializer())\n",
         ),
@@ -277,8 +284,8 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
 
-    def __init__(self, ctx: object) -> None:
-        super().__init__(ctx)  # type: ignore[arg-type]
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
         # functions defined by each scope on the resolver's stack (module, functions, lambdas)
         self.defs: list[dict[str, list[cst.FunctionDef]]] = []
 
