@@ -269,6 +269,24 @@ class RegularizedBias(Rule):
             "class Dense:\n    def __init__(self, bias_regularizer=None):\n        pass\n\n"
             "Dense(bias_regularizer=0.1)\n"
         ),
+        # plumbing: a helper passing on its caller's choice, a custom layer's own attribute
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "def fc(x, n, regularizer=None, bias_regularizer=None):\n"
+            "    b = tf.get_variable('b', [n], regularizer=regularizer)\n"
+            "    return tf.layers.dense(x, n, bias_regularizer=bias_regularizer)\n"
+        ),
+        Valid(
+            "import keras\n\nclass MyDense(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_weight(name='bias', shape=(4,), regularizer=self.bias_regularizer)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "for v in tf.trainable_variables():\n"
+            "    if 'bias' in v.name:\n"
+            "        continue\n"
+            "    tf.add_to_collection('losses', tf.nn.l2_loss(v))\n"
+        ),
         # a sum over trainable variables that is not a penalty
         Valid("import tensorflow as tf\nn = sum(tf.size(v) for v in tf.compat.v1.trainable_variables())\n"),
     ]
@@ -370,6 +388,16 @@ class RegularizedBias(Rule):
             "l2 = tf.add_n([tf.keras.regularizers.l2(0.1)(v)"
             " for v in tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES) if len(v.shape) > 1])\n",
         ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = 0\n"
+            "for var in tf.trainable_variables():\n"
+            "    l2 += tf.nn.l2_loss(var)\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l2 = 0\n"
+            "for var in [var for var in tf.trainable_variables() if len(var.shape) > 1]:\n"
+            "    l2 += tf.nn.l2_loss(var)\n",
+        ),
         # contrib's apply_regularization over every trainable variable
         Invalid(
             "import tensorflow as tf\nr = tf.contrib.layers.apply_regularization(reg, tf.trainable_variables())\n",
@@ -397,7 +425,7 @@ class RegularizedBias(Rule):
             call = item.item
             if isinstance(call, cst.Call) and self.resolve(call.func) in VARIABLE_SCOPES:
                 arg = _keyword(call, "regularizer")
-                if arg is not None and not _is_none(arg.value):
+                if arg is not None and self._regularizes(arg.value):
                     self.scopes[-1].append(_Scope(node, arg))
 
     def leave_With(self, original_node: cst.With) -> None:
@@ -425,7 +453,7 @@ class RegularizedBias(Rule):
         for arg in node.args:
             if arg.keyword is None or arg.keyword.value not in BIAS_REGULARIZER_KEYWORDS:
                 continue
-            if _is_none(self.ctx.resolver.single_value(arg.value)):
+            if not self._regularizes(arg.value):
                 continue
             self.report(
                 arg,
@@ -446,7 +474,7 @@ class RegularizedBias(Rule):
         if variable is None or not is_bias_name(variable):
             return
         arg = _keyword(call, "regularizer")
-        if arg is not None and not _is_none(arg.value):
+        if arg is not None and self._regularizes(arg.value):
             self.report(
                 arg,
                 f"the bias {variable!r} is created with a regularizer; penalize weights only",
@@ -455,6 +483,18 @@ class RegularizedBias(Rule):
         elif self.scopes[-1]:
             # `regularizer=None` does not opt out: get_variable then takes the scope's
             self.scopes[-1][-1].biases.append(repr(variable))
+
+    def _regularizes(self, value: cst.BaseExpression) -> bool:
+        """Whether a regularizer argument sets a penalty here. `None` does not, and neither does
+        plumbing that passes on what the caller chose: a parameter (`bias_regularizer=
+        bias_regularizer` in a helper) or a layer's own attribute (`self.bias_regularizer`)."""
+        value = self.ctx.resolver.single_value(value)
+        if _is_none(value):
+            return False
+        if isinstance(value, cst.Name):
+            return bool(self.ctx.resolver.assigned_values(value)) or self.resolve(value) is not None
+        own = isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self"
+        return not own
 
     def _apply_regularization(self, call: cst.Call) -> None:
         arg = _keyword(call, "weights_list")
@@ -470,6 +510,28 @@ class RegularizedBias(Rule):
         )
 
     # -- L2 sums over every variable ---------------------------------------------------------
+    def visit_For(self, node: cst.For) -> None:
+        """`for v in tf.trainable_variables(): l2 += tf.nn.l2_loss(v)`, with no `if` in the loop."""
+        if not isinstance(node.target, cst.Name) or self._all_variables(node.iter) is None:
+            return
+        target = node.target.value
+        body = node.body
+        if not isinstance(body, cst.IndentedBlock) or not all(
+            isinstance(s, cst.SimpleStatementLine) for s in body.body
+        ):
+            return
+        if any(isinstance(small, cst.Continue) for line in body.body for small in line.body):  # type: ignore[attr-defined]
+            return
+        if not any(self._penalty_of(small, target) for line in body.body for small in line.body):  # type: ignore[attr-defined]
+            return
+        text = self.ctx.code(node.iter)
+        self.report(
+            node.iter,
+            f"this loop adds an L2 penalty for every trainable variable (`{text}`), biases included; "
+            "penalize kernels only",
+            fix=self.make_fix(Replace(node.iter, f"[{target} for {target} in {text} if len({target}.shape) > 1]")),
+        )
+
     def visit_ListComp(self, node: cst.ListComp) -> None:
         self._comprehension(node)
 
@@ -523,7 +585,7 @@ class RegularizedBias(Rule):
             return "keras"
         return None
 
-    def _penalty_of(self, element: cst.BaseExpression, target: str) -> bool:
+    def _penalty_of(self, element: cst.CSTNode, target: str) -> bool:
         """`tf.nn.l2_loss(v)`, `tf.reduce_sum(tf.square(v))`, `reduce_sum(v ** 2)` or
         `regularizer(v)`, with `v` the comprehension's variable."""
         for call in _calls(element):
