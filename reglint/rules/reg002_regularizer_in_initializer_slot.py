@@ -104,10 +104,12 @@ def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
 class RegularizerInInitializerSlot(Rule):
     """
     ## What it does
-    Flags a regularizer passed where an initializer belongs (`kernel_initializer=`,
-    `bias_initializer=`, slim's `weights_initializer=`, `get_variable(initializer=...)`, ...),
-    and an initializer passed where a regularizer belongs (`kernel_regularizer=`,
-    `regularizer=`, ...), in TensorFlow, Keras and slim calls.
+    Flags a regularizer passed where an initializer belongs, and an initializer passed where a
+    regularizer belongs. The slots are the keywords of TensorFlow, Keras and slim calls:
+    `kernel_initializer=`, `bias_initializer=`, `depthwise_`, `pointwise_`, `recurrent_`,
+    `embeddings_`, `gamma_`, `beta_initializer=`, slim's `weights_initializer=` (also in
+    `slim.arg_scope`), `get_variable(initializer=...)`, `variable_scope(initializer=...)`,
+    `add_weight(initializer=...)`, and their `*_regularizer=` counterparts.
 
     A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
     not, a name assigned one, or a function of your own that plainly computes a penalty of its

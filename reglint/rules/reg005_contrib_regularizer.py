@@ -71,16 +71,18 @@ def bind_arguments(call: cst.Call, kind: str) -> dict[str, cst.Arg] | None:
 class ContribRegularizer(Rule):
     """
     ## What it does
-    Flags `tf.contrib.layers.l1_regularizer`, `l2_regularizer` and `l1_l2_regularizer`
-    (also reached as `tf.contrib.layers.python.layers.regularizers.*`, `slim.*` and
-    `tf_slim.*`), and offers the Keras regularizer that computes the same value.
+    Flags the regularizers of `tf.contrib.layers` and slim: `l1_regularizer`,
+    `l2_regularizer` and `l1_l2_regularizer` (also reached as
+    `tf.contrib.layers.python.layers.regularizers.*`, `tf.contrib.slim.*` and `tf_slim.*`), and
+    offers the Keras regularizer that computes the same value.
 
     ## Why is this bad?
     `tf.contrib` does not exist in TensorFlow 2: the line raises `AttributeError` (or the import
-    `ModuleNotFoundError`). The obvious replacement is wrong by a factor of two: contrib's
-    `l2_regularizer(s)(w)` is `s * tf.nn.l2_loss(w) = s / 2 * sum(w**2)`, while Keras's
-    `l2(s)(w)` is `s * sum(w**2)`. Migrating `l2_regularizer(5e-4)` to `l2(5e-4)` silently
-    doubles the weight decay; the equivalent is `l2(0.00025)`.
+    `ModuleNotFoundError`); only the separate `tf_slim` package keeps a copy of slim's. The
+    obvious replacement is wrong by a factor of two: contrib's `l2_regularizer(s)(w)` is
+    `s * tf.nn.l2_loss(w) = s / 2 * sum(w**2)`, while Keras's `l2(s)(w)` is `s * sum(w**2)`.
+    Migrating `l2_regularizer(5e-4)` to `l2(5e-4)` silently doubles the weight decay; the
+    equivalent is `l2(0.00025)`.
 
     ## Example
     ```python
@@ -196,13 +198,16 @@ class ContribRegularizer(Rule):
         if name not in CONTRIB_REGULARIZERS and name not in CONTRIB_TO_KERAS:
             return
         written = " ".join(self.ctx.code(node.func).split())
+        gone = f"`{written}` is tf.contrib's regularizer, gone in TensorFlow 2" + (
+            " (only the tf_slim package keeps it)" if (name or "").startswith("slim.") else ""
+        )
         kind = CONTRIB_TO_KERAS.get(name or "")
         if kind is None:
-            self.report(node, f"`{written}` is gone with tf.contrib in TensorFlow 2, and has no Keras counterpart")
+            self.report(node, f"{gone}, and has no Keras counterpart")
             return
         replacement = self._replacement(node, kind)
         if replacement is None:
-            self.report(node, f"`{written}` is gone with tf.contrib in TensorFlow 2; use `keras.regularizers.{kind}`")
+            self.report(node, f"{gone}; use `keras.regularizers.{kind}`")
             return
         text, imports = replacement
         note = " (Keras's l2 has no 1/2: the scale is halved)" if kind != "l1" else ""
@@ -216,7 +221,7 @@ class ContribRegularizer(Rule):
                 edits.append(edit)
         self.report(
             node,
-            f"`{written}` is gone with tf.contrib in TensorFlow 2; `{text}` computes the same penalty{note}",
+            f"{gone}; `{text}` computes the same penalty{note}",
             fix=self.make_fix(*edits, imports=imports),
         )
 
