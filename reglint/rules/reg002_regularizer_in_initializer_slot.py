@@ -176,6 +176,11 @@ class RegularizerInInitializerSlot(Rule):
             "import keras\n\nclass L2:\n    def __call__(self, shape, dtype=None):\n        return 0\n\n"
             "keras.layers.Dense(4, kernel_initializer=L2())\n"
         ),
+        # a user class named like a Keras layer
+        Valid(
+            "import keras\n\nclass Dense:\n    def __init__(self, units, kernel_initializer=None):\n        pass\n\n"
+            "Dense(4, kernel_initializer=keras.regularizers.l2(0.1))\n"
+        ),
         # a user initializer that happens to take an argument
         Valid(
             "import tensorflow.compat.v1 as tf\n\ndef init(shape, dtype=None, partition_info=None):\n"

@@ -25,14 +25,19 @@ def half(value: cst.BaseExpression, text: str) -> str:
 
     The product is exact in decimal; its float is the float of `0.5 * float(literal)` (halving
     is exact in binary), so `repr` of it is the shortest literal with the identical value:
-    `0.001` -> `0.0005`, `5e-4` -> `0.00025`."""
+    `0.001` -> `0.0005`, `5e-4` -> `0.00025`. A literal written without an exponent keeps
+    none (`0.0001` -> `0.00005`, not `5e-05`): the exact decimal parses to the same float."""
     if isinstance(value, (cst.Float, cst.Integer)):
+        source = value.value.replace("_", "")
         try:
-            exact = Decimal(value.value.replace("_", "")) * Decimal("0.5")
+            exact = Decimal(source) * Decimal("0.5")
         except InvalidOperation:
             exact = None
         if exact is not None:
-            return repr(float(exact))
+            text = repr(float(exact))
+            if "e" in text and "e" not in source.lower():
+                text = format(exact.normalize(), "f")
+            return text
     if isinstance(value, LOOSE) or (
         isinstance(value, cst.BinaryOperation) and not isinstance(value.operator, (cst.Multiply, cst.Power))
     ):
@@ -188,6 +193,10 @@ class ContribRegularizer(Rule):
             expected=3,
             fixed="import os\nfrom tensorflow.contrib.layers import l1_regularizer\nfrom tensorflow import keras\n\n"
             "a = keras.regularizers.l2(5e-05)\nb = keras.regularizers.l1(0.1)\nc = keras.regularizers.l1(0.2)\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\nr = tf.contrib.layers.l2_regularizer(0.0001)\n",
+            fixed="import tensorflow as tf\nr = tf.keras.regularizers.l2(0.00005)\n",
         ),
         # sum_regularizer has no Keras counterpart
         Invalid("import tensorflow as tf\nr = tf.contrib.layers.sum_regularizer([a, b])\n", message="no Keras"),
