@@ -335,7 +335,7 @@ class RegularizerInInitializerSlot(Rule):
                 consequence = "it is called to create the variable and raises TypeError (unexpected keyword 'dtype')"
             elif kind == REGULARIZER_SUFFIX and self._is_initializer(arg.value):
                 what = "an initializer"
-                consequence = "it is called on the created variable and fails inside the initializer"
+                consequence = "it is called on the tensor to penalize and fails inside the initializer"
             else:
                 continue
             self._report(arg, what, consequence, keywords, splat)
@@ -387,8 +387,9 @@ class RegularizerInInitializerSlot(Rule):
             if function is not None:
                 returns = _Returns()
                 function.body.visit(returns)
-                values = returns.values
-                return bool(values) and all(v is not None for v in values) and self._is_penalty(function.params, values)  # type: ignore[arg-type]
+                values = [value for value in returns.values if value is not None]
+                complete = bool(values) and len(values) == len(returns.values)
+                return complete and self._is_penalty(function.params, values)
         return False
 
     def _is_initializer(self, node: cst.BaseExpression) -> bool:
