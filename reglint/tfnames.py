@@ -81,3 +81,130 @@ def nearest(word: str, candidates: list[str] | frozenset[str], cutoff: float = 0
         return lowered[word.lower()]
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+# --- REG002/REG003/REG005 ---
+
+# Namespaces whose calls take the `*_initializer=` / `*_regularizer=` keywords the rules read:
+# Keras (2, 3, tf.keras, tf_keras), TensorFlow (tf.layers, get_variable, variable_scope,
+# tf.contrib.layers) and slim. A callee outside them (a user class, another library) is not
+# judged: precision first.
+TF_NAMESPACES = ("keras.", "tensorflow.", "slim.")
+
+# Keyword families (rules.md, "Spellings the rules must know"): `<family>_initializer` pairs
+# with `<family>_regularizer`. Keras and tf.layers: kernel/bias/depthwise/pointwise/recurrent/
+# embeddings/gamma/beta (and PReLU's alpha); slim: weights/biases; get_variable and
+# variable_scope: the bare `initializer` / `regularizer`.
+PAIRED_FAMILIES = frozenset(
+    {
+        "kernel",
+        "bias",
+        "depthwise",
+        "pointwise",
+        "recurrent",
+        "embeddings",
+        "gamma",
+        "beta",
+        "alpha",
+        "weights",
+        "biases",
+    }
+)
+INITIALIZER_SUFFIX = "initializer"
+REGULARIZER_SUFFIX = "regularizer"
+
+# Penalties on biases and on BatchNormalization's shift and scale (REG003).
+BIAS_REGULARIZER_KEYWORDS = frozenset(
+    {"bias_regularizer", "biases_regularizer", "beta_regularizer", "gamma_regularizer"}
+)
+
+# Regularizer factories and classes, called or passed uncalled (canonical names).
+KERAS_REGULARIZERS = frozenset(
+    {
+        *KERAS_REGULARIZER_FUNCTIONS,
+        *KERAS_REGULARIZER_CLASSES,
+        "keras.regularizers.OrthogonalRegularizer",
+        "keras.regularizers.orthogonal_regularizer",
+        "keras.regularizers.L1L2",
+    }
+)
+
+# Functions computing an L2 / L1 penalty of a tensor (the body of a hand-written regularizer,
+# and the element of an L2 sum over variables).
+PENALTY_FUNCTIONS = frozenset(
+    {
+        "tensorflow.nn.l2_loss",
+        "tensorflow.math.l2_loss",
+    }
+)
+
+# Initializers: everything under these modules, and TensorFlow's `*_initializer` functions.
+INITIALIZER_MODULES = (
+    "keras.initializers.",
+    "tensorflow.initializers.",
+    "tensorflow.contrib.layers.initializers.",
+    "slim.initializers.",
+)
+NOT_INITIALIZERS = frozenset(
+    {
+        # ops and helpers whose name ends like an initializer, and module helpers
+        "tensorflow.global_variables_initializer",
+        "tensorflow.local_variables_initializer",
+        "tensorflow.variables_initializer",
+        "tensorflow.tables_initializer",
+        "tensorflow.initialize_all_variables",
+        "tensorflow.initializers.global_variables",
+        "tensorflow.initializers.local_variables",
+        "tensorflow.initializers.variables",
+        "tensorflow.initializers.tables_initializer",
+        "keras.initializers.get",
+        "keras.initializers.serialize",
+        "keras.initializers.deserialize",
+    }
+)
+
+
+def is_initializer_name(name: str | None) -> bool:
+    """Whether a canonical name denotes an initializer class or factory."""
+    if not name or name in NOT_INITIALIZERS:
+        return False
+    if name.startswith(INITIALIZER_MODULES):
+        return True
+    head, _, last = name.rpartition(".")
+    return head in ("tensorflow", "tensorflow.contrib.layers", "slim") and last.endswith("_initializer")
+
+
+# Sources of "every trainable variable" (REG003): calls, and attributes of a model or layer.
+TRAINABLE_VARIABLE_CALLS = frozenset({"tensorflow.trainable_variables", "tensorflow.global_variables"})
+KERAS_TRAINABLE_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
+TRAINABLE_COLLECTION_KEYS = frozenset(
+    {
+        "tensorflow.GraphKeys.TRAINABLE_VARIABLES",
+        "tensorflow.GraphKeys.GLOBAL_VARIABLES",
+        "tensorflow.GraphKeys.VARIABLES",
+    }
+)
+
+# Scopes whose `regularizer=` applies to every variable created in them (REG003).
+VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
+VARIABLE_GETTERS = frozenset({"tensorflow.get_variable", "slim.model_variable", "slim.variable"})
+
+# Contrib regularizers and their Keras equivalents (REG005): contrib's `l2_regularizer(s)`
+# computes `s * tf.nn.l2_loss(w) == s / 2 * sum(w**2)`, Keras's `l2(l)` computes
+# `l * sum(w**2)` (tf-facts.md, Scales).
+CONTRIB_TO_KERAS = {
+    "tensorflow.contrib.layers.l1_regularizer": "l1",
+    "tensorflow.contrib.layers.l2_regularizer": "l2",
+    "tensorflow.contrib.layers.l1_l2_regularizer": "l1_l2",
+    "tensorflow.contrib.layers.python.layers.regularizers.l1_regularizer": "l1",
+    "tensorflow.contrib.layers.python.layers.regularizers.l2_regularizer": "l2",
+    "tensorflow.contrib.layers.python.layers.regularizers.l1_l2_regularizer": "l1_l2",
+    "slim.l1_regularizer": "l1",
+    "slim.l2_regularizer": "l2",
+    "slim.l1_l2_regularizer": "l1_l2",
+    "slim.regularizers.l1_regularizer": "l1",
+    "slim.regularizers.l2_regularizer": "l2",
+    "slim.regularizers.l1_l2_regularizer": "l1_l2",
+}
+
+REGULARIZER_FACTORIES = KERAS_REGULARIZERS | CONTRIB_REGULARIZERS | frozenset(CONTRIB_TO_KERAS)
