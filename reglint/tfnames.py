@@ -81,3 +81,12 @@ def nearest(word: str, candidates: list[str] | frozenset[str], cutoff: float = 0
         return lowered[word.lower()]
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+# --- REG008/REG011/REG012 ---
+ADD_LOSS_METHOD = "add_loss"
+
+
+def is_keras_name(name: str | None) -> bool:
+    """Whether a canonical name lies in Keras (any spelling: keras, tf.keras, tf_keras)."""
+    return name is not None and (name == "keras" or name.startswith("keras."))
