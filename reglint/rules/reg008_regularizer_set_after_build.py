@@ -1,0 +1,416 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from reglint.rule import Invalid, Rule, Valid
+from reglint.tfnames import (
+    BUILT_MODEL_CALLS,
+    FUNCTIONAL_MODEL_CLASSES,
+    INPUT_LAYERS,
+    INPUT_SHAPE_KEYWORDS,
+    MODEL_BUILDING_METHODS,
+    MODEL_LOADERS,
+    MODEL_REBUILDERS,
+    SEQUENTIAL_CLASSES,
+    WEIGHT_REGULARIZER_ATTRIBUTES,
+)
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext
+
+
+@dataclass
+class _Candidate:
+    node: cst.CSTNode
+    attribute: str
+    model: str
+    reason: str
+    order: int
+
+
+@dataclass
+class _Frame:
+    """What one function (or the module) has done so far, in source order."""
+
+    built: dict[str, str] = field(default_factory=dict)  # model name -> why it is built
+    candidates: list[_Candidate] = field(default_factory=list)
+    rebuilds: dict[str, list[int]] = field(default_factory=dict)  # model name -> call order
+    any_rebuild: list[int] = field(default_factory=list)
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    return []
+
+
+class RegularizerSetAfterBuild(Rule):
+    """
+    ## What it does
+    Flags `layer.kernel_regularizer = ...` (and `bias_`, `depthwise_`, `pointwise_`,
+    `recurrent_`, `embeddings_`, `gamma_`, `beta_regularizer`, also through `setattr`) on a
+    layer taken from a model that is already built: a `keras.applications` model, a model
+    loaded with `load_model` / `model_from_json`, a functional `Model(inputs, outputs)`, a
+    `Sequential` that starts with an `Input` (or gives `input_shape=`), or a model that was
+    built, fitted or called on data earlier in the same function. The layer comes from the
+    model's `.layers` (a loop over it, an index) or `get_layer(...)`.
+
+    ## Why is this bad?
+    Keras turns `kernel_regularizer` into a penalty once, when the layer builds its weights.
+    On a built layer the weights exist already, so the new attribute is stored and never
+    used: `model.losses` stays as it was (measured on Keras 3 and tf.keras: `[]`), and the
+    model trains without the penalty, with no error. This is the usual way people try to add
+    weight decay to a pretrained network (`for layer in base_model.layers: ...`).
+
+    Assignments followed in the same function by a rebuild of the model from its config
+    (`to_json`, `get_config`, `clone_model`, `model_from_json`, `from_config`, `save` and
+    reload) are not flagged: the rebuilt model does carry the penalties.
+    `activity_regularizer` is not flagged either: Keras applies it on every call, so setting
+    it later works.
+
+    ## Example
+    ```python
+    from tensorflow import keras
+
+    base_model = keras.applications.ResNet50(weights="imagenet")
+    for layer in base_model.layers:
+        if hasattr(layer, "kernel_regularizer"):
+            layer.kernel_regularizer = keras.regularizers.l2(1e-4)
+    base_model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    ```
+
+    Use instead:
+    ```python
+    from tensorflow import keras
+
+    base_model = keras.applications.ResNet50(weights="imagenet")
+    for layer in base_model.layers:
+        if hasattr(layer, "kernel_regularizer"):
+            layer.kernel_regularizer = keras.regularizers.l2(1e-4)
+    # rebuild from the config, which now names the regularizers, and keep the weights
+    model = keras.models.clone_model(base_model)
+    model.set_weights(base_model.get_weights())
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    ```
+    Or add the penalty to the training loss explicitly (in a custom loop,
+    `loss += sum(l2(layer.kernel) for layer in ...)`; with tf.keras,
+    `model.add_loss(lambda layer=layer: l2(layer.kernel))`, binding `layer` as REG012 explains).
+
+    ## Fix safety
+    There is no automatic fix: the right rebuild depends on how the model was made and where
+    its weights come from.
+
+    ## References
+    - [Keras: layer weight regularizers](https://keras.io/api/layers/regularizers/)
+    - [keras.models.clone_model](https://keras.io/api/models/cloning/)
+    - [How to add regularization to a pretrained Keras model (sthalles)](https://sthalles.github.io/keras-regularizer/)
+    - [TensorFlow issue 38891](https://github.com/tensorflow/tensorflow/issues/38891)
+    """
+
+    code = "REG008"
+    name = "regularizer-set-after-build"
+    TOKENS = (b"_regularizer",)
+
+    VALID = [
+        # inside a layer's own __init__: set before the weights exist
+        Valid(
+            "import keras\n\nclass MyDense(keras.layers.Layer):\n"
+            "    def __init__(self, units):\n        super().__init__()\n"
+            "        self.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+        ),
+        # a Sequential without an input shape is not built yet: the attribute is used at build
+        Valid(
+            "import keras\nmodel = keras.Sequential([keras.layers.Dense(4), keras.layers.Dense(1)])\n"
+            "for layer in model.layers:\n    layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+            "model.fit(x, y)\n"
+        ),
+        # rebuilt from its config afterwards (the widely copied helper)
+        Valid(
+            "import tensorflow as tf\nbase = tf.keras.applications.MobileNetV2(weights=None)\n"
+            "for layer in base.layers:\n    for attr in ['kernel_regularizer']:\n"
+            "        if hasattr(layer, attr):\n            setattr(layer, attr, tf.keras.regularizers.l2(1e-4))\n"
+            "model = tf.keras.models.model_from_json(base.to_json())\n"
+        ),
+        Valid(
+            "from tensorflow import keras\nbase = keras.models.load_model('m.h5')\n"
+            "for layer in base.layers:\n    layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+            "model = keras.models.clone_model(base)\n"
+        ),
+        # activity regularizers are applied on every call
+        Valid(
+            "from tensorflow import keras\nbase = keras.applications.VGG16()\n"
+            "for layer in base.layers:\n    layer.activity_regularizer = keras.regularizers.l2(1e-4)\n"
+        ),
+        # a model the rule knows nothing about (a parameter): precision first
+        Valid(
+            "from tensorflow import keras\n\ndef regularize(model):\n    for layer in model.layers:\n"
+            "        layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+        ),
+        # a fresh layer, not one of a model
+        Valid(
+            "from tensorflow import keras\nlayer = keras.layers.Dense(3)\n"
+            "layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+        ),
+        # a look-alike: a user function named like a Keras application
+        Valid(
+            "def ResNet50():\n    return make()\n\nbase = ResNet50()\n"
+            "for layer in base.layers:\n    layer.kernel_regularizer = 'l2'\n"
+        ),
+        # built only after the assignment
+        Valid(
+            "import keras\nmodel = keras.Sequential([keras.layers.Dense(4)])\n"
+            "model.layers[0].kernel_regularizer = 'l2'\nmodel.build((None, 3))\n"
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            "from tensorflow import keras\n\nbase_model = keras.applications.ResNet50(weights='imagenet')\n"
+            "for layer in base_model.layers:\n    if hasattr(layer, 'kernel_regularizer'):\n"
+            "        layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+            "base_model.compile(optimizer='sgd', loss='mse')\n",
+            message="clone_model",
+        ),
+        # loaded model, enumerate over a slice, bias and kernel
+        Invalid(
+            "import tensorflow as tf\nmodel = tf.keras.models.load_model('saved.h5')\n"
+            "for i, layer in enumerate(model.layers[-3:]):\n"
+            "    layer.kernel_regularizer = tf.keras.regularizers.l2(0.01)\n"
+            "    layer.bias_regularizer = tf.keras.regularizers.l2(0.01)\n",
+            expected=2,
+            message="load_model",
+        ),
+        # get_layer on a functional model, directly and through a name
+        Invalid(
+            "import keras\ninputs = keras.Input((3,))\noutputs = keras.layers.Dense(1, name='out')(inputs)\n"
+            "model = keras.Model(inputs, outputs)\n"
+            "model.get_layer('out').kernel_regularizer = keras.regularizers.l2()\n"
+            "head = model.layers[-1]\nhead.bias_regularizer = 'l2'\n",
+            expected=2,
+        ),
+        # Sequential with an Input, setattr with a literal and with a loop over literal names
+        Invalid(
+            "import keras\nmodel = keras.Sequential([keras.Input((8,)), keras.layers.Conv1D(4, 3)])\n"
+            "for layer in model.layers:\n    setattr(layer, 'kernel_regularizer', keras.regularizers.l1(0.1))\n"
+            "    for attr in ('depthwise_regularizer', 'activity_regularizer'):\n"
+            "        setattr(layer, attr, keras.regularizers.l1(0.1))\n",
+            expected=2,
+        ),
+        # a model fitted earlier in the same function, then regularized and fitted again
+        Invalid(
+            "import keras\n\ndef train(x, y):\n    model = keras.Sequential([keras.layers.Dense(1)])\n"
+            "    model.compile(loss='mse')\n    model.fit(x, y)\n    for layer in model.layers:\n"
+            "        layer.kernel_regularizer = keras.regularizers.l2(1e-3)\n    model.fit(x, y)\n",
+            message="fit",
+        ),
+        # a comprehension of setattr calls over the layers of an application model
+        Invalid(
+            "from keras.applications import VGG16\nfrom keras import regularizers\nbase = VGG16(include_top=False)\n"
+            "[setattr(l, 'kernel_regularizer', regularizers.l2(1e-4)) for l in base.layers if hasattr(l, 'kernel')]\n",
+        ),
+        # the rebuild comes before the assignment: it does not help
+        Invalid(
+            "import tensorflow as tf\nbase = tf.keras.applications.MobileNet()\nconfig = base.get_config()\n"
+            "for layer in base.layers:\n    layer.kernel_regularizer = tf.keras.regularizers.l2(1e-4)\n",
+        ),
+    ]
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        self.frames: list[_Frame] = [_Frame()]
+        self.order = 0
+
+    # -- scopes ------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.frames.append(_Frame())
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._flush(self.frames.pop())
+
+    def leave_Module(self, node: cst.Module) -> None:
+        self._flush(self.frames.pop())
+
+    def _flush(self, frame: _Frame) -> None:
+        for candidate in frame.candidates:
+            later = frame.rebuilds.get(candidate.model, []) + frame.any_rebuild
+            if any(order > candidate.order for order in later):
+                continue  # rebuilt from its config afterwards
+            self.report(
+                candidate.node,
+                f"`{candidate.attribute}` set on a layer of `{candidate.model}`, which is already built "
+                f"({candidate.reason}): Keras only reads it when it builds the weights, so no penalty is added. "
+                f"Rebuild the model afterwards (`keras.models.clone_model({candidate.model})` or "
+                f"`model_from_json({candidate.model}.to_json())`, "
+                f"then `set_weights({candidate.model}.get_weights())`), "
+                "or add the penalty to the training loss explicitly",
+            )
+
+    # -- evidence that a model is built, or rebuilt -------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        self.order += 1
+        frame = self.frames[-1]
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            method, owner = func.attr.value, func.value.value
+            if method in MODEL_BUILDING_METHODS:
+                frame.built.setdefault(owner, f"`{owner}.{method}()` ran before")
+            if method in MODEL_REBUILDERS:
+                frame.rebuilds.setdefault(owner, []).append(self.order)
+        elif isinstance(func, cst.Name) and node.args and self.resolve(func) is None:
+            frame.built.setdefault(func.value, f"`{func.value}` was called on data before")
+        name = self.resolve(func) or ""
+        if name.rsplit(".", 1)[-1] in MODEL_REBUILDERS and name.startswith("keras."):
+            frame.any_rebuild.append(self.order)
+        if name == "builtins.setattr" and len(node.args) >= 2:
+            for attribute in self._attribute_names(node.args[1].value):
+                self._check(node, node.args[0].value, attribute)
+
+    # -- the assignments --------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Attribute):
+                self._check(target.target, target.target.value, target.target.attr.value)
+
+    def _attribute_names(self, value: cst.BaseExpression) -> list[str]:
+        """The attribute names a `setattr` second argument can be: a literal, or a loop
+        variable over literals (`for attr in ['kernel_regularizer', ...]`)."""
+        literal = _string(value)
+        if literal is not None:
+            return [literal]
+        if not isinstance(value, cst.Name):
+            return []
+        for node in reversed(self.ctx.ancestors):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                break
+            if isinstance(node, cst.For) and _target_names(node.target) == [value.value]:
+                if isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
+                    return [s for e in node.iter.elements if (s := _string(e.value)) is not None]
+                return []
+        return []
+
+    def _check(self, report_node: cst.CSTNode, layer: cst.BaseExpression, attribute: str) -> None:
+        if attribute not in WEIGHT_REGULARIZER_ATTRIBUTES:
+            return
+        model = self._model_of_layer(layer)
+        if model is None:
+            return
+        reason = self._built_reason(model)
+        if reason is None:
+            return
+        self.frames[-1].candidates.append(_Candidate(report_node, attribute, model.value, reason, self.order))
+
+    def _model_of_layer(self, layer: cst.BaseExpression) -> cst.Name | None:
+        """The model a layer expression comes from: `M.layers[i]`, `M.get_layer(...)`, a name
+        assigned once from one of those, or the variable of a loop over `M.layers`."""
+        direct = _layer_access(layer)
+        if direct is not None:
+            return direct
+        if not isinstance(layer, cst.Name):
+            return None
+        for node in reversed(self.ctx.ancestors):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                break
+            if isinstance(node, cst.For):
+                found = _loop_model(node.target, node.iter, layer.value)
+                if found is not None:
+                    return found if isinstance(found, cst.Name) else None
+            if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+                for_in: cst.CompFor | None = node.for_in
+                while for_in is not None:
+                    found = _loop_model(for_in.target, for_in.iter, layer.value)
+                    if found is not None:
+                        return found if isinstance(found, cst.Name) else None
+                    for_in = for_in.inner_for_in
+        value = self.ctx.resolver.single_value(layer)
+        return _layer_access(value) if value is not layer else None
+
+    def _built_reason(self, model: cst.Name) -> str | None:
+        for frame in reversed(self.frames):
+            if model.value in frame.built:
+                return frame.built[model.value]
+        value = self.ctx.resolver.single_value(model)
+        if not isinstance(value, cst.Call):
+            return None
+        name = self.resolve(value.func) or ""
+        if any(name.startswith(prefix) for prefix in BUILT_MODEL_CALLS):
+            return "a `keras.applications` model is built when it is created"
+        if name in MODEL_LOADERS:
+            return f"`{name.rsplit('.', 1)[-1]}` returns a built model"
+        if name in FUNCTIONAL_MODEL_CLASSES and any(
+            arg.keyword is None or arg.keyword.value == "inputs" for arg in value.args
+        ):
+            return "a functional model is built when it is created"
+        if name in SEQUENTIAL_CLASSES and self._sequential_has_input(value):
+            return "a Sequential model with an input shape is built when it is created"
+        return None
+
+    def _sequential_has_input(self, call: cst.Call) -> bool:
+        if not call.args or not isinstance(call.args[0].value, (cst.List, cst.Tuple)):
+            return False
+        for element in call.args[0].value.elements:
+            item = element.value
+            if not isinstance(item, cst.Call):
+                continue
+            if self.resolve(item.func) in INPUT_LAYERS:
+                return True
+            if any(arg.keyword is not None and arg.keyword.value in INPUT_SHAPE_KEYWORDS for arg in item.args):
+                return True
+        return False
+
+
+def _layer_access(node: cst.BaseExpression) -> cst.Name | None:
+    """`M` for `M.layers[...]` or `M.get_layer(...)`."""
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute):
+        attr = node.value
+        if attr.attr.value == "layers" and isinstance(attr.value, cst.Name):
+            return attr.value
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get_layer"
+        and isinstance(node.func.value, cst.Name)
+    ):
+        return node.func.value
+    return None
+
+
+def _layers_of(iterable: cst.BaseExpression) -> cst.Name | None:
+    """`M` for `M.layers` or `M.layers[a:b]`."""
+    if isinstance(iterable, cst.Subscript):
+        iterable = iterable.value
+    if isinstance(iterable, cst.Attribute) and iterable.attr.value == "layers" and isinstance(iterable.value, cst.Name):
+        return iterable.value
+    return None
+
+
+def _loop_model(target: cst.BaseExpression, iterable: cst.BaseExpression, name: str) -> cst.Name | bool | None:
+    """For a loop binding `name`: the model whose layers it runs over, False when the loop
+    binds `name` to something else, None when the loop does not bind `name`."""
+    if name not in _target_names(target):
+        return None
+    if isinstance(target, cst.Name):
+        return _layers_of(iterable) or False
+    # `for i, layer in enumerate(M.layers)`
+    if (
+        isinstance(target, (cst.Tuple, cst.List))
+        and len(target.elements) == 2
+        and isinstance(target.elements[1].value, cst.Name)
+        and target.elements[1].value.value == name
+        and isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "enumerate"
+        and iterable.args
+    ):
+        return _layers_of(iterable.args[0].value) or False
+    return False
