@@ -152,3 +152,27 @@ MODEL_REBUILDERS = frozenset(
         "load_model",
     }
 )
+
+# REG011: Adam-family optimizers (their decoupled forms, AdamW and `weight_decay=`, are not here)
+ADAM_FAMILY_OPTIMIZERS = frozenset(
+    {
+        f"{module}.{name}"
+        for module in (
+            "keras.optimizers",
+            "keras.optimizers.legacy",
+            "keras.optimizers.experimental",
+            "keras.optimizers.adam",
+            "tensorflow.optimizers",
+        )
+        for name in ("Adam", "Adamax", "Nadam")
+    }
+    | {
+        "tensorflow.train.AdamOptimizer",
+        "tensorflow.contrib.opt.NadamOptimizer",
+        "tensorflow.contrib.opt.AdaMaxOptimizer",
+    }
+)
+ADAM_FAMILY_STRINGS = frozenset({"adam", "adamax", "nadam"})
+KERAS_L2 = frozenset({"keras.regularizers.l2", "keras.regularizers.L2"})
+KERAS_L1_L2 = frozenset({"keras.regularizers.l1_l2", "keras.regularizers.L1L2"})
+L2_LOSS_FUNCTIONS = frozenset({"tensorflow.nn.l2_loss"})

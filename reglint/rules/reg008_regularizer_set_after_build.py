@@ -59,9 +59,10 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
 class RegularizerSetAfterBuild(Rule):
     """
     ## What it does
-    Flags `layer.kernel_regularizer = ...` (and `bias_`, `depthwise_`, `pointwise_`,
-    `recurrent_`, `embeddings_`, `gamma_`, `beta_regularizer`, also through `setattr`) on a
-    layer taken from a model that is already built: a `keras.applications` model, a model
+    Flags a weight regularizer assigned to a layer of a model that is already built.
+    The attributes are `kernel_regularizer` and `bias_`, `depthwise_`, `pointwise_`,
+    `recurrent_`, `embeddings_`, `gamma_`, `beta_regularizer` (assigned, or set through
+    `setattr`); the model is already built when it is a `keras.applications` model, a model
     loaded with `load_model` / `model_from_json`, a functional `Model(inputs, outputs)`, a
     `Sequential` that starts with an `Input` (or gives `input_shape=`), or a model that was
     built, fitted or called on data earlier in the same function. The layer comes from the

@@ -129,9 +129,10 @@ def _bind_defaults(lam: cst.Lambda, names: list[str]) -> cst.Lambda | None:
 class LateBoundPenaltyLambda(Rule):
     """
     ## What it does
-    Flags `model.add_loss(lambda: ...)` (or `layer.add_loss(...)`) called in a loop or a
-    comprehension, where the lambda reads the loop variable (or a name the loop body assigns
-    before the call).
+    Flags a penalty lambda given to `add_loss` in a loop that reads the loop variable, which
+    Python binds late. That is `model.add_loss(lambda: ...)` (or `layer.add_loss(...)`) called
+    in a `for` loop or a comprehension, where the lambda reads the loop variable (or a name the
+    loop body assigns before the call).
 
     ## Why is this bad?
     Keras calls the lambda later, every time it collects `model.losses`, and Python looks the
