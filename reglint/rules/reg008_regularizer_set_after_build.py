@@ -29,6 +29,7 @@ class _Candidate:
     model: str
     reason: str
     order: int
+    via: str | None = None  # the helper function whose call sets the attribute
 
 
 @dataclass
@@ -39,6 +40,10 @@ class _Frame:
     candidates: list[_Candidate] = field(default_factory=list)
     rebuilds: dict[str, list[int]] = field(default_factory=dict)  # model name -> call order
     any_rebuild: list[int] = field(default_factory=list)
+    function: str | None = None
+    params: list[str] = field(default_factory=list)  # positional parameters, in order
+    # assignments on layers of a parameter: (parameter, attribute, order)
+    on_params: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def _string(node: cst.BaseExpression) -> str | None:
@@ -66,7 +71,9 @@ class RegularizerSetAfterBuild(Rule):
     loaded with `load_model` / `model_from_json`, a functional `Model(inputs, outputs)`, a
     `Sequential` that starts with an `Input` (or gives `input_shape=`), or a model that was
     built, fitted or called on data earlier in the same function. The layer comes from the
-    model's `.layers` (a loop over it, an index) or `get_layer(...)`.
+    model's `.layers` (a loop over it, an index) or `get_layer(...)`. A helper function that
+    does this to the layers of a model parameter (`def add_regularization(model): ...`) is
+    flagged where it is called with a built model.
 
     ## Why is this bad?
     Keras turns `kernel_regularizer` into a penalty once, when the layer builds its weights.
@@ -159,6 +166,24 @@ class RegularizerSetAfterBuild(Rule):
             "from tensorflow import keras\n\ndef regularize(model):\n    for layer in model.layers:\n"
             "        layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
         ),
+        # a helper that rebuilds the model itself, and a helper given a model not yet built
+        Valid(
+            "from tensorflow import keras\n\ndef add_regularization(model, reg):\n"
+            "    for layer in model.layers:\n        layer.kernel_regularizer = reg\n"
+            "    return keras.models.model_from_json(model.to_json())\n\n"
+            "base = keras.applications.VGG16()\nmodel = add_regularization(base, keras.regularizers.l2())\n"
+        ),
+        Valid(
+            "from tensorflow import keras\n\ndef add_regularization(model, reg):\n"
+            "    for layer in model.layers:\n        layer.kernel_regularizer = reg\n\n"
+            "model = keras.Sequential([keras.layers.Dense(3)])\nadd_regularization(model, 'l2')\nmodel.fit(x, y)\n"
+        ),
+        # the name is rebound to a model not yet built before the loop
+        Valid(
+            "import keras\nmodel = keras.models.load_model('a.keras')\n"
+            "model = keras.Sequential([keras.layers.Dense(3)])\n"
+            "for layer in model.layers:\n    layer.kernel_regularizer = 'l2'\n"
+        ),
         # a fresh layer, not one of a model
         Valid(
             "from tensorflow import keras\nlayer = keras.layers.Dense(3)\n"
@@ -225,16 +250,38 @@ class RegularizerSetAfterBuild(Rule):
             "import tensorflow as tf\nbase = tf.keras.applications.MobileNet()\nconfig = base.get_config()\n"
             "for layer in base.layers:\n    layer.kernel_regularizer = tf.keras.regularizers.l2(1e-4)\n",
         ),
+        # a helper that regularizes a model parameter, called with a loaded model
+        Invalid(
+            "from tensorflow import keras\n\nmodel = keras.models.load_model('trained.h5')\n\n"
+            "def add_regularization(model, factor=0.001):\n    for layer in model.layers:\n"
+            "        if isinstance(layer, keras.layers.Dense):\n"
+            "            layer.kernel_regularizer = keras.regularizers.l2(factor)\n    return model\n\n"
+            "model = add_regularization(model)\nmodel.compile(loss='mse')\n",
+            message="`add_regularization(model)` sets `kernel_regularizer`",
+        ),
+        Invalid(
+            "from keras.applications import VGG16\nfrom keras.regularizers import l2\n\n"
+            "def add_regularizer(model, regularizer):\n    for layer in model.layers:\n"
+            "        if hasattr(layer, 'kernel_regularizer'):\n            layer.kernel_regularizer = regularizer\n"
+            "        layer.bias_regularizer = regularizer\n\n"
+            "def create_model():\n    extractor = VGG16()\n    add_regularizer(regularizer=l2(), model=extractor)\n"
+            "    return extractor\n",
+            message="`kernel_regularizer, bias_regularizer`",
+        ),
     ]
 
     def __init__(self, ctx: FileContext) -> None:
         super().__init__(ctx)
         self.frames: list[_Frame] = [_Frame()]
         self.order = 0
+        # functions that set regularizers on the layers of a model parameter: name ->
+        # (parameter index, parameter name, attributes)
+        self.helpers: dict[str, list[tuple[int, str, list[str]]]] = {}
 
     # -- scopes ------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.frames.append(_Frame())
+        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        self.frames.append(_Frame(function=node.name.value, params=params))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._flush(self.frames.pop())
@@ -244,18 +291,36 @@ class RegularizerSetAfterBuild(Rule):
 
     def _flush(self, frame: _Frame) -> None:
         for candidate in frame.candidates:
-            later = frame.rebuilds.get(candidate.model, []) + frame.any_rebuild
-            if any(order > candidate.order for order in later):
-                continue  # rebuilt from its config afterwards
+            if self._rebuilt_after(frame, candidate.model, candidate.order):
+                continue
+            model = candidate.model
+            what = (
+                f"`{candidate.via}({model})` sets `{candidate.attribute}` on the layers of `{model}`"
+                if candidate.via
+                else f"`{candidate.attribute}` set on a layer of `{model}`"
+            )
             self.report(
                 candidate.node,
-                f"`{candidate.attribute}` set on a layer of `{candidate.model}`, which is already built "
-                f"({candidate.reason}): Keras only reads it when it builds the weights, so no penalty is added. "
-                f"Rebuild the model afterwards (`keras.models.clone_model({candidate.model})` or "
-                f"`model_from_json({candidate.model}.to_json())`, "
-                f"then `set_weights({candidate.model}.get_weights())`), "
-                "or add the penalty to the training loss explicitly",
+                f"{what}, which is already built ({candidate.reason}): Keras only reads it when it builds "
+                f"the weights, so no penalty is added. Rebuild the model afterwards "
+                f"(`keras.models.clone_model({model})` or `model_from_json({model}.to_json())`, "
+                f"then `set_weights({model}.get_weights())`), or add the penalty to the training loss explicitly",
             )
+        if frame.function is None:
+            return
+        attributes: dict[str, list[str]] = {}
+        for param, attribute, order in frame.on_params:
+            if not self._rebuilt_after(frame, param, order) and attribute not in attributes.get(param, []):
+                attributes.setdefault(param, []).append(attribute)
+        if attributes:
+            self.helpers[frame.function] = [
+                (frame.params.index(param), param, names) for param, names in attributes.items()
+            ]
+
+    @staticmethod
+    def _rebuilt_after(frame: _Frame, model: str, order: int) -> bool:
+        """Whether the model is rebuilt from its config later in the same function."""
+        return any(later > order for later in frame.rebuilds.get(model, []) + frame.any_rebuild)
 
     # -- evidence that a model is built, or rebuilt -------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
@@ -273,9 +338,37 @@ class RegularizerSetAfterBuild(Rule):
         name = self.resolve(func) or ""
         if name.rsplit(".", 1)[-1] in MODEL_REBUILDERS and name.startswith("keras."):
             frame.any_rebuild.append(self.order)
+        if isinstance(func, cst.Name) and func.value in self.helpers:
+            self._check_helper_call(node, func.value)
         if name == "builtins.setattr" and len(node.args) >= 2:
             for attribute in self._attribute_names(node.args[1].value):
                 self._check(node, node.args[0].value, attribute)
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        """Track, in source order, whether a rebound model name is built."""
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name = node.targets[0].target.value
+        reason = self._call_reason(node.value) if isinstance(node.value, cst.Call) else None
+        if reason is not None:
+            self.frames[-1].built[name] = reason
+        else:
+            self.frames[-1].built.pop(name, None)
+
+    def _check_helper_call(self, call: cst.Call, function: str) -> None:
+        if any(arg.star for arg in call.args):
+            return
+        positional = [arg for arg in call.args if arg.keyword is None]
+        for index, param, attributes in self.helpers[function]:
+            keyword = [arg for arg in call.args if arg.keyword is not None and arg.keyword.value == param]
+            arg = keyword[0] if keyword else positional[index] if index < len(positional) else None
+            if arg is None or not isinstance(arg.value, cst.Name):
+                continue
+            reason = self._built_reason(arg.value)
+            if reason is not None:
+                self.frames[-1].candidates.append(
+                    _Candidate(call, ", ".join(attributes), arg.value.value, reason, self.order, via=function)
+                )
 
     # -- the assignments --------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -308,6 +401,9 @@ class RegularizerSetAfterBuild(Rule):
             return
         reason = self._built_reason(model)
         if reason is None:
+            frame = self.frames[-1]
+            if model.value in frame.params and frame.function is not None:
+                frame.on_params.append((model.value, attribute, self.order))
             return
         self.frames[-1].candidates.append(_Candidate(report_node, attribute, model.value, reason, self.order))
 
@@ -340,9 +436,13 @@ class RegularizerSetAfterBuild(Rule):
         for frame in reversed(self.frames):
             if model.value in frame.built:
                 return frame.built[model.value]
+            if model.value in frame.params:
+                break  # a parameter: what the caller passes is judged at the call
         value = self.ctx.resolver.single_value(model)
-        if not isinstance(value, cst.Call):
-            return None
+        return self._call_reason(value) if isinstance(value, cst.Call) else None
+
+    def _call_reason(self, value: cst.Call) -> str | None:
+        """Why the model this call returns is built, or None when it may not be."""
         name = self.resolve(value.func) or ""
         if any(name.startswith(prefix) for prefix in BUILT_MODEL_CALLS):
             return "a `keras.applications` model is built when it is created"
