@@ -131,8 +131,8 @@ class LateBoundPenaltyLambda(Rule):
     ## What it does
     Flags a penalty lambda given to `add_loss` in a loop that reads the loop variable, which
     Python binds late. That is `model.add_loss(lambda: ...)` (or `layer.add_loss(...)`) called
-    in a `for` loop or a comprehension, where the lambda reads the loop variable (or a name the
-    loop body assigns before the call).
+    in a `for` loop, a comprehension or a `while` loop, where the lambda reads the loop variable
+    or a name the loop body assigns before the call.
 
     ## Why is this bad?
     Keras calls the lambda later, every time it collects `model.losses`, and Python looks the
@@ -215,6 +215,11 @@ class LateBoundPenaltyLambda(Rule):
             "class Tracker:\n    def add_loss(self, f):\n        self.items.append(f)\n\n"
             "t = Tracker()\nfor x in xs:\n    t.add_loss(lambda: x)\n"
         ),
+        # assigned once before the loop, not in it
+        Valid(
+            "total = tf.add_n([tf.nn.l2_loss(w) for w in weights])\nfor step in range(3):\n"
+            "    model.add_loss(lambda: total)\n"
+        ),
         # a plain function named add_loss
         Valid("for layer in layers:\n    add_loss(lambda: layer)\n"),
     ]
@@ -252,6 +257,20 @@ class LateBoundPenaltyLambda(Rule):
             "    model.add_loss(lambda: 1e-3 * tf.nn.l2_loss(kernel))\n",
             fixed="for name in names:\n    kernel = model.get_layer(name).kernel\n"
             "    model.add_loss(lambda kernel=kernel: 1e-3 * tf.nn.l2_loss(kernel))\n",
+        ),
+        # assigned in a block nested in the loop body
+        Invalid(
+            "for batch in data:\n    with tf.GradientTape() as tape:\n        penalty = objective(batch)\n"
+            "        self.add_loss(lambda: penalty)\n",
+            fixed="for batch in data:\n    with tf.GradientTape() as tape:\n        penalty = objective(batch)\n"
+            "        self.add_loss(lambda penalty=penalty: penalty)\n",
+        ),
+        # a while loop rebinding the name it reads
+        Invalid(
+            "i = 0\nwhile i < len(model.layers):\n    layer = model.layers[i]\n"
+            "    model.add_loss(lambda: tf.nn.l2_loss(layer.kernel))\n    i += 1\n",
+            fixed="i = 0\nwhile i < len(model.layers):\n    layer = model.layers[i]\n"
+            "    model.add_loss(lambda layer=layer: tf.nn.l2_loss(layer.kernel))\n    i += 1\n",
         ),
         # existing defaulted parameters are kept
         Invalid(
@@ -310,15 +329,19 @@ class LateBoundPenaltyLambda(Rule):
         names: set[str] = set()
         ancestors = self.ctx.ancestors
         child: cst.CSTNode = lam
+        # names assigned earlier in each block enclosing the lambda, up to the loop
+        assigned: list[str] = []
         for index in range(len(ancestors) - 2, -1, -1):
             node = ancestors[index]
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 break
+            if isinstance(node, cst.IndentedBlock):
+                assigned.extend(_assigned_before(node, child))
             if isinstance(node, cst.For) and child is node.body:
                 names.update(_target_names(node.target))
-                statement = ancestors[index + 2] if index + 2 < len(ancestors) else None
-                if statement is not None:
-                    names.update(_assigned_before(node.body, statement))
+                names.update(assigned)
+            elif isinstance(node, cst.While) and child is node.body:
+                names.update(assigned)
             elif isinstance(node, COMPREHENSIONS):
                 inside = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
                 if any(child is part for part in inside):
