@@ -184,6 +184,12 @@ class RegularizerSetAfterBuild(Rule):
             "model = keras.Sequential([keras.layers.Dense(3)])\n"
             "for layer in model.layers:\n    layer.kernel_regularizer = 'l2'\n"
         ),
+        # removing a regularizer is not what this rule is about
+        Valid(
+            "from tensorflow import keras\nbase = keras.applications.VGG16()\n"
+            "for layer in base.layers:\n    layer.kernel_regularizer = None\n"
+            "    setattr(layer, 'bias_regularizer', None)\n"
+        ),
         # a fresh layer, not one of a model
         Valid(
             "from tensorflow import keras\nlayer = keras.layers.Dense(3)\n"
@@ -231,6 +237,13 @@ class RegularizerSetAfterBuild(Rule):
             "for layer in model.layers:\n    setattr(layer, 'kernel_regularizer', keras.regularizers.l1(0.1))\n"
             "    for attr in ('depthwise_regularizer', 'activity_regularizer'):\n"
             "        setattr(layer, attr, keras.regularizers.l1(0.1))\n",
+            expected=2,
+        ),
+        # BatchNormalization's pair, assigned as a tuple
+        Invalid(
+            "import keras\nmodel = keras.models.load_model('m.keras')\nfor layer in model.layers:\n"
+            "    if isinstance(layer, keras.layers.BatchNormalization):\n"
+            "        layer.gamma_regularizer, layer.beta_regularizer = reg, reg\n",
             expected=2,
         ),
         # a model fitted earlier in the same function, then regularized and fitted again
@@ -340,7 +353,7 @@ class RegularizerSetAfterBuild(Rule):
             frame.any_rebuild.append(self.order)
         if isinstance(func, cst.Name) and func.value in self.helpers:
             self._check_helper_call(node, func.value)
-        if name == "builtins.setattr" and len(node.args) >= 2:
+        if name == "builtins.setattr" and len(node.args) >= 3 and not _is_none(node.args[2].value):
             for attribute in self._attribute_names(node.args[1].value):
                 self._check(node, node.args[0].value, attribute)
 
@@ -372,9 +385,17 @@ class RegularizerSetAfterBuild(Rule):
 
     # -- the assignments --------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
+        if _is_none(node.value):
+            return  # removing a regularizer late is another matter (the penalty stays)
         for target in node.targets:
-            if isinstance(target.target, cst.Attribute):
-                self._check(target.target, target.target.value, target.target.attr.value)
+            elements = (
+                [e.value for e in target.target.elements]
+                if isinstance(target.target, (cst.Tuple, cst.List))
+                else [target.target]
+            )
+            for element in elements:
+                if isinstance(element, cst.Attribute):
+                    self._check(element, element.value, element.attr.value)
 
     def _attribute_names(self, value: cst.BaseExpression) -> list[str]:
         """The attribute names a `setattr` second argument can be: a literal, or a loop
@@ -468,6 +489,10 @@ class RegularizerSetAfterBuild(Rule):
             if any(arg.keyword is not None and arg.keyword.value in INPUT_SHAPE_KEYWORDS for arg in item.args):
                 return True
         return False
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
 
 
 def _layer_access(node: cst.BaseExpression) -> cst.Name | None:
