@@ -95,3 +95,51 @@ def test_tf_keras_accepts_callables_in_add_loss(tmp_path: Path) -> None:
     values = _run(tmp_path, ADD_LOSS_CALLABLE, TF_KERAS)
     assert values["accepted"] == 1
     assert values["layer_accepted"] == 1
+
+
+# REG011: under Adam an L2 term in the loss is rescaled away (on the first step entirely, as
+# long as it does not flip a gradient's sign), while AdamW and Keras 3's `weight_decay=` shrink
+# every weight by lr * decay, decoupled from the adaptive step.
+ADAM_WEIGHT_DECAY = """
+import numpy as np
+import keras
+import tensorflow as tf
+from regcheck import report
+
+w0 = np.array([[1.0, -2.0], [0.5, 3.0]], "float32")
+x = np.array([[1.0, 2.0]], "float32")
+y = np.array([[0.5, -1.0]], "float32")
+lr, wd = 0.1, 0.05
+
+
+def step(optimizer, l2=0.0):
+    w = keras.Variable(w0)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + l2 * tf.reduce_sum(tf.square(w))
+    optimizer.apply_gradients(zip(tape.gradient(loss, [w]), [w]))
+    return w.numpy()
+
+
+plain = step(keras.optimizers.Adam(lr))
+report(
+    plain=plain,
+    coupled=step(keras.optimizers.Adam(lr), l2=wd / 2),
+    adamw=step(keras.optimizers.AdamW(lr, weight_decay=wd)),
+    adam_weight_decay=step(keras.optimizers.Adam(lr, weight_decay=wd)),
+    plain_decayed=plain - lr * wd * w0,
+)
+"""
+
+
+def test_adam_rescales_an_l2_penalty_and_weight_decay_is_decoupled(tmp_path: Path) -> None:
+    import numpy as np
+
+    values = _run(tmp_path, ADAM_WEIGHT_DECAY, "")
+
+    def close(a: str, b: str) -> bool:
+        return bool(np.allclose(values[a], values[b], atol=1e-5))
+
+    assert close("coupled", "plain")
+    assert close("adamw", "plain_decayed")
+    assert close("adam_weight_decay", "adamw")
+    assert not close("adamw", "plain")
