@@ -124,6 +124,7 @@ class RegularizerSetAfterBuild(Rule):
     - [Keras: layer weight regularizers](https://keras.io/api/layers/regularizers/)
     - [keras.models.clone_model](https://keras.io/api/models/cloning/)
     - [How to add regularization to a pretrained Keras model (sthalles)](https://sthalles.github.io/keras-regularizer/)
+    - [Keras issue 7688: adding weight regularization to a pre-trained model](https://github.com/keras-team/keras/issues/7688)
     - [TensorFlow issue 38891](https://github.com/tensorflow/tensorflow/issues/38891)
     """
 

@@ -140,7 +140,10 @@ class LateBoundPenaltyLambda(Rule):
     every lambda computes the penalty of the *last* layer: the last kernel is penalized once per
     layer and every other kernel not at all. No error, no warning; training runs with the wrong
     regularization. This loop is the usual workaround for setting regularizers on a built model
-    (see REG008), and TensorFlow issues 38891 and 42880 report exactly this.
+    (see REG008), and TensorFlow issues 38891 and 42880 report exactly this. When the last layer
+    has no kernel (an `Activation` closing a MobileNet), the same bug surfaces instead as
+    `AttributeError: 'Activation' object has no attribute 'kernel'` inside `fit` (TensorFlow
+    issue 37511, Keras issue 16316).
 
     Loops that rebind the name through a `def` closure (`def penalty(): ...` passed to
     `add_loss`) have the same problem but are not flagged.
@@ -177,6 +180,8 @@ class LateBoundPenaltyLambda(Rule):
     - [tf.keras.layers.Layer.add_loss](https://www.tensorflow.org/api_docs/python/tf/keras/layers/Layer#add_loss)
     - [TensorFlow issue 38891](https://github.com/tensorflow/tensorflow/issues/38891)
     - [TensorFlow issue 42880](https://github.com/tensorflow/tensorflow/issues/42880)
+    - [TensorFlow issue 37511](https://github.com/tensorflow/tensorflow/issues/37511)
+    - [Keras issue 16316](https://github.com/keras-team/keras/issues/16316)
     - [Python FAQ: lambdas defined in a loop all return the same result](https://docs.python.org/3/faq/programming.html#why-do-lambdas-defined-in-a-loop-with-different-values-all-return-the-same-result)
     """
 
@@ -271,6 +276,20 @@ class LateBoundPenaltyLambda(Rule):
             "    model.add_loss(lambda: tf.nn.l2_loss(layer.kernel))\n    i += 1\n",
             fixed="i = 0\nwhile i < len(model.layers):\n    layer = model.layers[i]\n"
             "    model.add_loss(lambda layer=layer: tf.nn.l2_loss(layer.kernel))\n    i += 1\n",
+        ),
+        # the shapes of TensorFlow issues 38891 and 42880
+        Invalid(
+            "l2 = tf.keras.regularizers.l2(1e-4)\nfor i in range(len(model.layers)):\n    layer = model.layers[i]\n"
+            "    if isinstance(layer, tf.keras.layers.Dense):\n        model.add_loss(lambda: l2(layer.kernel))\n",
+            fixed="l2 = tf.keras.regularizers.l2(1e-4)\nfor i in range(len(model.layers)):\n"
+            "    layer = model.layers[i]\n    if isinstance(layer, tf.keras.layers.Dense):\n"
+            "        model.add_loss(lambda layer=layer: l2(layer.kernel))\n",
+        ),
+        Invalid(
+            "for w in model.trainable_weights:\n    if 'bias' in w.name:\n        continue\n"
+            "    model.add_loss(lambda: tf.nn.l2_loss(w) * reg)\n",
+            fixed="for w in model.trainable_weights:\n    if 'bias' in w.name:\n        continue\n"
+            "    model.add_loss(lambda w=w: tf.nn.l2_loss(w) * reg)\n",
         ),
         # existing defaulted parameters are kept
         Invalid(
