@@ -71,7 +71,8 @@ class RegularizerSetAfterBuild(Rule):
     loaded with `load_model` / `model_from_json`, a functional `Model(inputs, outputs)`, a
     `Sequential` that starts with an `Input` (or gives `input_shape=`), or a model that was
     built, fitted or called on data earlier in the same function. The layer comes from the
-    model's `.layers` (a loop over it, an index) or `get_layer(...)`. A helper function that
+    model's `.layers` (a loop over it, an index) or `get_layer(...)`; the model is a variable,
+    or an attribute of `self` that its class assigns once. A helper function that
     does this to the layers of a model parameter (`def add_regularization(model): ...`) is
     flagged where it is called with a built model.
 
@@ -191,6 +192,13 @@ class RegularizerSetAfterBuild(Rule):
             "for layer in base.layers:\n    layer.kernel_regularizer = None\n"
             "    setattr(layer, 'bias_regularizer', None)\n"
         ),
+        # an attribute of self assigned twice: which one is iterated is unknown
+        Valid(
+            "import keras\n\nclass Net:\n    def __init__(self, pretrained):\n"
+            "        self.base = keras.applications.VGG16()\n        if not pretrained:\n"
+            "            self.base = keras.Sequential([keras.layers.Dense(3)])\n"
+            "        for layer in self.base.layers:\n            layer.kernel_regularizer = 'l2'\n"
+        ),
         # a fresh layer, not one of a model
         Valid(
             "from tensorflow import keras\nlayer = keras.layers.Dense(3)\n"
@@ -247,6 +255,14 @@ class RegularizerSetAfterBuild(Rule):
             "        layer.gamma_regularizer, layer.beta_regularizer = reg, reg\n",
             expected=2,
         ),
+        # a pretrained model kept on `self`, regularized in another method
+        Invalid(
+            "import tensorflow as tf\n\nclass Classifier(tf.keras.Model):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.backbone = tf.keras.applications.ResNet50(include_top=False)\n\n"
+            "    def regularize(self, rate):\n        for layer in self.backbone.layers:\n"
+            "            layer.kernel_regularizer = tf.keras.regularizers.l2(rate)\n",
+            message="`self.backbone`",
+        ),
         # a model fitted earlier in the same function, then regularized and fitted again
         Invalid(
             "import keras\n\ndef train(x, y):\n    model = keras.Sequential([keras.layers.Dense(1)])\n"
@@ -291,6 +307,7 @@ class RegularizerSetAfterBuild(Rule):
         # functions that set regularizers on the layers of a model parameter: name ->
         # (parameter index, parameter name, attributes)
         self.helpers: dict[str, list[tuple[int, str, list[str]]]] = {}
+        self._class_attributes: dict[int, dict[str, list[cst.BaseExpression]]] = {}
 
     # -- scopes ------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -341,8 +358,9 @@ class RegularizerSetAfterBuild(Rule):
         self.order += 1
         frame = self.frames[-1]
         func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            method, owner = func.attr.value, func.value.value
+        owner_ref = _model_ref(func.value) if isinstance(func, cst.Attribute) else None
+        if isinstance(func, cst.Attribute) and owner_ref is not None:
+            method, owner = func.attr.value, _key(owner_ref)
             if method in MODEL_BUILDING_METHODS:
                 frame.built.setdefault(owner, f"`{owner}.{method}()` ran before")
             if method in MODEL_REBUILDERS:
@@ -424,12 +442,12 @@ class RegularizerSetAfterBuild(Rule):
         reason = self._built_reason(model)
         if reason is None:
             frame = self.frames[-1]
-            if model.value in frame.params and frame.function is not None:
+            if isinstance(model, cst.Name) and model.value in frame.params and frame.function is not None:
                 frame.on_params.append((model.value, attribute, self.order))
             return
-        self.frames[-1].candidates.append(_Candidate(report_node, attribute, model.value, reason, self.order))
+        self.frames[-1].candidates.append(_Candidate(report_node, attribute, _key(model), reason, self.order))
 
-    def _model_of_layer(self, layer: cst.BaseExpression) -> cst.Name | None:
+    def _model_of_layer(self, layer: cst.BaseExpression) -> ModelRef | None:
         """The model a layer expression comes from: `M.layers[i]`, `M.get_layer(...)`, a name
         assigned once from one of those, or the variable of a loop over `M.layers`."""
         direct = _layer_access(layer)
@@ -443,25 +461,41 @@ class RegularizerSetAfterBuild(Rule):
             if isinstance(node, cst.For):
                 found = _loop_model(node.target, node.iter, layer.value)
                 if found is not None:
-                    return found if isinstance(found, cst.Name) else None
+                    return found if not isinstance(found, bool) else None
             if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
                 for_in: cst.CompFor | None = node.for_in
                 while for_in is not None:
                     found = _loop_model(for_in.target, for_in.iter, layer.value)
                     if found is not None:
-                        return found if isinstance(found, cst.Name) else None
+                        return found if not isinstance(found, bool) else None
                     for_in = for_in.inner_for_in
         value = self.ctx.resolver.single_value(layer)
         return _layer_access(value) if value is not layer else None
 
-    def _built_reason(self, model: cst.Name) -> str | None:
+    def _built_reason(self, model: ModelRef) -> str | None:
+        key = _key(model)
         for frame in reversed(self.frames):
-            if model.value in frame.built:
-                return frame.built[model.value]
-            if model.value in frame.params:
+            if key in frame.built:
+                return frame.built[key]
+            if key in frame.params:
                 break  # a parameter: what the caller passes is judged at the call
-        value = self.ctx.resolver.single_value(model)
+        if isinstance(model, cst.Attribute):
+            value = self._attribute_value(model.attr.value)
+        else:
+            value = self.ctx.resolver.single_value(model)
         return self._call_reason(value) if isinstance(value, cst.Call) else None
+
+    def _attribute_value(self, attribute: str) -> cst.BaseExpression | None:
+        """The one value the enclosing class assigns to `self.<attribute>`, if only one."""
+        cls = self.ctx.enclosing(cst.ClassDef)
+        if not isinstance(cls, cst.ClassDef):
+            return None
+        if id(cls) not in self._class_attributes:
+            collector = _SelfAssignments()
+            cls.body.visit(collector)
+            self._class_attributes[id(cls)] = collector.values
+        values = self._class_attributes[id(cls)].get(attribute, [])
+        return values[0] if len(values) == 1 else None
 
     def _call_reason(self, value: cst.Call) -> str | None:
         """Why the model this call returns is built, or None when it may not be."""
@@ -496,32 +530,61 @@ def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
-def _layer_access(node: cst.BaseExpression) -> cst.Name | None:
+# a model is named by a variable or by an attribute of `self`
+ModelRef = cst.Name | cst.Attribute
+
+
+def _model_ref(node: cst.BaseExpression) -> ModelRef | None:
+    if isinstance(node, cst.Name):
+        return node
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node
+    return None
+
+
+def _key(model: ModelRef) -> str:
+    return model.value if isinstance(model, cst.Name) else f"self.{model.attr.value}"
+
+
+class _SelfAssignments(cst.CSTVisitor):
+    """`self.<name> = value` assignments anywhere in a class body."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[cst.BaseExpression]] = {}
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            ref = _model_ref(target.target)
+            if isinstance(ref, cst.Attribute):
+                self.values.setdefault(ref.attr.value, []).append(node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        ref = _model_ref(node.target)
+        if isinstance(ref, cst.Attribute):
+            self.values.setdefault(ref.attr.value, []).append(node.value)
+
+
+def _layer_access(node: cst.BaseExpression) -> ModelRef | None:
     """`M` for `M.layers[...]` or `M.get_layer(...)`."""
     if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute):
         attr = node.value
-        if attr.attr.value == "layers" and isinstance(attr.value, cst.Name):
-            return attr.value
-    if (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value == "get_layer"
-        and isinstance(node.func.value, cst.Name)
-    ):
-        return node.func.value
+        if attr.attr.value == "layers":
+            return _model_ref(attr.value)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get_layer":
+        return _model_ref(node.func.value)
     return None
 
 
-def _layers_of(iterable: cst.BaseExpression) -> cst.Name | None:
+def _layers_of(iterable: cst.BaseExpression) -> ModelRef | None:
     """`M` for `M.layers` or `M.layers[a:b]`."""
     if isinstance(iterable, cst.Subscript):
         iterable = iterable.value
-    if isinstance(iterable, cst.Attribute) and iterable.attr.value == "layers" and isinstance(iterable.value, cst.Name):
-        return iterable.value
+    if isinstance(iterable, cst.Attribute) and iterable.attr.value == "layers":
+        return _model_ref(iterable.value)
     return None
 
 
-def _loop_model(target: cst.BaseExpression, iterable: cst.BaseExpression, name: str) -> cst.Name | bool | None:
+def _loop_model(target: cst.BaseExpression, iterable: cst.BaseExpression, name: str) -> ModelRef | bool | None:
     """For a loop binding `name`: the model whose layers it runs over, False when the loop
     binds `name` to something else, None when the loop does not bind `name`."""
     if name not in _target_names(target):
