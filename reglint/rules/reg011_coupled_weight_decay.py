@@ -93,7 +93,7 @@ class CoupledWeightDecay(Rule):
 
     code = "REG011"
     name = "coupled-weight-decay"
-    TOKENS = (b"dam", b"l2", b"L2")
+    TOKENS = (b"dam", b"daM", b"l2", b"L2")
     default_enabled = False
 
     VALID = [
@@ -146,6 +146,14 @@ class CoupledWeightDecay(Rule):
             },
             path="train.py",
             message="model.py:3",
+        ),
+        # an optimizer whose module holds no other token
+        Invalid(
+            files={
+                "model.py": "import tensorflow as tf\npenalty = 1e-4 * tf.nn.l2_loss(w)\n",
+                "train.py": "import tensorflow as tf\nopt = tf.contrib.opt.AdaMaxOptimizer(1e-3)\n",
+            },
+            path="train.py",
         ),
     ]
 
