@@ -145,8 +145,8 @@ class LateBoundPenaltyLambda(Rule):
     `AttributeError: 'Activation' object has no attribute 'kernel'` inside `fit` (TensorFlow
     issue 37511, Keras issue 16316).
 
-    Loops that rebind the name through a `def` closure (`def penalty(): ...` passed to
-    `add_loss`) have the same problem but are not flagged.
+    A function defined in the loop body and passed by name (`def penalty(): ...` then
+    `model.add_loss(penalty)`) has the same problem; it is reported too, without a fix.
 
     ## Example
     ```python
@@ -224,6 +224,19 @@ class LateBoundPenaltyLambda(Rule):
         Valid(
             "total = tf.add_n([tf.nn.l2_loss(w) for w in weights])\nfor step in range(3):\n"
             "    model.add_loss(lambda: total)\n"
+        ),
+        # a function that binds what it reads, or that is defined outside the loop
+        Valid(
+            "for layer in model.layers:\n    def penalty(layer=layer):\n"
+            "        kernel = layer.kernel\n        return tf.nn.l2_loss(kernel)\n    model.add_loss(penalty)\n"
+        ),
+        Valid(
+            "def penalty():\n    return tf.nn.l2_loss(dense.kernel)\n\nfor step in range(3):\n"
+            "    model.add_loss(penalty)\n"
+        ),
+        Valid(
+            "for layer in model.layers:\n    def penalty():\n        for layer in extra:\n"
+            "            pass\n        return 0.0\n    model.add_loss(penalty)\n"
         ),
         # a plain function named add_loss
         Valid("for layer in layers:\n    add_loss(lambda: layer)\n"),
@@ -304,6 +317,12 @@ class LateBoundPenaltyLambda(Rule):
             fixed="def regularize(model, rate):\n    for layer in model.layers:\n"
             "        model.add_loss(losses=lambda layer=layer: rate * tf.nn.l2_loss(layer.kernel))\n",
         ),
+        # a function defined in the loop body, passed by name: reported without a fix
+        Invalid(
+            "for layer in model.layers:\n    def penalty():\n        return 1e-4 * tf.nn.l2_loss(layer.kernel)\n"
+            "    model.add_loss(penalty)\n",
+            message="`def penalty(layer=layer): ...`",
+        ),
         # a lambda with *args is reported without a fix
         Invalid("for layer in model.layers:\n    model.add_loss(lambda *a: tf.nn.l2_loss(layer.kernel))\n"),
     ]
@@ -337,17 +356,69 @@ class LateBoundPenaltyLambda(Rule):
         new = _bind_defaults(node, ordered)
         self.report(node, message, fix=self.make_fix(Replace(node, new)) if new is not None else None)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        """`model.add_loss(penalty)` where `def penalty()` is defined in the loop body."""
+        if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == ADD_LOSS_METHOD):
+            return
+        args = [a for a in node.args if a.keyword is None or a.keyword.value == "losses"]
+        if not args or not isinstance(args[0].value, cst.Name):
+            return
+        if self._foreign_add_loss is None:
+            self._foreign_add_loss = _defines_foreign_add_loss(self.ctx.module, self)
+        if self._foreign_add_loss:
+            return
+        function = self._function_in_loop(args[0].value.value)
+        if function is None:
+            return
+        late = self._late_bound(node)
+        params = _param_names(function.params)
+        reader = _LoadedNames(frozenset(params) | _local_names(function))
+        function.body.visit(reader)
+        ordered: list[str] = []
+        for name in reader.names:
+            if name.value in late and name.value not in ordered:
+                ordered.append(name.value)
+        if not ordered:
+            return
+        shown = ", ".join(f"`{name}`" for name in ordered)
+        binding = ", ".join(f"{name}={name}" for name in ordered)
+        self.report(
+            args[0].value,
+            f"`{function.name.value}` reads loop variable {shown}, which Python looks up when Keras calls it, "
+            f"after the loop: every penalty applies to the last value; bind it now with "
+            f"`def {function.name.value}({binding}): ...`",
+        )
+
+    def _function_in_loop(self, name: str) -> cst.FunctionDef | None:
+        """The `def name` made earlier in the body of a loop enclosing the current call."""
+        ancestors = self.ctx.ancestors
+        found: cst.FunctionDef | None = None
+        child: cst.CSTNode = ancestors[-1]
+        for node in reversed(ancestors[:-1]):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return None
+            if isinstance(node, cst.IndentedBlock) and found is None:
+                for stmt in node.body:
+                    if stmt is child:
+                        break
+                    if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+                        found = stmt
+            if isinstance(node, (cst.For, cst.While)) and child is node.body:
+                return found
+            child = node
+        return None
+
     def _is_add_loss_argument(self) -> bool:
         arg, call = self.ctx.parent(1), self.ctx.parent(2)
         if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call):
             return False
         return isinstance(call.func, cst.Attribute) and call.func.attr.value == ADD_LOSS_METHOD
 
-    def _late_bound(self, lam: cst.Lambda) -> set[str]:
-        """Names rebound by the loops (in the same function) that enclose the lambda."""
+    def _late_bound(self, start: cst.CSTNode) -> set[str]:
+        """Names rebound by the loops (in the same function) that enclose the visited node."""
         names: set[str] = set()
         ancestors = self.ctx.ancestors
-        child: cst.CSTNode = lam
+        child: cst.CSTNode = start
         # names assigned earlier in each block enclosing the lambda, up to the loop
         assigned: list[str] = []
         for index in range(len(ancestors) - 2, -1, -1):
@@ -367,6 +438,47 @@ class LateBoundPenaltyLambda(Rule):
                     names.update(_comprehension_targets(node.for_in))
             child = node
         return names
+
+
+class _Locals(cst.CSTVisitor):
+    """Names a function body binds (it reads them locally, not from the loop)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self.names.update(_target_names(target.target))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self.names.update(_target_names(node.target))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.names.update(_target_names(node.target))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.names.update(_target_names(node.target))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.names.update(_target_names(node.asname.name))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.names.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _local_names(function: cst.FunctionDef) -> frozenset[str]:
+    collector = _Locals()
+    function.body.visit(collector)
+    return frozenset(collector.names)
 
 
 def _defines_foreign_add_loss(module: cst.Module, rule: Rule) -> bool:
