@@ -208,3 +208,98 @@ CONTRIB_TO_KERAS = {
 }
 
 REGULARIZER_FACTORIES = KERAS_REGULARIZERS | CONTRIB_REGULARIZERS | frozenset(CONTRIB_TO_KERAS)
+
+
+# --- REG008/REG011/REG012 ---
+ADD_LOSS_METHOD = "add_loss"
+
+
+def is_keras_name(name: str | None) -> bool:
+    """Whether a canonical name lies in Keras (any spelling: keras, tf.keras, tf_keras)."""
+    return name is not None and (name == "keras" or name.startswith("keras."))
+
+
+# REG008: attributes Keras reads only when a layer builds its weights (activity_regularizer is
+# applied on every call, so setting it late works and is not listed)
+WEIGHT_REGULARIZER_ATTRIBUTES = frozenset(
+    {
+        "kernel_regularizer",
+        "bias_regularizer",
+        "depthwise_regularizer",
+        "pointwise_regularizer",
+        "recurrent_regularizer",
+        "embeddings_regularizer",
+        "gamma_regularizer",
+        "beta_regularizer",
+        "alpha_regularizer",
+    }
+)
+BUILT_MODEL_CALLS = ("keras.applications.",)  # prefixes: every application model is built
+MODEL_LOADERS = frozenset(
+    {
+        "keras.models.load_model",
+        "keras.saving.load_model",
+        "keras.models.model_from_json",
+        "keras.models.model_from_config",
+        "keras.models.model_from_yaml",
+        "keras.saving.model_from_json",
+    }
+)
+FUNCTIONAL_MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model"})
+SEQUENTIAL_CLASSES = frozenset({"keras.Sequential", "keras.models.Sequential"})
+INPUT_LAYERS = frozenset({"keras.Input", "keras.layers.Input", "keras.layers.InputLayer"})
+INPUT_SHAPE_KEYWORDS = frozenset({"input_shape", "input_dim", "batch_input_shape"})
+# methods that leave a model built (or need it built)
+MODEL_BUILDING_METHODS = frozenset(
+    {
+        "build",
+        "fit",
+        "fit_generator",
+        "predict",
+        "predict_generator",
+        "predict_on_batch",
+        "evaluate",
+        "evaluate_generator",
+        "train_on_batch",
+        "test_on_batch",
+        "summary",
+    }
+)
+# calls that rebuild a model from a config that names its layers' regularizers
+MODEL_REBUILDERS = frozenset(
+    {
+        "to_json",
+        "to_yaml",
+        "get_config",
+        "from_config",
+        "clone_model",
+        "model_from_json",
+        "model_from_config",
+        "model_from_yaml",
+        "load_model",
+    }
+)
+
+# REG011: Adam-family optimizers (their decoupled forms, AdamW and `weight_decay=`, are not here)
+ADAM_FAMILY_OPTIMIZERS = frozenset(
+    {
+        f"{module}.{name}"
+        for module in (
+            "keras.optimizers",
+            "keras.optimizers.legacy",
+            "keras.optimizers.experimental",
+            "keras.optimizers.adam",
+            "tensorflow.optimizers",
+        )
+        for name in ("Adam", "Adamax", "Nadam")
+    }
+    | {
+        "tensorflow.train.AdamOptimizer",
+        "tensorflow.contrib.opt.NadamOptimizer",
+        "tensorflow.contrib.opt.AdaMaxOptimizer",
+    }
+)
+ADAM_FAMILY_STRINGS = frozenset({"adam", "adamax", "nadam"})
+KERAS_L2 = frozenset({"keras.regularizers.l2", "keras.regularizers.L2"})
+KERAS_L1_L2 = frozenset({"keras.regularizers.l1_l2", "keras.regularizers.L1L2"})
+L2_LOSS_FUNCTIONS = frozenset({"tensorflow.nn.l2_loss"})
