@@ -24,12 +24,15 @@ SEEDS = Path(__file__).parent / "seeds"
 # file -> (code, line or None) for every finding the catalog predicts
 EXPECTED: dict[str, list[tuple[str, int | None]]] = {
     # two reads of the regularization loss, printed every step but never trained on (REG001
-    # shape 1); the contrib regularizers of get_variable and tf.layers.conv2d (REG005)
+    # shape 1); the contrib regularizers of get_variable and tf.layers.conv2d (REG005); L2
+    # regularizers meant for an Adam optimizer (REG011, opt-in: once REG001's fix adds them to
+    # the loss, Adam rescales them)
     "seed000_regularization_loss_printed.py": [
         ("REG001", 30),
         ("REG001", 31),
         ("REG005", None),
         ("REG005", None),
+        ("REG011", None),
     ],
     # `loss = tf.add_n(regularization_losses) + loss`: correct
     "seed001_weight_decay_get_variable.py": [],
@@ -37,8 +40,9 @@ EXPECTED: dict[str, list[tuple[str, int | None]]] = {
     "seed002_trainable_variables_l2.py": [("REG003", None), ("REG005", None)],
     # `tf.add_n([base_loss] + l2_loss)`: correct; the contrib kernel_regularizer (REG005)
     "seed002_collection_concat.py": [("REG005", None)],
-    # compile + fit adds model.losses: correct
-    "seed003_keras_cnn.py": [],
+    # compile + fit adds model.losses: no REG001; the L2 kernel_regularizer with
+    # keras.optimizers.Adam() (REG011, opt-in)
+    "seed003_keras_cnn.py": [("REG011", None)],
     # contrib l1/l2 regularizers, twice in losses and twice in the printed demo (REG005)
     "seed003_l1_l2_demo.py": [("REG005", None)] * 4,
     # the custom 'losses' collection summed with tf.add_n: correct; contrib (REG005); an L2
