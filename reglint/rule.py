@@ -150,6 +150,13 @@ class Rule:
         """Judge the facts every file recorded; per-file rules leave this empty."""
         return ()
 
+    @classmethod
+    def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
+        """Dotted names of project modules whose facts would complete a judgement (a chain of
+        imports from a training loop to a model builder). A module the prefilter skipped is
+        then analysed after all, so a chain never breaks at a file that names no token."""
+        return ()
+
     # -- documentation -------------------------------------------------------------------
     @classmethod
     def documentation(cls) -> str:

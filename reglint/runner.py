@@ -16,7 +16,7 @@ import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import analyse_source, judge_project, may_matter
+from reglint.engine import ProjectFacts, analyse_source, judge_project, may_matter
 from reglint.fixer import apply_fixes, select_fixes
 from reglint.model import FileResult, Finding, InternalError, ParseError
 from reglint.rule import Rule, rules_by_code
@@ -170,6 +170,58 @@ def filter_findings(findings: Iterable[Finding], results: dict[str, FileResult],
 # the run
 
 
+def analyse_project(
+    items: Sequence[tuple[str, bytes]],
+    rules: Sequence[type[Rule]],
+    *,
+    jobs: int = 1,
+    cache: Cache | None = None,
+    prefilter: bool = True,
+) -> dict[str, FileResult]:
+    """Every file's result, including the prefilter-skipped files a project rule asked for."""
+    by_path = {r.path: r for r in analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)}
+    if prefilter:
+        _analyse_wanted(items, by_path, rules, jobs=jobs, cache=cache)
+    return by_path
+
+
+def _module_paths(module: str) -> tuple[str, ...]:
+    stem = module.replace(".", "/")
+    return (f"{stem}.py", f"{stem}/__init__.py")
+
+
+def _analyse_wanted(
+    items: Sequence[tuple[str, bytes]],
+    by_path: dict[str, FileResult],
+    rules: Sequence[type[Rule]],
+    *,
+    jobs: int,
+    cache: Cache | None,
+) -> None:
+    """Analyse the files the prefilter skipped that a project rule asks for by module name,
+    until no rule asks for more (each file at most once)."""
+    askers = [r for r in rules if r.wanted_modules.__func__ is not Rule.wanted_modules.__func__]  # type: ignore[attr-defined]
+    if not askers:
+        return
+    raw_of = dict(items)
+    for _ in range(len(items)):
+        project = ProjectFacts([f for r in by_path.values() for f in r.facts])
+        wanted = {m for rule in askers for m in rule.wanted_modules(project)}
+        endings = {ending for module in wanted for ending in _module_paths(module)}
+        todo = [
+            (path, raw_of[path])
+            for path, result in by_path.items()
+            if result.skipped
+            and path in raw_of
+            and any(("/" + Path(path).as_posix()).endswith("/" + end) for end in endings)
+        ]
+        if not todo:
+            return
+        for result in analyse_many(todo, rules, jobs=jobs, cache=cache, prefilter=False):
+            # still marked as skipped if it gave nothing, so it is not asked for again
+            by_path[result.path] = result if (result.facts or result.findings) else FileResult(result.path)
+
+
 def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     items: list[tuple[str, bytes]] = []
     errors: list[tuple[str, str]] = []
@@ -199,8 +251,7 @@ def run(
     """Check (and with `fix`, fix in memory) the given (path, bytes) pairs."""
     rules = tuple(rules if rules is not None else settings.enabled_rules())
     out = RunResult()
-    file_results = analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)
-    by_path = {r.path: r for r in file_results}
+    by_path = analyse_project(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)
     originals = dict(items)
     current = dict(items)
     applied_counts: dict[str, int] = {}

@@ -71,7 +71,7 @@ def test_prefilter_never_skips_what_matters(rule: type[Rule], example: Valid | I
 
 
 def _file_results(files: dict[str, str], rules: list[type[Rule]], prefilter: bool) -> list[object]:
-    from reglint.runner import analyse_many
+    from reglint.runner import analyse_project
 
     items = [(p, t.encode()) for p, t in files.items()]
-    return analyse_many(items, rules, jobs=1, cache=None, prefilter=prefilter)
+    return list(analyse_project(items, rules, prefilter=prefilter).values())

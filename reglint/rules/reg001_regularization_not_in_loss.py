@@ -118,9 +118,6 @@ class RegularizationNotInLoss(FlowRule):
         b"EstimatorSpec",
         b".losses",
         b"GradientTape",
-        # a module between a model's layers and its training loop (`def YOLOv3(x): return
-        # common.convolutional(...)`) contributes a fact: all it necessarily has is an import
-        b"import",
     )
     fix_safety = Safety.UNSAFE
 
@@ -623,6 +620,21 @@ class RegularizationNotInLoss(FlowRule):
                 loop.range,
                 loop.fix,
             )
+
+    @classmethod
+    def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
+        """Modules named by an import in a shape-3 chain that no fact describes yet: an
+        intermediate module (`def YOLOv3(x): return common.convolutional(x)`) may hold no
+        token of this rule and be skipped by the prefilter."""
+        facts = project.by_kind(cls.code)
+        returns = facts.get("keras_returns", [])
+        chained = [*facts.get("keras_loop", []), *(f for f in returns if not f.data["regularized"])]
+        for fact in chained:
+            for name in fact.data["imports"]:
+                if not any(_builder_matches(r, name) for r in returns):
+                    module = name.rpartition(".")[0]
+                    if module:
+                        yield module
 
     # -- project-wide (shape 2) ----------------------------------------------------------
     @classmethod
