@@ -47,6 +47,9 @@ def may_matter(raw: bytes, rules: Sequence[type[Rule]]) -> bool:
 # --------------------------------------------------------------------------------------
 # per-file analysis
 
+# what a suppression comment necessarily contains (see reglint.suppress), in any case
+_SUPPRESSION_WORD = re.compile(rb"noqa|reglint", re.IGNORECASE)
+
 
 @dataclass
 class _Report:
@@ -98,6 +101,83 @@ class FileContext:
         return self.module.code_for_node(node)
 
 
+_VISITED_FIELD = re.compile(
+    r"visit_(?:required|optional|sentinel|sequence|iterable|body_sequence|body_iterable)\(\s*self,\s*\"(\w+)\""
+)
+_CHILD_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    found = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return found
+
+
+def child_fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
+    """The fields of a node type that hold child nodes, in the order libcst visits them.
+
+    Read once per type from the source of libcst's own `_visit_and_replace_children` (the
+    `visit_*(self, "field", ...)` calls), so the walk follows exactly libcst's order;
+    tests/test_parallel_cache.py checks the event sequence against `node.visit` on real
+    files. A type whose source cannot be read falls back to every dataclass field holding
+    nodes, in declaration order."""
+    found = _CHILD_FIELDS.get(kind)
+    if found is None:
+        import dataclasses
+        import inspect
+
+        names: list[str] = []
+        try:
+            source = inspect.getsource(kind._visit_and_replace_children)
+            for name in _VISITED_FIELD.findall(source):
+                if name not in names:
+                    names.append(name)
+        except (OSError, TypeError):
+            names = [f.name for f in dataclasses.fields(kind)]  # type: ignore[arg-type]
+        found = _CHILD_FIELDS[kind] = tuple(names)
+    return found
+
+
+_WHITESPACE: tuple[type[cst.CSTNode], ...] = (
+    cst.SimpleWhitespace,
+    cst.ParenthesizedWhitespace,
+    cst.TrailingWhitespace,
+    cst.EmptyLine,
+    cst.Newline,
+    cst.Comment,
+)
+
+
+@lru_cache(maxsize=64)
+def prunable(visited: frozenset[str]) -> frozenset[type]:
+    """Node types the walk may skip with their subtrees when rules visit only `visited`.
+
+    Whitespace nodes (comments included) hold only whitespace, and punctuation nodes
+    (`Comma`, `Dot`, operators, brackets: every child field named `whitespace*`) hold only
+    whitespace: when no rule visits any whitespace type, skipping them changes nothing a
+    rule sees (two thirds of all nodes are in such subtrees). A punctuation type a rule does
+    visit is kept. Comments are still needed for suppressions: the engine only prunes when
+    the file contains neither `noqa` nor `reglint`."""
+    if any(kind.__name__ in visited for kind in _WHITESPACE):
+        return frozenset()
+    import libcst._nodes.base as base
+
+    pruned: set[type] = set(_WHITESPACE)
+    stack = [base.CSTNode]
+    while stack:
+        kind = stack.pop()
+        stack.extend(kind.__subclasses__())
+        if kind.__name__ in visited or getattr(kind, "__abstractmethods__", None):
+            continue
+        try:
+            fields = child_fields(kind)
+        except Exception:  # pragma: no cover - a type we cannot read is simply walked
+            continue
+        if fields and all(name.startswith("whitespace") for name in fields):
+            pruned.add(kind)
+    return frozenset(pruned)
+
+
 class _Walker(cst.CSTVisitor):
     """One traversal of the tree dispatching to every rule's visit_/leave_ methods.
 
@@ -118,6 +198,12 @@ class _Walker(cst.CSTVisitor):
                 elif attr.startswith("leave_"):
                     self.leaves[attr[6:]].append((rule, getattr(rule, attr)))
         self.failed: set[int] = set()
+        # node types whose subtrees no rule and nothing in the engine looks at (see prunable)
+        self.prune: frozenset[type] = frozenset()
+
+    def prune_whitespace(self) -> None:
+        """Skip whitespace and punctuation subtrees no rule visits; see `prunable`."""
+        self.prune = prunable(frozenset(self.visits) | frozenset(self.leaves))
 
     def _call(self, rule: Rule, method: Callable[[Any], Any], node: cst.CSTNode) -> Any:
         if id(rule) in self.failed:
@@ -137,6 +223,31 @@ class _Walker(cst.CSTVisitor):
                 )
             )
             return None
+
+    def walk(self, node: cst.CSTNode) -> None:
+        """Visit `node` and its descendants in libcst's order, like `node.visit(self)` but
+        without rebuilding every node on the way back up (libcst's visit reconstructs the
+        whole tree, and validates every rebuilt node, even for a read-only visitor: that
+        cost 4x the parse). The order of children comes from `child_fields`."""
+        prune = self.prune
+        if self.on_visit(node):
+            fields = _CHILD_FIELDS.get(type(node))
+            if fields is None:
+                fields = child_fields(type(node))
+            for name in fields:
+                value = getattr(node, name)
+                kind = type(value)
+                if kind is tuple or kind is list:
+                    for child in value:
+                        if type(child) not in prune:
+                            self.walk(child)
+                elif kind not in prune:
+                    is_node = _IS_NODE.get(kind)
+                    if is_node is None:
+                        is_node = _is_node(kind)
+                    if is_node:
+                        self.walk(value)
+        self.on_leave(node)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.ctx.ancestors.append(node)
@@ -231,15 +342,21 @@ def analyse_module(
     path: str,
     module: cst.Module,
     rule_types: Sequence[type[Rule]],
+    raw: bytes | None = None,
 ) -> FileResult:
-    """Run every rule over one parsed module; return plain data."""
+    """Run every rule over one parsed module; return plain data.
+
+    With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
+    hold a suppression comment (see `prunable`)."""
     result = FileResult(path)
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
     walker = _Walker(ctx, rules, result.internal_errors)
+    if raw is not None and _SUPPRESSION_WORD.search(raw) is None:
+        walker.prune_whitespace()
     try:
-        module.visit(walker)
+        walker.walk(module)
     except RecursionError:
         result.internal_errors.append(InternalError(path, None, "source too deeply nested to analyse; file skipped"))
         return result
@@ -265,7 +382,9 @@ def analyse_module(
                 continue
             fix = _build_fix(positions, fact.rule, fact.fix, result)
             result.facts.append(Fact(fact.rule.code, fact.kind, path, positions.of(fact.node), fact.data, fix))
-    result.suppressions = find_suppressions(module.code, walker.comments)
+    if any("noqa" in c.lower() or "reglint" in c.lower() for c in walker.comments):
+        # module.code regenerates the whole text: only when a comment may suppress something
+        result.suppressions = find_suppressions(module.code, walker.comments)
     result.findings.sort(key=Finding.sort_key)
     return result
 
@@ -290,7 +409,7 @@ def analyse_source(source: Any, rule_types: Sequence[type[Rule]], *, prefilter: 
         module = source.parse()
     except SourceError as error:
         return FileResult(source.path, parse_error=error.to_parse_error(source.path))
-    return analyse_module(source.path, module, rule_types)
+    return analyse_module(source.path, module, rule_types, raw=source.raw)
 
 
 # --------------------------------------------------------------------------------------
