@@ -7,7 +7,7 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +16,7 @@ import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import analyse_source, judge_project, may_matter
-from reglint.fixer import apply_fixes, select_fixes
+from reglint.engine import analyse_source, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileResult, Finding, InternalError, ParseError
 from reglint.rule import Rule, rules_by_code
 from reglint.sources import SourceError, source_for
@@ -86,6 +85,10 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+Progress = Callable[[int, int], None]
+"""Called as `progress(done, total)` while files are analysed (the CLI draws a counter)."""
+
+
 def analyse_many(
     items: Sequence[tuple[str, bytes]],
     rules: Sequence[type[Rule]],
@@ -93,13 +96,20 @@ def analyse_many(
     jobs: int,
     cache: Cache | None,
     prefilter: bool = True,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Analyse files in order; the result list matches `items` whatever `jobs` is."""
-    results: list[FileResult | None] = [None] * len(items)
+    """Analyse files in order; the result list matches `items` whatever `jobs` is.
+
+    Files the prefilter rules out and files found in the cache cost a byte scan and a hash;
+    the rest are parsed, in `jobs` worker processes when there are several. Results hold no
+    tree: each worker drops a file's tree before taking the next."""
+    total = len(items)
+    results: list[FileResult | None] = [None] * total
     todo: list[int] = []
     keys: dict[int, str] = {}
+    tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
-        if prefilter and not may_matter(raw, rules):
+        if prefilter and not contains_token(raw, tokens):
             results[index] = FileResult(path, skipped=True)
             continue
         if cache is not None:
@@ -109,26 +119,36 @@ def analyse_many(
                 results[index] = hit
                 continue
         todo.append(index)
+    done = total - len(todo)
+    if progress is not None:
+        progress(done, total)
     if len(todo) > 1 and jobs > 1:
         codes = tuple(rule.code for rule in rules)
         workers = min(jobs, len(todo))
-        chunk = max(1, min(8, len(todo) // (workers * 4)))
+        # larger files first, so one big file does not finish last on its own; small chunks
+        # (by size) keep both the load balanced and the progress counter moving
+        order = sorted(todo, key=lambda i: -len(items[i][1]))
+        chunk = max(1, min(4, len(todo) // (workers * 16)))
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
-            # larger files first, so one big file does not finish last on its own
-            order = sorted(todo, key=lambda i: -len(items[i][1]))
             for index, result in zip(
                 order, pool.map(_analyse_in_worker, (items[i] for i in order), chunksize=chunk), strict=True
             ):
                 results[index] = result
+                done += 1
+                if progress is not None:
+                    progress(done, total)
     else:
         for index in todo:
             path, raw = items[index]
             results[index] = _analyse(path, raw, rules)
+            done += 1
+            if progress is not None:
+                progress(done, total)
     if cache is not None:
         for index in todo:
-            done = results[index]
-            if done is not None and not done.internal_errors:
-                cache.put(keys[index], done)
+            result = results[index]
+            if result is not None and not result.internal_errors:
+                cache.put(keys[index], result)
     return [r for r in results if r is not None]
 
 
@@ -195,11 +215,12 @@ def run(
     cache: Cache | None = None,
     rules: Sequence[type[Rule]] | None = None,
     prefilter: bool = True,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Check (and with `fix`, fix in memory) the given (path, bytes) pairs."""
     rules = tuple(rules if rules is not None else settings.enabled_rules())
     out = RunResult()
-    file_results = analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)
+    file_results = analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
     by_path = {r.path: r for r in file_results}
     originals = dict(items)
     current = dict(items)
@@ -215,6 +236,8 @@ def run(
 
     findings = judge()
     if fix:
+        from reglint.fixer import select_fixes  # libcst.codemod: imported only when fixing
+
         for _ in range(MAX_FIX_PASSES):
             changed: list[tuple[str, bytes]] = []
             by_file: dict[str, list[Finding]] = {}
@@ -256,6 +279,8 @@ def run(
 
 def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[InternalError]) -> tuple[bytes, int] | None:
     """Apply one pass of fixes to a file; None if the result would not parse."""
+    from reglint.fixer import apply_fixes
+
     source = source_for(path, raw)
     try:
         text = source.text()
@@ -275,6 +300,8 @@ def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[Interna
 
 
 def _culprits(source: object, text: str, fixable: list[Finding]) -> set[str]:
+    from reglint.fixer import apply_fixes
+
     bad = set()
     for finding in fixable:
         try:
