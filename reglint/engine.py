@@ -142,7 +142,7 @@ def child_fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
                 if name not in names:
                     names.append(name)
         except (OSError, TypeError):
-            names = [f.name for f in dataclasses.fields(kind)]  # type: ignore[arg-type]
+            names = [f.name for f in dataclasses.fields(kind)]
         found = _CHILD_FIELDS[kind] = tuple(names)
     return found
 
@@ -172,7 +172,7 @@ def prunable(visited: frozenset[str]) -> frozenset[type]:
     import libcst._nodes.base as base
 
     pruned: set[type] = set(_WHITESPACE)
-    stack = [base.CSTNode]
+    stack: list[type[cst.CSTNode]] = [base.CSTNode]  # type: ignore[type-abstract]
     while stack:
         kind = stack.pop()
         stack.extend(kind.__subclasses__())

@@ -146,9 +146,9 @@ def analyse_many(
                 progress(done, total)
     if cache is not None:
         for index in todo:
-            result = results[index]
-            if result is not None and not result.internal_errors:
-                cache.put(keys[index], result)
+            analysed = results[index]
+            if analysed is not None and not analysed.internal_errors:
+                cache.put(keys[index], analysed)
     return [r for r in results if r is not None]
 
 
