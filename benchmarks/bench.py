@@ -133,7 +133,7 @@ class Row:
 
 
 def python_files(directory: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(directory):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         found.extend(Path(dirpath, name) for name in sorted(filenames) if name.endswith(".py"))
