@@ -203,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (the median is shown)")
-    parser.add_argument("--parse-runs", type=int, help="runs of the parse-only measurements (default: --runs)")
+    parser.add_argument(
+        "--heavy-runs",
+        type=int,
+        help="runs of the measurements that parse everything (cold, --jobs, parse-only, Ruff --no-cache); "
+        "default: --runs. The warm and cached measurements always use --runs",
+    )
     parser.add_argument("--every", type=int, default=1, help="benchmark a copy holding every N-th file only")
     parser.add_argument(
         "--skip",
@@ -326,12 +331,13 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
         if prime is not None:
             prime()
         row = rows[key] = Row(name, " ".join(command))
-        runs = args.parse_runs if key in ("libcst", "libcst-relevant", "ast") and args.parse_runs else args.runs
+        cheap = key in ("warm", "ruff-cached")
+        runs = args.runs if cheap or not args.heavy_runs else args.heavy_runs
         for _ in range(runs):
             row.runs.append(measure(command, directory, run_env))
         sys.stderr.write(f"{name}: {row.median('wall'):.2f} s\n")
 
-    _print(directory, facts, rows, args.runs)
+    _print(directory, facts, rows, args)
     if args.json:
         data = {
             "directory": str(directory),
@@ -344,7 +350,7 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
     return 0
 
 
-def _print(directory: Path, facts: dict[str, int], rows: dict[str, Row], runs: int) -> None:
+def _print(directory: Path, facts: dict[str, int], rows: dict[str, Row], args: argparse.Namespace) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"corpus: {directory}")
     print(
@@ -352,7 +358,8 @@ def _print(directory: Path, facts: dict[str, int], rows: dict[str, Row], runs: i
         f"passing the prefilter ({facts['rules']} default rules): {facts['relevant_files']:,} files, "
         f"{facts['relevant_lines']:,} lines"
     )
-    print(f"median of {runs} run(s) (parse-only rows: --parse-runs)")
+    heavy = args.heavy_runs or args.runs
+    print(f"median of {args.runs} run(s) for warm/cached rows, {heavy} for the others")
     print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs\n")
     print(f"| {'measurement':<58} | wall s | CPU s | tree MB | max proc MB |")
     print(f"|{'-' * 60}|-------:|------:|--------:|------------:|")
