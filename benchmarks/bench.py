@@ -5,9 +5,9 @@
 Prints the number of files and lines (and how many the prefilter lets through), then for
 each measurement the median over `--runs` runs of wall time, CPU time (user + system of the
 measured process and all its descendants, from getrusage(RUSAGE_CHILDREN)) and peak memory:
-`tree MB` is the peak of the summed resident memory of the process tree, sampled every 20 ms
-from /proc (shared pages of worker processes are counted once per process: an upper bound),
-`max proc MB` the largest single process (ru_maxrss). Ratios follow the table.
+`tree MB` is the peak of the summed memory of the process tree, sampled every 20 ms from
+/proc (proportional set size: a page shared by forked workers counts once in the sum),
+`max proc MB` the largest single process (ru_maxrss, resident). Ratios follow the table.
 
 reglint always runs as a subprocess, exactly as a user runs it, from this checkout:
 `python -m reglint check --exit-zero -q ...`. Nothing here is imported into the timed runs.
@@ -54,6 +54,15 @@ def _children_of() -> dict[int, list[int]]:
 
 
 def _rss_kb(pid: int) -> int:
+    """The proportional set size (Pss: pages shared by n processes count 1/n in each, so
+    forked workers sharing the parent's pages are not counted twice), else the RSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     try:
         with open(f"/proc/{pid}/status", "rb") as handle:
             for line in handle:
@@ -65,7 +74,7 @@ def _rss_kb(pid: int) -> int:
 
 
 class TreeSampler(threading.Thread):
-    """Peak summed RSS of a process and its descendants, sampled from /proc."""
+    """Peak summed memory (Pss) of a process and its descendants, sampled from /proc."""
 
     def __init__(self, pid: int, interval: float = 0.02) -> None:
         super().__init__(daemon=True)
@@ -115,7 +124,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) ->
             tail = err.read()[-500:].decode(errors="replace")
             sys.stderr.write(f"warning: {' '.join(command[:4])}... exited {proc.returncode}: {tail}\n")
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(wall, cpu, max(sampler.peak_kb, usage.ru_maxrss) / 1024, usage.ru_maxrss / 1024, proc.returncode)
+    return Run(wall, cpu, sampler.peak_kb / 1024, usage.ru_maxrss / 1024, proc.returncode)
 
 
 @dataclass

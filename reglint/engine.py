@@ -357,10 +357,26 @@ def analyse_module(
 
     With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
     hold a suppression comment (see `prunable`)."""
-    result = FileResult(path)
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
+    try:
+        return _analyse_module(ctx, rules, raw)
+    finally:
+        # Break the reference cycles between rules and the context (rule.ctx -> ctx ->
+        # reports -> rule, and whatever a rule keeps on itself), so that the tree is freed
+        # when this returns, not at the next full garbage collection: with several large
+        # files, memory would otherwise grow with the repository instead of the largest file.
+        ctx.reports.clear()
+        ctx.facts.clear()
+        ctx.ancestors.clear()
+        for rule in rules:
+            vars(rule).clear()
+
+
+def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> FileResult:
+    path, module = ctx.path, ctx.module
+    result = FileResult(path)
     walker = _Walker(ctx, rules, result.internal_errors)
     if raw is not None and _SUPPRESSION_WORD.search(raw) is None:
         walker.prune_whitespace()

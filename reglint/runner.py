@@ -7,8 +7,9 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,9 +62,76 @@ def _init_worker(codes: tuple[str, ...]) -> None:
     _WORKER_RULES = tuple(by_code[c] for c in codes)
 
 
-def _analyse_in_worker(item: tuple[str, bytes]) -> FileResult:
-    path, raw = item
-    return _analyse(path, raw, _WORKER_RULES, prefilter=False)
+def _analyse_batch_in_worker(batch: list[tuple[str, bytes]]) -> list[FileResult]:
+    return [_analyse(path, raw, _WORKER_RULES, prefilter=False) for path, raw in batch]
+
+
+# Files smaller than this are sent to workers in batches of about this many bytes (fewer
+# round trips); larger files go alone.
+BATCH_BYTES = 64 * 1024
+# While files are being analysed in workers, the bytes in flight stay under the size of the
+# largest file plus this margin: a parse tree takes about 300 times its file's size, so two
+# of the largest files are never parsed at once and peak memory is bounded by the largest
+# file (plus the margin), not by the number of workers times the largest file.
+MEMORY_MARGIN_BYTES = 256 * 1024
+
+
+def _batches(order: list[int], sizes: list[int]) -> list[tuple[list[int], int]]:
+    """Group `order` (largest first) into (indices, bytes) batches, still largest first."""
+    batches: list[tuple[list[int], int]] = []
+    current: list[int] = []
+    current_size = 0
+    for index in order:
+        size = sizes[index]
+        if size >= BATCH_BYTES:
+            batches.append(([index], size))
+            continue
+        if current and current_size + size > BATCH_BYTES:
+            batches.append((current, current_size))
+            current, current_size = [], 0
+        current.append(index)
+        current_size += size
+    if current:
+        batches.append((current, current_size))
+    return batches
+
+
+def _run_pool(
+    items: Sequence[tuple[str, bytes]],
+    todo: list[int],
+    rules: Sequence[type[Rule]],
+    jobs: int,
+    on_result: Callable[[int, FileResult], None],
+) -> None:
+    """Analyse `todo` in worker processes, largest files first, within the memory budget."""
+    sizes = [len(raw) for _, raw in items]
+    order = sorted(todo, key=lambda i: (-sizes[i], i))
+    pending = deque(_batches(order, sizes))
+    budget = sizes[order[0]] + MEMORY_MARGIN_BYTES
+    workers = min(jobs, len(pending))
+    codes = tuple(rule.code for rule in rules)
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
+        in_flight: dict[Future[list[FileResult]], tuple[list[int], int]] = {}
+        used = 0
+        while pending or in_flight:
+            # keep every worker busy with one batch running and one queued, within budget:
+            # the largest batch that fits, else the smallest (the tail) if that fits
+            while pending and len(in_flight) < 2 * workers:
+                if not in_flight or used + pending[0][1] <= budget:
+                    batch, size = pending.popleft()
+                elif used + pending[-1][1] <= budget:
+                    batch, size = pending.pop()
+                else:
+                    break
+                future = pool.submit(_analyse_batch_in_worker, [items[i] for i in batch])
+                in_flight[future] = (batch, size)
+                used += size
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch, size = in_flight.pop(future)
+                used -= size
+                for index, result in zip(batch, future.result(), strict=True):
+                    on_result(index, result)
 
 
 def _analyse(path: str, raw: bytes, rules: Sequence[type[Rule]], *, prefilter: bool = False) -> FileResult:
@@ -101,8 +169,9 @@ def analyse_many(
     """Analyse files in order; the result list matches `items` whatever `jobs` is.
 
     Files the prefilter rules out and files found in the cache cost a byte scan and a hash;
-    the rest are parsed, in `jobs` worker processes when there are several. Results hold no
-    tree: each worker drops a file's tree before taking the next."""
+    the rest are parsed, in `jobs` worker processes when there are several (see `_run_pool`
+    for the order and the memory budget). Results hold no tree: a file's tree is freed as
+    soon as its analysis returns."""
     total = len(items)
     results: list[FileResult | None] = [None] * total
     todo: list[int] = []
@@ -123,20 +192,15 @@ def analyse_many(
     if progress is not None:
         progress(done, total)
     if len(todo) > 1 and jobs > 1:
-        codes = tuple(rule.code for rule in rules)
-        workers = min(jobs, len(todo))
-        # larger files first, so one big file does not finish last on its own; small chunks
-        # (by size) keep both the load balanced and the progress counter moving
-        order = sorted(todo, key=lambda i: -len(items[i][1]))
-        chunk = max(1, min(4, len(todo) // (workers * 16)))
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
-            for index, result in zip(
-                order, pool.map(_analyse_in_worker, (items[i] for i in order), chunksize=chunk), strict=True
-            ):
-                results[index] = result
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+
+        def on_result(index: int, result: FileResult) -> None:
+            nonlocal done
+            results[index] = result
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        _run_pool(items, todo, rules, jobs, on_result)
     else:
         for index in todo:
             path, raw = items[index]

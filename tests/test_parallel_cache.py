@@ -18,7 +18,7 @@ from reglint.cache import Cache
 from reglint.config import Settings
 from reglint.engine import _Walker, analyse_module, may_matter
 from reglint.model import FileResult
-from reglint.rule import all_rules, rules_by_code
+from reglint.rule import Rule, all_rules, rules_by_code
 from reglint.runner import analyse_many, run
 from tests.helpers import ROOT, lint
 
@@ -283,6 +283,26 @@ def test_results_hold_no_tree() -> None:
     assert any(r.facts for r in results)
     leaked = [obj for obj in _reachable(list(results)) if isinstance(obj, cst.CSTNode | engine.FileContext)]
     assert leaked == []
+
+
+def test_trees_are_freed_when_a_file_is_done() -> None:
+    """No reference cycle keeps a file's tree alive after its analysis (it would otherwise
+    wait for a full garbage collection, and memory would grow with the repository)."""
+    items = _items()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds goes to gc.garbage
+    try:
+        results = [runner._analyse(path, raw, RULES) for path, raw in items]
+        assert any(r.findings for r in results) and any(r.facts for r in results)
+        gc.collect()
+        # (the standard library leaves small cycles, e.g. ast.literal_eval's closures)
+        kept = [o for o in gc.garbage if isinstance(o, cst.CSTNode | engine.FileContext | Rule)]
+        assert kept == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
 
 
 # ---------------------------------------------------------------------------------------
