@@ -275,7 +275,7 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
     plan: list[tuple[str, str, list[str], dict[str, str] | None, Callable[[], None] | None]] = [
         (
             "cold",
-            f"reglint cold (--no-cache, default --jobs = {jobs})",
+            f"reglint cold (--no-cache, default jobs = {jobs})",
             [*reglint, "--no-cache", str(directory)],
             env,
             None,
@@ -333,18 +333,22 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
                 prime_ruff,
             ),
         ]
+    # Runs are interleaved (round robin over the measurements) rather than done one
+    # measurement after the other, so that a change in the machine's load during the
+    # benchmark does not favour the measurements that happened to run while it was quiet.
     rows: dict[str, Row] = {}
-    for key, name, command, run_env, prime in plan:
-        if key in args.skip:
-            continue
+    selected = [entry for entry in plan if entry[0] not in args.skip]
+    for key, name, command, _, prime in selected:
         if prime is not None:
             prime()
-        row = rows[key] = Row(name, " ".join(command))
-        cheap = key in ("warm", "ruff-cached")
-        runs = args.runs if cheap or not args.heavy_runs else args.heavy_runs
-        for _ in range(runs):
-            row.runs.append(measure(command, directory, run_env))
-        sys.stderr.write(f"{name}: {row.median('wall'):.2f} s\n")
+        rows[key] = Row(name, " ".join(command))
+    for round_ in range(max(args.runs, args.heavy_runs or 0)):
+        for key, name, command, run_env, _ in selected:
+            cheap = key in ("warm", "ruff-cached")
+            runs = args.runs if cheap or not args.heavy_runs else args.heavy_runs
+            if round_ < runs:
+                rows[key].runs.append(measure(command, directory, run_env))
+                sys.stderr.write(f"run {round_ + 1}: {name}: {rows[key].runs[-1].wall:.2f} s\n")
 
     _print(directory, facts, rows, args)
     if args.json:
