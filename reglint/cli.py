@@ -141,14 +141,20 @@ def check(
         env = os.environ.get("REGLINT_CACHE_DIR")
         directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
         cache = Cache(directory, settings.fingerprint())
-    result = run(
-        items,
-        settings,
-        fix=fixing,
-        unsafe_fixes=unsafe_fixes,
-        jobs=jobs or default_jobs(),
-        cache=cache,
-    )
+    progress = _Progress() if _show_progress(output_format) else None
+    try:
+        result = run(
+            items,
+            settings,
+            fix=fixing,
+            unsafe_fixes=unsafe_fixes,
+            jobs=jobs or default_jobs(),
+            cache=cache,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
     result.read_errors = read_errors
     stream_err = from_stdin and fixing  # stdout carries the fixed source
     view = View(
@@ -194,6 +200,39 @@ def _use_color(flag: bool | None, stream: object) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+HUMAN_FORMATS = ("text", "concise", "full")
+
+
+def _show_progress(output_format: str) -> bool:
+    """A progress counter goes to stderr on a terminal, never with machine-readable output."""
+    return output_format in HUMAN_FORMATS and sys.stderr.isatty() and "REGLINT_NO_PROGRESS" not in os.environ
+
+
+class _Progress:
+    """`reglint: 120/457 files` on one stderr line, redrawn at most ten times a second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        sys.stderr.write(f"\rreglint: {done}/{total} files")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.drawn = False
 
 
 def _exit_code(result: RunResult, *, diff: bool, fix_only: bool, exit_zero: bool, write_failed: bool) -> int:

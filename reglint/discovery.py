@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pathspec
@@ -36,9 +37,15 @@ def _gitignore(directory: Path) -> pathspec.PathSpec | None:
     return _spec(lines) if lines else None
 
 
-def _relative(path: Path, root: Path) -> str | None:
+@lru_cache(maxsize=16)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
+
+
+def _relative(path: Path, root: Path, resolved: Path | None = None) -> str | None:
+    """`path` relative to `root`, both resolved (`resolved`: the path, already resolved)."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return (resolved or path.resolve()).relative_to(_resolved(root)).as_posix()
     except ValueError:
         return None
 
@@ -71,8 +78,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
                 found.files.append(path)
             continue
         if path.is_dir():
-            for file in _walk(path, settings, excludes):
-                key = file.resolve()
+            for file, key in _walk(path, settings, excludes):
                 if key not in seen:
                     seen.add(key)
                     found.files.append(file)
@@ -82,7 +88,11 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
     return found
 
 
-def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterator[Path]:
+def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterator[tuple[Path, Path]]:
+    """(path, resolved path) of every source file under `top` that is not excluded.
+
+    Each directory is resolved once; an entry that is not a symbolic link resolves to the
+    resolved directory joined with its name, so only symbolic links cost a `resolve()`."""
     # (directory, gitignore specs that apply with the directory each is anchored at)
     root_ignores: list[tuple[Path, pathspec.PathSpec]] = []
     if settings.respect_gitignore:
@@ -94,9 +104,9 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
             if (parent / ".git").exists():
                 break
     visited: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, list[tuple[Path, pathspec.PathSpec]]]] = [(top, root_ignores)]
+    stack: list[tuple[Path, Path, list[tuple[Path, pathspec.PathSpec]]]] = [(top, top.resolve(), root_ignores)]
     while stack:
-        directory, ignores = stack.pop()
+        directory, resolved_dir, ignores = stack.pop()
         try:
             stat = directory.stat()
         except OSError:
@@ -107,7 +117,7 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
         if settings.respect_gitignore and directory != top:
             spec = _gitignore(directory)
             if spec is not None:
-                ignores = [*ignores, (directory.resolve(), spec)]
+                ignores = [*ignores, (resolved_dir, spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
@@ -117,13 +127,18 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
             try:
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()
+                resolved = path.resolve() if entry.is_symlink() else resolved_dir / entry.name
             except OSError:
                 continue
             if is_dir:
-                if not _ignored(path, True, settings, excludes, ignores):
-                    stack.append((path, ignores))
-            elif is_file and path.suffix in SOURCE_SUFFIXES and not _ignored(path, False, settings, excludes, ignores):
-                yield path
+                if not _ignored(path, True, settings, excludes, ignores, resolved):
+                    stack.append((path, resolved, ignores))
+            elif (
+                is_file
+                and path.suffix in SOURCE_SUFFIXES
+                and not _ignored(path, False, settings, excludes, ignores, resolved)
+            ):
+                yield path, resolved
 
 
 def _ignored(
@@ -132,14 +147,14 @@ def _ignored(
     settings: Settings,
     excludes: pathspec.PathSpec,
     ignores: list[tuple[Path, pathspec.PathSpec]],
+    resolved: Path,
 ) -> bool:
     suffix = "/" if is_dir else ""
     if excludes.match_file(path.name + suffix):
         return True
-    rel = _relative(path, settings.root)
+    rel = _relative(path, settings.root, resolved)
     if rel is not None and excludes.match_file(rel + suffix):
         return True
-    resolved = path.resolve() if ignores else path
     for anchor, spec in ignores:
         try:
             inner = resolved.relative_to(anchor).as_posix()

@@ -7,8 +7,9 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,7 @@ import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import ProjectFacts, analyse_source, judge_project, may_matter
-from reglint.fixer import apply_fixes, select_fixes
+from reglint.engine import ProjectFacts, analyse_source, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileResult, Finding, InternalError, ParseError
 from reglint.rule import Rule, rules_by_code
 from reglint.sources import SourceError, source_for
@@ -62,9 +62,76 @@ def _init_worker(codes: tuple[str, ...]) -> None:
     _WORKER_RULES = tuple(by_code[c] for c in codes)
 
 
-def _analyse_in_worker(item: tuple[str, bytes]) -> FileResult:
-    path, raw = item
-    return _analyse(path, raw, _WORKER_RULES, prefilter=False)
+def _analyse_batch_in_worker(batch: list[tuple[str, bytes]]) -> list[FileResult]:
+    return [_analyse(path, raw, _WORKER_RULES, prefilter=False) for path, raw in batch]
+
+
+# Files smaller than this are sent to workers in batches of about this many bytes (fewer
+# round trips); larger files go alone.
+BATCH_BYTES = 64 * 1024
+# While files are being analysed in workers, the bytes in flight stay under the size of the
+# largest file plus this margin: a parse tree takes about 300 times its file's size, so two
+# of the largest files are never parsed at once and peak memory is bounded by the largest
+# file (plus the margin), not by the number of workers times the largest file.
+MEMORY_MARGIN_BYTES = 256 * 1024
+
+
+def _batches(order: list[int], sizes: list[int]) -> list[tuple[list[int], int]]:
+    """Group `order` (largest first) into (indices, bytes) batches, still largest first."""
+    batches: list[tuple[list[int], int]] = []
+    current: list[int] = []
+    current_size = 0
+    for index in order:
+        size = sizes[index]
+        if size >= BATCH_BYTES:
+            batches.append(([index], size))
+            continue
+        if current and current_size + size > BATCH_BYTES:
+            batches.append((current, current_size))
+            current, current_size = [], 0
+        current.append(index)
+        current_size += size
+    if current:
+        batches.append((current, current_size))
+    return batches
+
+
+def _run_pool(
+    items: Sequence[tuple[str, bytes]],
+    todo: list[int],
+    rules: Sequence[type[Rule]],
+    jobs: int,
+    on_result: Callable[[int, FileResult], None],
+) -> None:
+    """Analyse `todo` in worker processes, largest files first, within the memory budget."""
+    sizes = [len(raw) for _, raw in items]
+    order = sorted(todo, key=lambda i: (-sizes[i], i))
+    pending = deque(_batches(order, sizes))
+    budget = sizes[order[0]] + MEMORY_MARGIN_BYTES
+    workers = min(jobs, len(pending))
+    codes = tuple(rule.code for rule in rules)
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
+        in_flight: dict[Future[list[FileResult]], tuple[list[int], int]] = {}
+        used = 0
+        while pending or in_flight:
+            # keep every worker busy with one batch running and one queued, within budget:
+            # the largest batch that fits, else the smallest (the tail) if that fits
+            while pending and len(in_flight) < 2 * workers:
+                if not in_flight or used + pending[0][1] <= budget:
+                    batch, size = pending.popleft()
+                elif used + pending[-1][1] <= budget:
+                    batch, size = pending.pop()
+                else:
+                    break
+                future = pool.submit(_analyse_batch_in_worker, [items[i] for i in batch])
+                in_flight[future] = (batch, size)
+                used += size
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch, size = in_flight.pop(future)
+                used -= size
+                for index, result in zip(batch, future.result(), strict=True):
+                    on_result(index, result)
 
 
 def _analyse(path: str, raw: bytes, rules: Sequence[type[Rule]], *, prefilter: bool = False) -> FileResult:
@@ -86,6 +153,10 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+Progress = Callable[[int, int], None]
+"""Called as `progress(done, total)` while files are analysed (the CLI draws a counter)."""
+
+
 def analyse_many(
     items: Sequence[tuple[str, bytes]],
     rules: Sequence[type[Rule]],
@@ -93,13 +164,21 @@ def analyse_many(
     jobs: int,
     cache: Cache | None,
     prefilter: bool = True,
+    progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Analyse files in order; the result list matches `items` whatever `jobs` is."""
-    results: list[FileResult | None] = [None] * len(items)
+    """Analyse files in order; the result list matches `items` whatever `jobs` is.
+
+    Files the prefilter rules out and files found in the cache cost a byte scan and a hash;
+    the rest are parsed, in `jobs` worker processes when there are several (see `_run_pool`
+    for the order and the memory budget). Results hold no tree: a file's tree is freed as
+    soon as its analysis returns."""
+    total = len(items)
+    results: list[FileResult | None] = [None] * total
     todo: list[int] = []
     keys: dict[int, str] = {}
+    tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
-        if prefilter and not may_matter(raw, rules):
+        if prefilter and not contains_token(raw, tokens):
             results[index] = FileResult(path, skipped=True)
             continue
         if cache is not None:
@@ -109,26 +188,31 @@ def analyse_many(
                 results[index] = hit
                 continue
         todo.append(index)
+    done = total - len(todo)
+    if progress is not None:
+        progress(done, total)
     if len(todo) > 1 and jobs > 1:
-        codes = tuple(rule.code for rule in rules)
-        workers = min(jobs, len(todo))
-        chunk = max(1, min(8, len(todo) // (workers * 4)))
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
-            # larger files first, so one big file does not finish last on its own
-            order = sorted(todo, key=lambda i: -len(items[i][1]))
-            for index, result in zip(
-                order, pool.map(_analyse_in_worker, (items[i] for i in order), chunksize=chunk), strict=True
-            ):
-                results[index] = result
+
+        def on_result(index: int, result: FileResult) -> None:
+            nonlocal done
+            results[index] = result
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        _run_pool(items, todo, rules, jobs, on_result)
     else:
         for index in todo:
             path, raw = items[index]
             results[index] = _analyse(path, raw, rules)
+            done += 1
+            if progress is not None:
+                progress(done, total)
     if cache is not None:
         for index in todo:
-            done = results[index]
-            if done is not None and not done.internal_errors:
-                cache.put(keys[index], done)
+            analysed = results[index]
+            if analysed is not None and not analysed.internal_errors:
+                cache.put(keys[index], analysed)
     return [r for r in results if r is not None]
 
 
@@ -177,9 +261,11 @@ def analyse_project(
     jobs: int = 1,
     cache: Cache | None = None,
     prefilter: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result, including the prefilter-skipped files a project rule asked for."""
-    by_path = {r.path: r for r in analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)}
+    results = analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
+    by_path = {r.path: r for r in results}
     if prefilter:
         _analyse_wanted(items, by_path, rules, jobs=jobs, cache=cache)
     return by_path
@@ -247,11 +333,12 @@ def run(
     cache: Cache | None = None,
     rules: Sequence[type[Rule]] | None = None,
     prefilter: bool = True,
+    progress: Progress | None = None,
 ) -> RunResult:
     """Check (and with `fix`, fix in memory) the given (path, bytes) pairs."""
     rules = tuple(rules if rules is not None else settings.enabled_rules())
     out = RunResult()
-    by_path = analyse_project(items, rules, jobs=jobs, cache=cache, prefilter=prefilter)
+    by_path = analyse_project(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
     originals = dict(items)
     current = dict(items)
     applied_counts: dict[str, int] = {}
@@ -266,6 +353,8 @@ def run(
 
     findings = judge()
     if fix:
+        from reglint.fixer import select_fixes  # libcst.codemod: imported only when fixing
+
         for _ in range(MAX_FIX_PASSES):
             changed: list[tuple[str, bytes]] = []
             by_file: dict[str, list[Finding]] = {}
@@ -307,6 +396,8 @@ def run(
 
 def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[InternalError]) -> tuple[bytes, int] | None:
     """Apply one pass of fixes to a file; None if the result would not parse."""
+    from reglint.fixer import apply_fixes
+
     source = source_for(path, raw)
     try:
         text = source.text()
@@ -326,6 +417,8 @@ def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[Interna
 
 
 def _culprits(source: object, text: str, fixable: list[Finding]) -> set[str]:
+    from reglint.fixer import apply_fixes
+
     bad = set()
     for finding in fixable:
         try:

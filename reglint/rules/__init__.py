@@ -1,2 +1,38 @@
 """One module per rule. A module here that defines a Rule subclass with a `code` registers
-it; nothing else needs editing. The prefilter tokens live on each rule (`TOKENS`)."""
+it; nothing else needs editing.
+
+## The prefilter tokens (`TOKENS`): read this before adding a rule
+
+Most files of a large repository cannot produce any finding, and parsing them with libcst is
+the most expensive thing reglint does (about ten times `ast.parse`). So before parsing, the
+runner (`reglint.runner.analyse_many`, through `reglint.engine.may_matter` /
+`contains_token`) looks for the enabled rules' tokens in the file's raw bytes, one
+substring search per token, and a file that contains none of them is skipped: not parsed,
+no finding, no fact, no parse error reported. Skipped files cost a byte scan and nothing
+else, and the cache stores nothing for them.
+
+The contract, for every rule:
+
+    TOKENS = (b"...", ...)  # byte strings; EVERY file on which this rule can report a
+                            # finding or record a fact contains at least ONE of them
+
+- A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively.
+  Pick the shortest spelling every variant of the pattern necessarily contains
+  (`b"regulariz"` covers `regularizers`, `kernel_regularizer`, `l2_regularizer`; a rule
+  that resolves names through imports must list the attribute it looks for, not the module
+  alias, which the user may rename).
+- Facts count: a project-wide rule must list the tokens of every fact it records in any file
+  (a file that only *defines* what another file reads must not be skipped).
+- A token that another token contains is redundant (the shorter one already matches); the
+  engine drops it. More tokens never make the prefilter unsafe, only slower.
+- An empty TOKENS means the rule never causes a file to be parsed: it then only sees files
+  another enabled rule lets through. Every rule should declare its tokens.
+
+How it is proved: tests/test_rules.py::test_prefilter_never_skips_what_matters runs every
+VALID and INVALID example of every rule with and without the prefilter and requires the same
+findings and facts; tests/test_fixtures.py::test_prefilter_keeps_fixtures requires every
+fixture's `before.py` to pass `may_matter`; tests/test_parallel_cache.py checks that the
+runner skips exactly what `may_matter` rejects. So a rule whose examples are complete cannot
+forget a token without a failing test. benchmarks/bench.py prints how many files and lines
+pass the prefilter of the default rules on a corpus.
+"""
