@@ -371,6 +371,7 @@ def analyse_module(
         ctx.ancestors.clear()
         for rule in rules:
             vars(rule).clear()
+        vars(ctx).clear()  # and whatever analyses cached on the context (dataflow's Flow)
 
 
 def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> FileResult:

@@ -194,11 +194,14 @@ def test_warm_run_reads_the_cache_and_does_not_parse(tmp_path: Path, monkeypatch
     cold = analyse_many(items, RULES, jobs=1, cache=_cache(tmp_path))
     assert cold == analyse_many(items, RULES, jobs=1, cache=None)
     assert any(r.findings for r in cold) and any(r.facts for r in cold)
+    # a whole cold run also caches the modules project rules ask for (wanted_modules)
+    cold_run = run(items, Settings(select=("ALL",)), jobs=1, cache=_cache(tmp_path))
     _refuse_to_parse(monkeypatch)
     warm = analyse_many(items, RULES, jobs=2, cache=_cache(tmp_path))
     assert warm == cold
     whole = run(items, Settings(select=("ALL",)), jobs=1, cache=_cache(tmp_path))
     assert whole.findings and not whole.internal_errors
+    assert whole.findings == cold_run.findings
 
 
 def test_a_changed_file_is_analysed_again(tmp_path: Path) -> None:
