@@ -18,6 +18,7 @@ from reglint.dataflow import (
     regularizer_keyword,
 )
 from reglint.model import Safety
+from reglint.names import dotted
 from reglint.rule import Invalid, PendingFix, Remove, Replace, Valid
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
@@ -39,7 +40,9 @@ class DoubleCountedRegularization(FlowRule):
     `get_total_loss()` (which already includes the regularization losses) plus
     `get_regularization_loss()` or the `REGULARIZATION_LOSSES` collection; the collection read
     twice; a manual L2 over all trainable variables plus the collection filled by declared
-    regularizers (or plus `model.losses` of a model built with regularizers).
+    regularizers (or plus `model.losses` of a model built with regularizers); and a loss
+    function given to `model.compile(loss=...)` that adds `model.losses` itself, when that
+    model is trained with `fit` / `train_on_batch` (which already add them).
 
     ## Why is this bad?
     The penalty's weight is silently doubled: the regularization strength that was tuned (or
@@ -73,7 +76,11 @@ class DoubleCountedRegularization(FlowRule):
     mixed into a larger expression, the finding has no fix. Of a manual L2 over all variables
     and the declared regularizers, the manual L2 is the term dropped.
 
+    For a `compile` loss function, the `model.losses` term is the one dropped: Keras adds it
+    anyway.
+
     ## References
+    - [Keras: the losses attribute and `compile`](https://keras.io/api/losses/#the-addloss-api)
     - [tf.compat.v1.losses.get_total_loss](https://www.tensorflow.org/api_docs/python/tf/compat/v1/losses/get_total_loss)
     """
 
@@ -89,6 +96,23 @@ class DoubleCountedRegularization(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # the model is compiled with a loss that adds model.losses, but trained by a custom loop
+        Valid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "def loss_fn(y_true, y_pred):\n"
+            "    return tf.reduce_mean(tf.square(y_true - y_pred)) + tf.add_n(model.losses)\n"
+            "model.compile(optimizer='sgd', loss=loss_fn)\n"
+            "model.save('m.keras')\n"
+        ),
+        # the loss function reads another model's losses
+        Valid(
+            "import keras\n"
+            "def loss_fn(t, p):\n"
+            "    return keras.losses.mse(t, p) + sum(teacher.losses)\n"
+            "student.compile('adam', loss=loss_fn)\n"
+            "student.fit(x, y)\n"
+        ),
         # two callers of one helper, each passing the collection once (slim's model_deploy)
         Valid(
             TF1 + "def gather(losses, reg):\n"
@@ -146,6 +170,32 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # compile + fit already add model.losses; the loss function adds them again
+        Invalid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.1))])\n"
+            "def loss_fn(y_true, y_pred):\n"
+            "    return tf.reduce_mean(tf.square(y_true - y_pred)) + tf.add_n(model.losses)\n"
+            "model.compile(optimizer='sgd', loss=loss_fn)\n"
+            "model.fit(x, y)\n",
+            fixed="import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.1))])\n"
+            "def loss_fn(y_true, y_pred):\n"
+            "    return tf.reduce_mean(tf.square(y_true - y_pred))\n"
+            "model.compile(optimizer='sgd', loss=loss_fn)\n"
+            "model.fit(x, y)\n",
+            message="compile",
+        ),
+        Invalid(
+            "import keras\n"
+            "m = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "m.compile('adam', lambda t, p: keras.losses.mse(t, p) + sum(m.losses))\n"
+            "m.train_on_batch(x, y)\n",
+            fixed="import keras\n"
+            "m = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "m.compile('adam', lambda t, p: keras.losses.mse(t, p))\n"
+            "m.train_on_batch(x, y)\n",
+        ),
         # Keras: a manual L2 over all weights plus model.losses of a regularized model
         Invalid(
             "import keras\nimport tensorflow as tf\n"
@@ -200,12 +250,78 @@ class DoubleCountedRegularization(FlowRule):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self.declared = False
+        # the compile/fit shape, judged from syntax alone at the end of the module
+        self.functions: dict[str, list[cst.CSTNode]] = {}
+        self.losses_reads: list[tuple[cst.CSTNode, str, cst.Attribute, PendingFix | None]] = []
+        self.compiled: list[tuple[str, cst.BaseExpression]] = []
+        self.trained: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
         if not self.declared and regularizer_keyword(node) is not None:
             name = self.resolve(node.func)
             self.declared = is_graph_declarer(name) or (name or "").startswith("keras.")
+        if isinstance(node.func, cst.Attribute) and self.resolve(node.func) is None:
+            receiver = dotted(node.func.value)
+            method = node.func.attr.value
+            if receiver is None:
+                return
+            if method == "compile":
+                loss = _compile_loss(node)
+                if loss is not None:
+                    self.compiled.append((receiver, loss))
+            elif method in FIT_METHODS:
+                self.trained.add(receiver)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        self.functions.setdefault(node.name.value, []).append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "losses":
+            return
+        owner = dotted(node.value)
+        container = self.ctx.enclosing(cst.FunctionDef, cst.Lambda)
+        if owner is None or container is None:
+            return
+        self.losses_reads.append((container, owner, node, self._drop_term(node)))
+
+    def _drop_term(self, node: cst.Attribute) -> PendingFix | None:
+        """Drop the operand of the nearest `+` whose operand holds this read and nothing else
+        added (`data_loss + tf.add_n(model.losses)` -> `data_loss`)."""
+        chain = self.ctx.ancestors
+        for index in range(len(chain) - 2, -1, -1):
+            parent = chain[index]
+            if isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Add):
+                child = chain[index + 1]
+                if child is parent.right and _term(parent.right):
+                    return self.make_fix(Replace(parent, self.ctx.code(parent.left)))
+                if child is parent.left and _term(parent.left):
+                    return self.make_fix(Replace(parent, self.ctx.code(parent.right)))
+                return None
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.SimpleStatementLine)):
+                return None
+        return None
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        super().leave_Module(original_node)
+        for receiver, loss in self.compiled:
+            if receiver not in self.trained:
+                continue  # not trained by Keras here: a custom loop adds nothing itself
+            if isinstance(loss, cst.Lambda):
+                containers: list[cst.CSTNode] = [loss]
+            elif isinstance(loss, cst.Name):
+                containers = list(self.functions.get(loss.value, []))
+            else:
+                continue
+            for container, owner, read, fix in self.losses_reads:
+                if owner == receiver and any(container is c for c in containers):
+                    self.report(
+                        read,
+                        f"the loss given to `{receiver}.compile` adds `{owner}.losses`, which `compile`/`fit` "
+                        "already add to the optimized loss: the penalty counts twice",
+                        fix=fix,
+                    )
 
     def judge(self, flow: Flow) -> None:
         reported: set[Source] = set()
@@ -270,6 +386,20 @@ class DoubleCountedRegularization(FlowRule):
                 if value == {duplicate} and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
                     return self.make_fix(Remove(line))
         return None
+
+
+FIT_METHODS = frozenset({"fit", "train_on_batch", "fit_generator"})
+
+
+def _compile_loss(call: cst.Call) -> cst.BaseExpression | None:
+    """The `loss` of `model.compile(optimizer, loss, ...)`, by keyword or position."""
+    for index, arg in enumerate(call.args):
+        if arg.keyword is not None:
+            if arg.keyword.value == "loss":
+                return arg.value
+        elif index == 1 and not arg.star:
+            return arg.value
+    return None
 
 
 def _term(node: cst.BaseExpression) -> bool:
