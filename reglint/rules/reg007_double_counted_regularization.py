@@ -273,9 +273,10 @@ class DoubleCountedRegularization(FlowRule):
             elif method in FIT_METHODS:
                 self.trained.add(receiver)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.CSTNode) -> None:
         super().visit_FunctionDef(node)
-        self.functions.setdefault(node.name.value, []).append(node)
+        if isinstance(node, cst.FunctionDef):
+            self.functions.setdefault(node.name.value, []).append(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value != "losses":
