@@ -17,7 +17,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
-from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, Position, Range
+from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule
 from reglint.sources import SourceError, line_starts
@@ -241,7 +241,8 @@ def analyse_module(
     try:
         module.visit(walker)
     except RecursionError:
-        result.internal_errors.append(InternalError(path, None, "source too deeply nested to analyse; file skipped"))
+        # a limit of the analysis, not a bug: reported like a file that cannot be parsed
+        result.parse_error = ParseError(path, 1, 0, "too deeply nested to analyse")
         return result
     failed = walker.failed
     if ctx.reports or ctx.facts:

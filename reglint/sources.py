@@ -7,6 +7,7 @@ latin-1 and a BOM stays. Other kinds of source (notebooks) implement the same in
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -16,6 +17,14 @@ from reglint.model import ParseError
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# Runs of openers or unary operators (or nested calls, or long operator chains): what nests
+# deeply enough to overflow a parser's stack. Only files containing one are first given to
+# CPython's own parser (which fails cleanly) before libcst's native parser (which can crash
+# the process on such input).
+_DEEP = re.compile(
+    rb"[-+~(\[{ \t]{200,}|(?:\w+[ \t]*\([ \t]*){100,}|(?:not[ \t]+){100,}|(?:lambda[ \t]*:[ \t]*){100,}"
+    rb"|(?:[\w.]+[ \t]*(?:[-+*/%&|^@<>]|\*\*|//|and|or)[ \t]*){500,}"
+)
 
 
 def line_starts(text: str) -> list[int]:
@@ -39,8 +48,28 @@ class SourceError(Exception):
         return ParseError(path, self.line, self.column, self.message)
 
 
+def _refuse_deep_nesting(data: bytes | str) -> None:
+    """Raise a SourceError if the source nests too deeply to parse safely.
+
+    Only sources with a suspicious run (see _DEEP) are checked, by CPython's parser, which
+    only parses (nothing is executed) and fails with an exception, never a crash."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _DEEP.search(raw) is None:
+        return
+    try:
+        compile(data, "<reglint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise SourceError(1, 0, "too deeply nested to parse") from None
+    except SyntaxError as error:
+        if "too many nested" in str(error) or "too complex" in str(error):
+            raise SourceError(error.lineno or 1, max((error.offset or 1) - 1, 0), "too deeply nested to parse") from None
+    except (ValueError, UnicodeError, LookupError):
+        pass  # libcst reports it
+
+
 def parse_python(data: bytes | str) -> cst.Module:
     """Parse with libcst, turning its errors into one-line SourceErrors."""
+    _refuse_deep_nesting(data)
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:
@@ -54,7 +83,7 @@ def parse_python(data: bytes | str) -> cst.Module:
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         # a cookie naming an unknown codec, or bytes that do not decode
         raise SourceError(1, 0, f"cannot decode: {error}") from None
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise SourceError(1, 0, "too deeply nested to parse") from None
 
 
