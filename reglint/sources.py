@@ -82,9 +82,35 @@ def parse_python(data: bytes | str) -> cst.Module:
         raise SourceError(line, max(column, 0), f"SyntaxError: {message}") from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         # a cookie naming an unknown codec, or bytes that do not decode
-        raise SourceError(1, 0, f"cannot decode: {error}") from None
+        raise _decode_error(data, error) from None
     except (RecursionError, MemoryError):
         raise SourceError(1, 0, "too deeply nested to parse") from None
+
+
+def _decode_error(data: bytes | str, error: Exception) -> SourceError:
+    """Say why the bytes do not decode, and where, in one line."""
+    if isinstance(data, bytes):
+        import io
+        import tokenize
+
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as cookie_error:
+            if "unknown encoding" in str(cookie_error):
+                return SourceError(1, 0, f"cannot decode: {cookie_error}")
+            encoding = "utf-8"  # a first line that is not UTF-8: say where below
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as bad:
+            line = data[: bad.start].count(b"\n") + 1
+            column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1)
+            what = "not valid UTF-8 and no coding declaration" if encoding in ("utf-8", "utf-8-sig") else (
+                f"not valid {encoding}"
+            )
+            return SourceError(line, column, f"cannot decode: {what} (byte 0x{data[bad.start]:02x})")
+        except LookupError:
+            return SourceError(1, 0, f"cannot decode: unknown encoding {encoding!r}")
+    return SourceError(1, 0, f"cannot decode: {error}")
 
 
 @dataclass
