@@ -129,12 +129,22 @@ class PythonSource:
             self.module = parse_python(self.raw)
         return self.module
 
+    def _lost_final_cr(self) -> bool:
+        # libcst drops the final line break of a file whose lines end in a lone "\r"
+        # (its `code` no longer round-trips): put it back, or every fix would remove it
+        code = self.parse().code
+        return self.raw.endswith(b"\r") and not code.endswith(("\r", "\n"))
+
     def text(self) -> str:
-        return self.parse().code
+        """The decoded source, exactly as in the file."""
+        code = self.parse().code
+        return code + "\r" if self._lost_final_cr() else code
 
     def render(self, text: str) -> bytes:
         """The bytes to write for a fixed text, in the file's own encoding (BOM kept)."""
         module = self.parse()
+        if self._lost_final_cr() and text and not text.endswith(("\r", "\n")):
+            text += "\r"  # dropped again by a libcst round trip (imports added)
         return text.encode(module.encoding)
 
     def reparse_text(self, text: str) -> bytes:

@@ -271,6 +271,7 @@ def _project(tmp_path: Path) -> dict[str, str]:
         "c.py": "import tensorflow as tf\nx = tf.keras.regularizers.l2(l=1)",  # no final newline
         "d.py": CLEAN,
         "e.py": KERAS2.replace("\n", "\r\n"),
+        "f.py": KERAS2.replace("\n", "\r"),
     }
     write_tree(tmp_path, files)
     return files
@@ -292,7 +293,7 @@ def test_diff_writes_nothing_and_matches_fix_with_patch(tmp_path: Path) -> None:
     out = check(work, "--diff")
     assert out.code == 1
     assert _snapshot(work) == before  # --diff writes nothing
-    assert "Would fix 5 errors in 4 files." in out.stderr
+    assert "Would fix 6 errors in 5 files." in out.stderr
     assert check(fixed, "--fix").code == 0
     assert _snapshot(fixed) != before
     subprocess.run(["patch", "-p0", "--quiet"], cwd=work, input=out.stdout_bytes, check=True)
@@ -326,7 +327,7 @@ def test_fix_reports_remaining_and_is_idempotent(tmp_path: Path) -> None:
     _project(tmp_path)
     out = check(tmp_path, "--fix")
     assert out.code == 0
-    assert "Found 5 errors (5 fixed, 0 remaining)." in out.stdout
+    assert "Found 6 errors (6 fixed, 0 remaining)." in out.stdout
     assert (tmp_path / "a.py").read_text() == KERAS2_FIXED
     assert (tmp_path / "c.py").read_bytes().endswith(b"l2=1)")
     after = _snapshot(tmp_path)
@@ -338,7 +339,7 @@ def test_fix_reports_remaining_and_is_idempotent(tmp_path: Path) -> None:
 def test_fix_only(tmp_path: Path) -> None:
     _project(tmp_path)
     out = check(tmp_path, "--fix-only")
-    assert out.code == 0 and "Fixed 5 errors." in out.stdout
+    assert out.code == 0 and "Fixed 6 errors." in out.stdout
     assert "REG010" not in out.stdout
 
 
