@@ -136,14 +136,20 @@ def check(
         env = os.environ.get("REGLINT_CACHE_DIR")
         directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
         cache = Cache(directory, settings.fingerprint())
-    result = run(
-        items,
-        settings,
-        fix=fixing,
-        unsafe_fixes=unsafe_fixes,
-        jobs=jobs or default_jobs(),
-        cache=cache,
-    )
+    try:
+        result = run(
+            items,
+            settings,
+            fix=fixing,
+            unsafe_fixes=unsafe_fixes,
+            jobs=jobs or default_jobs(),
+            cache=cache,
+        )
+    except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2
+        if os.environ.get("REGLINT_DEBUG"):
+            raise
+        _err(f"internal error: {type(error).__name__}: {error} (REGLINT_DEBUG=1 shows the traceback)")
+        sys.exit(EXIT_ERROR)
     result.read_errors = read_errors
     use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     view = View(

@@ -105,6 +105,26 @@ def test_permissions_are_kept(tmp_path: Path, mode: int) -> None:
         path.chmod(0o644)
 
 
+def test_a_symlink_is_followed_not_replaced(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"real/a.py": KERAS2})
+    (tmp_path / "link.py").symlink_to("real/a.py")
+    out = run_cli(*ARGS, "--fix", "link.py", cwd=tmp_path)
+    assert out.code == 0, out.out
+    assert (tmp_path / "link.py").is_symlink()
+    assert (tmp_path / "real" / "a.py").read_text() == KERAS2_FIXED
+    assert not _litter(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another owner")
+def test_owner_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(KERAS2)
+    os.chown(path, 12345, 23456)
+    assert _fix(tmp_path).code == 0
+    assert (path.stat().st_uid, path.stat().st_gid) == (12345, 23456)
+    assert path.read_text() == KERAS2_FIXED
+
+
 # ------------------------------------------------------------------------------------------
 # fixes that would break the file
 

@@ -330,3 +330,17 @@ def test_runner_survives_a_source_that_fails_to_load(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(reglint.runner, "analyse_source", explode)
     result = reglint.runner.run([("a.py", KERAS2.encode())], Settings())
     assert result.parse_errors and "too deeply nested" in result.parse_errors[0].message
+
+
+def test_a_bug_escaping_the_engine_is_one_line_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated engine bug")
+
+    monkeypatch.setattr(reglint.cli, "run", broken)
+    monkeypatch.delenv("REGLINT_DEBUG", raising=False)
+    write_tree(tmp_path, {**GOOD})
+    out = _check(tmp_path)
+    assert out.code == 2
+    assert out.stderr.strip() == (
+        "reglint: internal error: RuntimeError: simulated engine bug (REGLINT_DEBUG=1 shows the traceback)"
+    )
