@@ -62,7 +62,9 @@ def _refuse_deep_nesting(data: bytes | str) -> None:
         raise SourceError(1, 0, "too deeply nested to parse") from None
     except SyntaxError as error:
         if "too many nested" in str(error) or "too complex" in str(error):
-            raise SourceError(error.lineno or 1, max((error.offset or 1) - 1, 0), "too deeply nested to parse") from None
+            raise SourceError(
+                error.lineno or 1, max((error.offset or 1) - 1, 0), "too deeply nested to parse"
+            ) from None
     except (ValueError, UnicodeError, LookupError):
         pass  # libcst reports it
 
@@ -104,8 +106,10 @@ def _decode_error(data: bytes | str, error: Exception) -> SourceError:
         except UnicodeDecodeError as bad:
             line = data[: bad.start].count(b"\n") + 1
             column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1)
-            what = "not valid UTF-8 and no coding declaration" if encoding in ("utf-8", "utf-8-sig") else (
-                f"not valid {encoding}"
+            what = (
+                "not valid UTF-8 and no coding declaration"
+                if encoding in ("utf-8", "utf-8-sig")
+                else (f"not valid {encoding}")
             )
             return SourceError(line, column, f"cannot decode: {what} (byte 0x{data[bad.start]:02x})")
         except LookupError:

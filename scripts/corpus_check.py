@@ -39,7 +39,7 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
     problems: list[str] = []
     try:
         result = run(items, settings, fix=True, unsafe_fixes=True, jobs=jobs, rules=rules)
-    except BaseException as error:  # noqa: BLE001 - the point is to catch anything
+    except BaseException as error:
         import traceback
 
         traceback.print_exc()
@@ -51,7 +51,7 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
     for path, change in sorted(result.changes.items()):
         try:
             cst.parse_module(change.fixed)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             problems.append(f"fix of {path} does not re-parse: {str(error).splitlines()[0]}")
             continue
         fixed_items.append((path, change.fixed))
@@ -63,7 +63,9 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
         for path in sorted(again.changes):
             problems.append(f"fix of {path} is not idempotent: a second --fix changes it again")
         for internal in again.internal_errors:
-            problems.append(f"internal error after fixing, {internal.code or ''} in {internal.path}: {internal.message}")
+            problems.append(
+                f"internal error after fixing, {internal.code or ''} in {internal.path}: {internal.message}"
+            )
     # the findings a user would see (before fixing)
     report = run(items, settings, unsafe_fixes=True, jobs=jobs, rules=rules)
     per_rule = Counter(f.code for f in report.findings)

@@ -77,7 +77,7 @@ def _pyproject(tmp_path: Path, body: str) -> None:
         ('[tool.reglint]\nselect = "REG010"\n', "select must be a list of strings"),
         ("[tool.reglint]\nselect = [1]\n", "select must be a list of strings"),
         ('[tool.reglint]\nrespect-gitignore = "yes"\n', "respect-gitignore"),
-        ('[tool.reglint]\ncache-dir = 3\n', "cache-dir"),
+        ("[tool.reglint]\ncache-dir = 3\n", "cache-dir"),
         ('[tool.reglint]\nper-file-ignores = ["x"]\n', "per-file-ignores"),
         ('[tool.reglint.per-file-ignores]\n"a.py" = "REG010"\n', "per-file-ignores.a.py"),
         ('[tool.reglint]\nignore = ["NOPE9"]\n', "'NOPE9'"),

@@ -138,7 +138,9 @@ def _break_fix(monkeypatch: pytest.MonkeyPatch, code: str = "REG010", text: str 
     monkeypatch.setattr(rule, "make_fix", make_fix)
 
 
-def test_a_fix_producing_invalid_code_leaves_the_file_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fix_producing_invalid_code_leaves_the_file_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _break_fix(monkeypatch)
     write_tree(tmp_path, {"a.py": KERAS2, "b.py": MISSPELLED})
     before = (tmp_path / "a.py").read_bytes()
@@ -207,7 +209,9 @@ def test_a_file_deleted_before_writing(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize("where", ["replace", "fsync", "write", "mkstemp", "chmod"])
-def test_a_failing_write_leaves_the_original_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+def test_a_failing_write_leaves_the_original_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
     write_tree(tmp_path, {"a.py": KERAS2, "b.py": KERAS2})
     full = OSError(errno.ENOSPC, "No space left on device")
 

@@ -64,7 +64,9 @@ def test_unparsable_file_is_one_line_and_the_rest_is_checked(
 
 
 def test_latin1_cookie_is_decoded(tmp_path: Path) -> None:
-    source = b"# -*- coding: latin-1 -*-\nimport tensorflow as tf\ns = 'caf\xe9'\nr = tf.keras.regularizers.l2(l=1e-4)\n"
+    source = (
+        b"# -*- coding: latin-1 -*-\nimport tensorflow as tf\ns = 'caf\xe9'\nr = tf.keras.regularizers.l2(l=1e-4)\n"
+    )
     write_tree(tmp_path, {**GOOD, "latin.py": source})
     out = _check(tmp_path)
     assert "latin.py:4:30: REG010" in out.stdout
@@ -72,7 +74,7 @@ def test_latin1_cookie_is_decoded(tmp_path: Path) -> None:
 
 
 def test_non_ascii_positions_are_in_characters(tmp_path: Path) -> None:
-    source = "import tensorflow as tf\nr = [\"ééé\", tf.keras.regularizers.l2(l=1e-4)]\n"
+    source = 'import tensorflow as tf\nr = ["ééé", tf.keras.regularizers.l2(l=1e-4)]\n'
     write_tree(tmp_path, {"u.py": source})
     out = _check(tmp_path)
     assert "u.py:2:38: REG010" in out.stdout  # 41 if columns counted bytes
@@ -102,7 +104,9 @@ def test_tabs_consistent_indentation_is_fine(tmp_path: Path) -> None:
 
 
 def test_empty_files(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"empty.py": b"", "blank.py": b"\n\n", "bomonly.py": b"\xef\xbb\xbf", "c.py": b"# regularizer"})
+    write_tree(
+        tmp_path, {"empty.py": b"", "blank.py": b"\n\n", "bomonly.py": b"\xef\xbb\xbf", "c.py": b"# regularizer"}
+    )
     out = _check(tmp_path)
     assert out.code == 0 and "All checks passed!" in out.stdout
     # and through the library without the prefilter, every one is parsed
