@@ -1,6 +1,6 @@
 """Run reglint over a directory of real code and fail on anything that would hurt a user.
 
-    python scripts/corpus_check.py DIR [DIR ...] [--jobs N] [--show-findings]
+    python scripts/corpus_check.py DIR [DIR ...] [--jobs N] [--show-findings] [--no-prefilter]
 
 As a library call, with every rule (opt-in ones too) and --unsafe-fixes, fixing in memory
 only (nothing is written). Fails (exit 1) on:
@@ -30,7 +30,7 @@ from reglint.rule import all_rules  # noqa: E402
 from reglint.runner import read_files, run  # noqa: E402
 
 
-def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
+def check_corpus(directory: Path, jobs: int, show_findings: bool, prefilter: bool = True) -> int:
     settings = Settings(select=("ALL",), root=directory, respect_gitignore=False)
     rules = all_rules()
     started = time.monotonic()
@@ -38,7 +38,7 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
     items, read_errors = read_files(found.files)
     problems: list[str] = []
     try:
-        result = run(items, settings, fix=True, unsafe_fixes=True, jobs=jobs, rules=rules)
+        result = run(items, settings, fix=True, unsafe_fixes=True, jobs=jobs, rules=rules, prefilter=prefilter)
     except BaseException as error:
         import traceback
 
@@ -59,7 +59,7 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
         # the whole project again, with the fixed files in place: a second fix changes nothing
         fixed = dict(fixed_items)
         second_items = [(path, fixed.get(path, data)) for path, data in items]
-        again = run(second_items, settings, fix=True, unsafe_fixes=True, jobs=jobs, rules=rules)
+        again = run(second_items, settings, fix=True, unsafe_fixes=True, jobs=jobs, rules=rules, prefilter=prefilter)
         for path in sorted(again.changes):
             problems.append(f"fix of {path} is not idempotent: a second --fix changes it again")
         for internal in again.internal_errors:
@@ -67,7 +67,7 @@ def check_corpus(directory: Path, jobs: int, show_findings: bool) -> int:
                 f"internal error after fixing, {internal.code or ''} in {internal.path}: {internal.message}"
             )
     # the findings a user would see (before fixing)
-    report = run(items, settings, unsafe_fixes=True, jobs=jobs, rules=rules)
+    report = run(items, settings, unsafe_fixes=True, jobs=jobs, rules=rules, prefilter=prefilter)
     per_rule = Counter(f.code for f in report.findings)
     elapsed = time.monotonic() - started
     print(f"== {directory}")
@@ -95,11 +95,14 @@ def main() -> int:
     parser.add_argument("directories", nargs="+", type=Path)
     parser.add_argument("-j", "--jobs", type=int, default=1)
     parser.add_argument("--show-findings", action="store_true")
+    parser.add_argument(
+        "--no-prefilter", action="store_true", help="parse and walk every file, not only those with a rule token"
+    )
     args = parser.parse_args()
     print(f"rules: {', '.join(r.code for r in all_rules())}")
     status = 0
     for directory in args.directories:
-        status |= check_corpus(directory, args.jobs, args.show_findings)
+        status |= check_corpus(directory, args.jobs, args.show_findings, prefilter=not args.no_prefilter)
     print("OK" if status == 0 else "FAILED")
     return status
 
