@@ -20,7 +20,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusi
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule
-from reglint.sources import SourceError, line_starts
+from reglint.sources import SourceError, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -233,17 +233,26 @@ def analyse_module(
     rule_types: Sequence[type[Rule]],
 ) -> FileResult:
     """Run every rule over one parsed module; return plain data."""
+    try:
+        return _analyse_module(path, module, rule_types)
+    except RecursionError:
+        pass
+    deep = on_deep_stack(lambda: _analyse_module(path, module, rule_types))
+    # a limit of the analysis, not a bug: reported like a file that cannot be parsed
+    return deep or FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
+
+
+def _analyse_module(
+    path: str,
+    module: cst.Module,
+    rule_types: Sequence[type[Rule]],
+) -> FileResult:
     result = FileResult(path)
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
     walker = _Walker(ctx, rules, result.internal_errors)
-    try:
-        module.visit(walker)
-    except RecursionError:
-        # a limit of the analysis, not a bug: reported like a file that cannot be parsed
-        result.parse_error = ParseError(path, 1, 0, "too deeply nested to analyse")
-        return result
+    module.visit(walker)
     failed = walker.failed
     if ctx.reports or ctx.facts:
         positions = _Positions(module)

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import libcst as cst
 
@@ -33,6 +37,44 @@ def line_starts(text: str) -> list[int]:
     starts = [0]
     starts.extend(match.end() for match in _NEWLINE.finditer(text))
     return starts
+
+
+DEEP_STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as used
+DEEP_RECURSION_LIMIT = 200_000
+T = TypeVar("T")
+
+
+def on_deep_stack(work: Callable[[], T]) -> T | None:
+    """Run `work` in a thread with a large stack and recursion limit, for trees deeper than
+    the default limit lets libcst walk or print (a thousand implicitly concatenated strings,
+    a long chain of unary operators). None if even that is not deep enough."""
+    outcome: list[Any] = [None]
+
+    def target() -> None:
+        try:
+            outcome[0] = work()
+        except RecursionError:
+            outcome[0] = None
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome[0] = error
+
+    with _DEEP_LOCK:
+        old_size = threading.stack_size(DEEP_STACK_BYTES)
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old_limit, DEEP_RECURSION_LIMIT))
+        try:
+            thread = threading.Thread(target=target, name="reglint-deep")
+            thread.start()
+            thread.join()
+        finally:
+            sys.setrecursionlimit(old_limit)
+            threading.stack_size(old_size)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+_DEEP_LOCK = threading.Lock()
 
 
 class SourceError(Exception):
@@ -122,6 +164,7 @@ class PythonSource:
     path: str
     raw: bytes
     module: cst.Module | None = field(default=None, repr=False)
+    code_cache: str | None = field(default=None, repr=False)
 
     kind = "python"
 
@@ -136,12 +179,25 @@ class PythonSource:
     def _lost_final_cr(self) -> bool:
         # libcst drops the final line break of a file whose lines end in a lone "\r"
         # (its `code` no longer round-trips): put it back, or every fix would remove it
-        code = self.parse().code
-        return self.raw.endswith(b"\r") and not code.endswith(("\r", "\n"))
+        return self.raw.endswith(b"\r") and not self._code().endswith(("\r", "\n"))
+
+    def _code(self) -> str:
+        if self.code_cache is not None:
+            return self.code_cache
+        module = self.parse()
+        try:
+            code = module.code
+        except RecursionError:  # printing a very deep tree recurses as deeply as walking it
+            deep = on_deep_stack(lambda: module.code)
+            if deep is None:
+                raise SourceError(1, 0, "too deeply nested to analyse") from None
+            code = deep
+        self.code_cache = code
+        return code
 
     def text(self) -> str:
         """The decoded source, exactly as in the file."""
-        code = self.parse().code
+        code = self._code()
         return code + "\r" if self._lost_final_cr() else code
 
     def render(self, text: str) -> bytes:

@@ -143,7 +143,7 @@ def test_every_seed(index: int) -> None:
 @given(mutated())
 @example(b"import tensorflow as tf\rr = tf.keras.regularizers.l2(l=1e-4)\r")  # CR-only: final \r was lost
 @example(b"regularizer = " + b"-" * 50_000 + b"1\n")  # crashed the native parser
-@example(b"regularizer = " + b"-" * 1_000 + b"1\n")  # deeper than the recursion limit
+@example(b"import tensorflow as tf\nx = " + b"-" * 1_000 + b"tf.keras.regularizers.l2(l=1)\n")  # deep walk
 @example(b'import tensorflow as tf\ns = "# noqa"; r = tf.keras.regularizers.l2(l=1)\n')
 @example(b"\xef\xbb\xbfimport tensorflow as tf\r\nr = tf.keras.regularizers.l2(l=1)")
 def test_mutated_sources(data: bytes) -> None:
