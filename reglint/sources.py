@@ -11,6 +11,7 @@ import ast
 import re
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -99,7 +100,9 @@ def _refuse_deep_nesting(data: bytes | str) -> None:
     if _DEEP.search(raw) is None:
         return
     try:
-        compile(data, "<reglint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():  # SyntaxWarnings about the user's code are not ours to print
+            warnings.simplefilter("ignore")
+            compile(data, "<reglint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except (RecursionError, MemoryError):
         raise SourceError(1, 0, "too deeply nested to parse") from None
     except SyntaxError as error:
