@@ -401,3 +401,28 @@ def test_python_dash_m_reglint(tmp_path: Path) -> None:
 def test_examples_directory(tmp_path: Path) -> None:
     out = run_cli("check", *ARGS, str(ROOT / "examples"), cwd=tmp_path)
     assert out.code == 1 and "REG004" in out.stdout and "REG010" in out.stdout
+
+
+def test_issue2_acceptance_mixed_directory(tmp_path: Path) -> None:
+    # an unparsable file, a non-UTF-8 file with a coding cookie, a file with a BOM, the seeds
+    write_tree(
+        tmp_path,
+        {
+            "broken.py": "import tensorflow as tf\ndef f(:\n    tf.GraphKeys.REGULARIZATION_LOSSES\n",
+            "cookie.py": b"# -*- coding: latin-1 -*-\nimport tensorflow as tf\n# caf\xe9\n"
+            + MISSPELLED.split("\n", 1)[1].encode(),
+            "bom.py": b"\xef\xbb\xbf" + KERAS2.encode(),
+            "clean.py": CLEAN,
+        },
+    )
+    for example in (ROOT / "examples").glob("*.py"):
+        shutil.copy(example, tmp_path / example.name)
+    out = check(tmp_path)
+    assert out.code == 1 and no_traceback(out.out) and out.stderr == ""
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("bom.py:2:30: REG010")
+    assert lines[1].startswith("broken.py:") and "error: cannot parse: SyntaxError" in lines[1]
+    assert lines[2].startswith("cookie.py:4:") and "REG004" in lines[2]
+    assert any(line.startswith("seed002_train.py:21:") and "REG004" in line for line in lines)
+    assert any(line.startswith("keras2_model.py:7:") and "REG010" in line for line in lines)
+    assert not any(line.startswith("clean") for line in lines)
