@@ -64,7 +64,8 @@ def main() -> None:
     type=click.Choice(sorted(FORMATTERS)),
     default="text",
     show_default=True,
-    help="How findings are printed.",
+    help="How findings are printed: text (= concise), full (with source and fixes), json, sarif (code "
+    "scanning), github (Actions annotations).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
@@ -74,7 +75,11 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where the cache lives.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
-@click.option("--color/--no-color", default=None, help="Colour output (default: on a terminal, without NO_COLOR).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour text output (default: only on a terminal, and never when NO_COLOR is set).",
+)
 def check(
     paths: tuple[str, ...],
     fix: bool,
@@ -151,13 +156,15 @@ def check(
         _err(f"internal error: {type(error).__name__}: {error} (REGLINT_DEBUG=1 shows the traceback)")
         sys.exit(EXIT_ERROR)
     result.read_errors = read_errors
-    use_color = color if color is not None else (sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    stream_err = from_stdin and fixing  # stdout carries the fixed source
     view = View(
         unsafe_fixes=unsafe_fixes,
         fixing=fixing,
         quiet=quiet,
         statistics=statistics,
-        color=use_color and output_format in ("text", "concise", "full"),
+        color=_use_color(color, sys.stderr if stream_err else sys.stdout) and output_format in COLOR_FORMATS,
+        sources={path: (result.changes[path].fixed if path in result.changes else data) for path, data in items},
+        rules=settings.enabled_rules(),
     )
     write_failed = False
     if diff:
@@ -171,14 +178,28 @@ def check(
         write_failed = _write_changes(result)
     if not (fix_only or diff):
         report = FORMATTERS[output_format](result, view)
-        stream_err = from_stdin and fixing  # stdout carries the fixed source
-        click.echo(report, nl=False, err=stream_err)
+        # colour was decided above (click would strip it from a pipe even with --color)
+        click.echo(report, nl=False, err=stream_err, color=view.color)
     elif fix_only and not quiet and not diff:
         click.echo(f"Fixed {result.fixed} error{'s' if result.fixed != 1 else ''}.", err=from_stdin)
     for internal in result.internal_errors:
         code = f" {internal.code}" if internal.code else ""
         _err(f"internal error{code} in {internal.path}: {internal.message}")
     sys.exit(_exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed))
+
+
+COLOR_FORMATS = ("text", "concise", "full")
+
+
+def _use_color(flag: bool | None, stream: object) -> bool:
+    """--color / --no-color decide; otherwise colour only on a terminal, and never when the
+    NO_COLOR environment variable is set to a non-empty value (https://no-color.org)."""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _exit_code(result: RunResult, *, diff: bool, fix_only: bool, exit_zero: bool, write_failed: bool) -> int:
@@ -232,7 +253,9 @@ def _settings(
 
 def _decoded(path: str, data: bytes) -> str:
     try:
-        return source_for(path, data).text()
+        source = source_for(path, data)
+        # a notebook shows its cells as written (see reglint.notebook)
+        return str(getattr(source, "display_text", source.text)())
     except Exception:
         return data.decode("utf-8", "replace")
 

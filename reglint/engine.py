@@ -145,11 +145,10 @@ class _Walker(cst.CSTVisitor):
             self.ctx.resolver.push_function(node)  # type: ignore[arg-type]
         elif kind == "Comment":
             self.comments.append(node.value)  # type: ignore[attr-defined]
-        descend = True
+        # a rule cannot prune the traversal: the other rules still need the children
         for rule, method in self.visits.get(kind, ()):
-            if self._call(rule, method, node) is False:
-                descend = False
-        return descend
+            self._call(rule, method, node)
+        return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         kind = type(original_node).__name__

@@ -170,7 +170,7 @@ class Rule:
     def fix_label(cls) -> str:
         if cls.fix_safety is None:
             return "-"
-        return "safe|unsafe" if cls.mixed_safety else cls.fix_safety.value
+        return "safe/unsafe" if cls.mixed_safety else cls.fix_safety.value
 
 
 def _is_rule(obj: object, module: str) -> bool:

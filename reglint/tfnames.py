@@ -81,3 +81,270 @@ def nearest(word: str, candidates: list[str] | frozenset[str], cutoff: float = 0
         return lowered[word.lower()]
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
+
+
+# --- REG002/REG003/REG005 ---
+
+# Namespaces whose calls take the `*_initializer=` / `*_regularizer=` keywords the rules read:
+# Keras (2, 3, tf.keras, tf_keras), TensorFlow (tf.layers, get_variable, variable_scope,
+# tf.contrib.layers) and slim. A callee outside them (a user class, another library) is not
+# judged: precision first.
+TF_NAMESPACES = ("keras.", "tensorflow.", "slim.")
+
+# Keyword families (rules.md, "Spellings the rules must know"): `<family>_initializer` pairs
+# with `<family>_regularizer`. Keras and tf.layers: kernel/bias/depthwise/pointwise/recurrent/
+# embeddings/gamma/beta (and PReLU's alpha); slim: weights/biases; get_variable and
+# variable_scope: the bare `initializer` / `regularizer`.
+PAIRED_FAMILIES = frozenset(
+    {
+        "kernel",
+        "bias",
+        "depthwise",
+        "pointwise",
+        "recurrent",
+        "embeddings",
+        "gamma",
+        "beta",
+        "alpha",
+        "weights",
+        "biases",
+    }
+)
+INITIALIZER_SUFFIX = "initializer"
+REGULARIZER_SUFFIX = "regularizer"
+
+# Penalties on biases and on BatchNormalization's shift and scale (REG003).
+BIAS_REGULARIZER_KEYWORDS = frozenset(
+    {"bias_regularizer", "biases_regularizer", "beta_regularizer", "gamma_regularizer"}
+)
+
+# Regularizer factories and classes, called or passed uncalled (canonical names).
+KERAS_REGULARIZERS = frozenset(
+    {
+        *KERAS_REGULARIZER_FUNCTIONS,
+        *KERAS_REGULARIZER_CLASSES,
+        "keras.regularizers.OrthogonalRegularizer",
+        "keras.regularizers.orthogonal_regularizer",
+        "keras.regularizers.L1L2",
+    }
+)
+
+# Functions computing an L2 / L1 penalty of a tensor (the body of a hand-written regularizer,
+# and the element of an L2 sum over variables).
+PENALTY_FUNCTIONS = frozenset(
+    {
+        "tensorflow.nn.l2_loss",
+        "tensorflow.math.l2_loss",
+    }
+)
+
+# Initializers: everything under these modules, and TensorFlow's `*_initializer` functions.
+INITIALIZER_MODULES = (
+    "keras.initializers.",
+    "tensorflow.initializers.",
+    "tensorflow.contrib.layers.initializers.",
+    "slim.initializers.",
+)
+NOT_INITIALIZERS = frozenset(
+    {
+        # ops and helpers whose name ends like an initializer, and module helpers
+        "tensorflow.global_variables_initializer",
+        "tensorflow.local_variables_initializer",
+        "tensorflow.variables_initializer",
+        "tensorflow.tables_initializer",
+        "tensorflow.initialize_all_variables",
+        "tensorflow.initializers.global_variables",
+        "tensorflow.initializers.local_variables",
+        "tensorflow.initializers.variables",
+        "tensorflow.initializers.tables_initializer",
+        "keras.initializers.get",
+        "keras.initializers.serialize",
+        "keras.initializers.deserialize",
+    }
+)
+
+
+def is_initializer_name(name: str | None) -> bool:
+    """Whether a canonical name denotes an initializer class or factory."""
+    if not name or name in NOT_INITIALIZERS:
+        return False
+    if name.startswith(INITIALIZER_MODULES):
+        return True
+    head, _, last = name.rpartition(".")
+    return head in ("tensorflow", "tensorflow.contrib.layers", "slim") and last.endswith("_initializer")
+
+
+# Sources of "every trainable variable" (REG003): calls, and attributes of a model or layer.
+TRAINABLE_VARIABLE_CALLS = frozenset({"tensorflow.trainable_variables", "tensorflow.global_variables"})
+KERAS_TRAINABLE_ATTRIBUTES = frozenset({"trainable_variables", "trainable_weights"})
+TRAINABLE_COLLECTION_KEYS = frozenset(
+    {
+        "tensorflow.GraphKeys.TRAINABLE_VARIABLES",
+        "tensorflow.GraphKeys.GLOBAL_VARIABLES",
+        "tensorflow.GraphKeys.VARIABLES",
+    }
+)
+
+# Scopes whose `regularizer=` applies to every variable created in them (REG003).
+VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
+VARIABLE_GETTERS = frozenset({"tensorflow.get_variable", "slim.model_variable", "slim.variable"})
+
+# Contrib regularizers and their Keras equivalents (REG005): contrib's `l2_regularizer(s)`
+# computes `s * tf.nn.l2_loss(w) == s / 2 * sum(w**2)`, Keras's `l2(l)` computes
+# `l * sum(w**2)` (tf-facts.md, Scales).
+CONTRIB_TO_KERAS = {
+    "tensorflow.contrib.layers.l1_regularizer": "l1",
+    "tensorflow.contrib.layers.l2_regularizer": "l2",
+    "tensorflow.contrib.layers.l1_l2_regularizer": "l1_l2",
+    "tensorflow.contrib.layers.python.layers.regularizers.l1_regularizer": "l1",
+    "tensorflow.contrib.layers.python.layers.regularizers.l2_regularizer": "l2",
+    "tensorflow.contrib.layers.python.layers.regularizers.l1_l2_regularizer": "l1_l2",
+    "slim.l1_regularizer": "l1",
+    "slim.l2_regularizer": "l2",
+    "slim.l1_l2_regularizer": "l1_l2",
+    "slim.regularizers.l1_regularizer": "l1",
+    "slim.regularizers.l2_regularizer": "l2",
+    "slim.regularizers.l1_l2_regularizer": "l1_l2",
+}
+
+REGULARIZER_FACTORIES = KERAS_REGULARIZERS | CONTRIB_REGULARIZERS | frozenset(CONTRIB_TO_KERAS)
+
+
+# --- REG008/REG011/REG012 ---
+ADD_LOSS_METHOD = "add_loss"
+
+
+def is_keras_name(name: str | None) -> bool:
+    """Whether a canonical name lies in Keras (any spelling: keras, tf.keras, tf_keras)."""
+    return name is not None and (name == "keras" or name.startswith("keras."))
+
+
+# REG008: attributes Keras reads only when a layer builds its weights (activity_regularizer is
+# applied on every call, so setting it late works and is not listed)
+WEIGHT_REGULARIZER_ATTRIBUTES = frozenset(
+    {
+        "kernel_regularizer",
+        "bias_regularizer",
+        "depthwise_regularizer",
+        "pointwise_regularizer",
+        "recurrent_regularizer",
+        "embeddings_regularizer",
+        "gamma_regularizer",
+        "beta_regularizer",
+        "alpha_regularizer",
+    }
+)
+BUILT_MODEL_CALLS = ("keras.applications.",)  # prefixes: every application model is built
+MODEL_LOADERS = frozenset(
+    {
+        "keras.models.load_model",
+        "keras.saving.load_model",
+        "keras.models.model_from_json",
+        "keras.models.model_from_config",
+        "keras.models.model_from_yaml",
+        "keras.saving.model_from_json",
+    }
+)
+FUNCTIONAL_MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model"})
+SEQUENTIAL_CLASSES = frozenset({"keras.Sequential", "keras.models.Sequential"})
+INPUT_LAYERS = frozenset({"keras.Input", "keras.layers.Input", "keras.layers.InputLayer"})
+INPUT_SHAPE_KEYWORDS = frozenset({"input_shape", "input_dim", "batch_input_shape"})
+# methods that leave a model built (or need it built)
+MODEL_BUILDING_METHODS = frozenset(
+    {
+        "build",
+        "fit",
+        "fit_generator",
+        "predict",
+        "predict_generator",
+        "predict_on_batch",
+        "evaluate",
+        "evaluate_generator",
+        "train_on_batch",
+        "test_on_batch",
+        "summary",
+    }
+)
+# calls that rebuild a model from a config that names its layers' regularizers
+MODEL_REBUILDERS = frozenset(
+    {
+        "to_json",
+        "to_yaml",
+        "get_config",
+        "from_config",
+        "clone_model",
+        "model_from_json",
+        "model_from_config",
+        "model_from_yaml",
+        "load_model",
+    }
+)
+
+# REG011: Adam-family optimizers (their decoupled forms, AdamW and `weight_decay=`, are not here)
+ADAM_FAMILY_OPTIMIZERS = frozenset(
+    {
+        f"{module}.{name}"
+        for module in (
+            "keras.optimizers",
+            "keras.optimizers.legacy",
+            "keras.optimizers.experimental",
+            "keras.optimizers.adam",
+            "tensorflow.optimizers",
+        )
+        for name in ("Adam", "Adamax", "Nadam")
+    }
+    | {
+        "tensorflow.train.AdamOptimizer",
+        "tensorflow.contrib.opt.NadamOptimizer",
+        "tensorflow.contrib.opt.AdaMaxOptimizer",
+    }
+)
+ADAM_FAMILY_STRINGS = frozenset({"adam", "adamax", "nadam"})
+KERAS_L2 = frozenset({"keras.regularizers.l2", "keras.regularizers.L2"})
+KERAS_L1_L2 = frozenset({"keras.regularizers.l1_l2", "keras.regularizers.L1L2"})
+L2_LOSS_FUNCTIONS = frozenset({"tensorflow.nn.l2_loss"})
+# --- REG001 family ---
+# Readers of the regularization collection (reglint/dataflow.py, REG001/REG006/REG007/REG009).
+REG_LIST_READERS = frozenset(
+    {
+        "tensorflow.losses.get_regularization_losses",
+        "slim.losses.get_regularization_losses",
+        "tensorflow.contrib.losses.get_regularization_losses",
+    }
+)
+REG_SCALAR_READERS = frozenset({"tensorflow.losses.get_regularization_loss"})
+REG_TOTAL_READERS = frozenset(
+    {"tensorflow.losses.get_total_loss", "slim.losses.get_total_loss", "tensorflow.contrib.losses.get_total_loss"}
+)
+# calls that consume a value without optimizing it (printing, logging, summaries)
+NEUTRAL_PREFIXES = (
+    "builtins.print",
+    "builtins.len",
+    "builtins.str",
+    "builtins.repr",
+    "builtins.isinstance",
+    "logging.",
+    "absl.logging.",
+    "tensorflow.summary.",
+    "tensorflow.logging.",
+    "tensorflow.print",
+    "tensorflow.Print",
+    "tensorflow.debugging.",
+    "numpy.",
+)
+# TF1 calls that attach a regularizer to the variables they create (the collection gets it)
+GRAPH_DECLARERS_PREFIXES = ("tensorflow.layers.", "tensorflow.contrib.layers.", "slim.")
+GRAPH_DECLARERS = frozenset(
+    {"tensorflow.get_variable", "tensorflow.variable_scope", "tensorflow.get_local_variable", "slim.arg_scope"}
+)
+
+
+def is_neutral_call(name: str) -> bool:
+    return name.startswith(NEUTRAL_PREFIXES)
+
+
+def is_optimizer_class(name: str) -> bool:
+    """`tf.train.AdamOptimizer`, `keras.optimizers.Adam`, `tf.optimizers.SGD`, ..."""
+    return name.startswith(
+        ("tensorflow.train.", "keras.optimizers.", "tensorflow.optimizers.", "tensorflow.contrib.opt.")
+    ) and (name.endswith("Optimizer") or name.startswith(("keras.optimizers.", "tensorflow.optimizers.")))

@@ -50,3 +50,13 @@ def test_every_fix_has_examples_and_a_fixture(rule: type[Rule]) -> None:
     folder = ROOT / "fixtures" / f"{rule.code}-{rule.name}"
     cases = [p for p in folder.glob("*/expect.json")]
     assert cases, f"no fixture case under {folder.relative_to(ROOT)}"
+
+
+def test_rules_page_is_generated_from_the_docstrings() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_rules_doc.py"), "--check"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr

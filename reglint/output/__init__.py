@@ -1,27 +1,23 @@
 """Output formats. Each formatter takes a finished run and returns the text to print;
-none of them prints or decides the exit code."""
+none of them prints or decides the exit code.
+
+`text` / `concise` and `json` live here; `full` (source and fix shown), `sarif` (code
+scanning) and `github` (Actions annotations) have a module each; `base` holds what they share
+(View, and Files, which places a notebook's findings in their cells). FORMATTERS is the
+registry the CLI's `--output-format` offers."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from reglint.model import Finding, Position
+from reglint.output.base import Files, View, fixable_now, paint
 from reglint.runner import RunResult
 
-
-@dataclass(frozen=True)
-class View:
-    """How the CLI wants the run shown."""
-
-    unsafe_fixes: bool = False
-    fixing: bool = False
-    quiet: bool = False
-    statistics: bool = False
-    color: bool = False
+__all__ = ["FORMATTERS", "Files", "View", "fixable_now", "format_json", "format_text", "location"]
 
 
 def location(path: str, position: Position) -> str:
@@ -29,12 +25,7 @@ def location(path: str, position: Position) -> str:
     return f"{path}:{position.line}:{position.column + 1}"
 
 
-def fixable_now(finding: Finding, view: View) -> bool:
-    return finding.fix is not None and finding.fix.applicable(view.unsafe_fixes)
-
-
-def _paint(text: str, code: str, view: View) -> str:
-    return f"\x1b[{code}m{text}\x1b[0m" if view.color else text
+_paint = paint
 
 
 def summary_lines(result: RunResult, view: View) -> list[str]:
@@ -65,14 +56,15 @@ def summary_lines(result: RunResult, view: View) -> list[str]:
 
 def format_text(result: RunResult, view: View) -> str:
     out: list[str] = []
+    files = Files(view.sources)
     entries: list[tuple[tuple[Any, ...], str]] = []
     for f in result.findings:
         mark = " [*]" if fixable_now(f, view) else ""
         code = _paint(f.code, "1;31", view)
-        where = _paint(location(f.path, f.range.start), "1", view)
+        where = _paint(files.location(f.path, f.range.start), "1", view)
         entries.append((f.sort_key(), f"{where}: {code}{mark} {f.message}"))
     for e in result.parse_errors:
-        where = location(e.path, Position(e.line, e.column))
+        where = files.location(e.path, Position(e.line, e.column))
         entries.append(
             ((e.path, e.line, e.column, "", ""), f"{where}: {_paint('error', '1;31', view)}: cannot parse: {e.message}")
         )
@@ -95,14 +87,23 @@ def statistics_lines(result: RunResult) -> list[str]:
     ]
 
 
-def finding_json(f: Finding, view: View) -> dict[str, Any]:
-    return {
+def _point(files: Files, path: str, position: Position) -> dict[str, int]:
+    cell = files.cell(path, position.line)
+    row = position.line if cell is None else cell[1]
+    return {"row": row, "column": position.column + 1}
+
+
+def finding_json(f: Finding, view: View, files: Files | None = None) -> dict[str, Any]:
+    """One finding as JSON. In a notebook, rows count from the top of the cell and `cell`
+    (1-based, counting every cell) says which; Python files have no `cell` key."""
+    files = files or Files(view.sources)
+    item: dict[str, Any] = {
         "code": f.code,
         "name": f.name,
         "message": f.message,
         "filename": f.path,
-        "location": {"row": f.range.start.line, "column": f.range.start.column + 1},
-        "end_location": {"row": f.range.end.line, "column": f.range.end.column + 1},
+        "location": _point(files, f.path, f.range.start),
+        "end_location": _point(files, f.path, f.range.end),
         "fix": None
         if f.fix is None
         else {
@@ -111,28 +112,41 @@ def finding_json(f: Finding, view: View) -> dict[str, Any]:
             "edits": [
                 {
                     "content": e.content,
-                    "location": {"row": e.range.start.line, "column": e.range.start.column + 1},
-                    "end_location": {"row": e.range.end.line, "column": e.range.end.column + 1},
+                    "location": _point(files, f.path, e.range.start),
+                    "end_location": _point(files, f.path, e.range.end),
+                    **_cell_key(files, f.path, e.range.start),
                 }
                 for e in f.fix.edits
             ],
             "imports": [list(i) for i in f.fix.imports],
         },
     }
+    item.update(_cell_key(files, f.path, f.range.start))
+    return item
+
+
+def _cell_key(files: Files, path: str, position: Position) -> dict[str, int]:
+    cell = files.cell(path, position.line)
+    return {} if cell is None else {"cell": cell[0]}
 
 
 def format_json(result: RunResult, view: View) -> str:
-    items: list[dict[str, Any]] = [finding_json(f, view) for f in result.findings]
+    if view.statistics:
+        return json.dumps(statistics_json(result), indent=2) + "\n"
+    files = Files(view.sources)
+    items: list[dict[str, Any]] = [finding_json(f, view, files) for f in result.findings]
     for e in result.parse_errors:
+        where = Position(e.line, e.column)
         items.append(
             {
                 "code": None,
                 "name": "parse-error",
                 "message": e.message,
                 "filename": e.path,
-                "location": {"row": e.line, "column": e.column + 1},
-                "end_location": {"row": e.line, "column": e.column + 1},
+                "location": _point(files, e.path, where),
+                "end_location": _point(files, e.path, where),
                 "fix": None,
+                **_cell_key(files, e.path, where),
             }
         )
     for path, reason in result.read_errors:
@@ -147,12 +161,30 @@ def format_json(result: RunResult, view: View) -> str:
                 "fix": None,
             }
         )
-    items.sort(key=lambda i: (i["filename"], i["location"]["row"], i["location"]["column"], i["code"] or ""))
+    items.sort(
+        key=lambda i: (i["filename"], i.get("cell", 0), i["location"]["row"], i["location"]["column"], i["code"] or "")
+    )
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
+
+def statistics_json(result: RunResult) -> list[dict[str, Any]]:
+    counts = Counter((f.code, f.name) for f in result.findings)
+    fixable = Counter(f.code for f in result.findings if f.fix is not None)
+    return [
+        {"code": code, "name": name, "count": count, "fixable": bool(fixable[code])}
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+from reglint.output.full import format_full  # noqa: E402  (they use the helpers above)
+from reglint.output.github import format_github  # noqa: E402
+from reglint.output.sarif import format_sarif  # noqa: E402
 
 FORMATTERS: dict[str, Callable[[RunResult, View], str]] = {
     "text": format_text,
     "concise": format_text,
+    "full": format_full,
     "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
 }

@@ -103,6 +103,15 @@ class MisspelledCollectionKey(Rule):
             }
         ),
         Valid("import tensorflow as tf\nmy_collection = tf.get_collection('my_own_things')\n"),
+        # a look-alike method: pymongo's collections are not TensorFlow's
+        Valid(
+            "from pymongo import MongoClient\ndb = MongoClient().shop\nrows = db.get_collection('variable').find()\n"
+        ),
+        # a custom collection filled and read under the same near-TF name, through a Graph object
+        Valid(
+            "import tensorflow as tf\ng = tf.Graph()\ng.add_to_collection('regularization_loss', r)\n"
+            "total = tf.add_n(g.get_collection('regularization_loss'))\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -129,6 +138,16 @@ class MisspelledCollectionKey(Rule):
             "total = tf.losses.get_total_loss()\n",
             fixed="import tensorflow as tf\ntf.add_to_collection('regularization_losses', penalty)\n"
             "total = tf.losses.get_total_loss()\n",
+        ),
+        # a Graph object's method, the key given by keyword
+        Invalid(
+            "import tensorflow as tf\ng = tf.get_default_graph()\nr = g.get_collection(key='regularization_loss')\n",
+            fixed="import tensorflow as tf\ng = tf.get_default_graph()\n"
+            "r = g.get_collection(key='regularization_losses')\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variable')\n",
+            fixed="import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variables')\n",
         ),
         Invalid(
             files={
@@ -164,8 +183,9 @@ class MisspelledCollectionKey(Rule):
             kind = "read"
         elif name in COLLECTION_WRITERS:
             kind = "write"
-        elif name is None and isinstance(node.func, cst.Attribute):
-            # `graph.get_collection(...)` on a Graph object the resolver cannot name
+        elif name is None and isinstance(node.func, cst.Attribute) and self._imports_tensorflow():
+            # `graph.get_collection(...)` on a Graph object the resolver cannot name (in a file
+            # that imports TensorFlow: pymongo's `db.get_collection('variable')` is not one)
             method = node.func.attr.value
             if method in COLLECTION_METHODS_READ:
                 kind = "read"
@@ -181,6 +201,14 @@ class MisspelledCollectionKey(Rule):
         values = arg.value.elements if isinstance(arg.value, (cst.List, cst.Tuple)) else None
         for value in [e.value for e in values] if values is not None else [arg.value]:
             self._record(kind, value)
+
+    _tensorflow_file: bool | None = None
+
+    def _imports_tensorflow(self) -> bool:
+        if self._tensorflow_file is None:
+            bound = self.ctx.resolver.module_scope.bindings.values()
+            self._tensorflow_file = any(name.split(".")[0] in ("tensorflow", "keras", "slim") for name in bound)
+        return self._tensorflow_file
 
     def _record(self, kind: str, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.SimpleString) and "f" not in value.prefix.lower():

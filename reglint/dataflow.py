@@ -1,0 +1,1270 @@
+"""Def-use analysis of regularization terms, for REG001, REG006, REG007 and REG009.
+
+The analysis rides on the engine's single traversal: the first dataflow rule of a file to
+see the Module becomes the *owner* of the file's `Flow`, and its visit_/leave_ methods feed
+the statements it meets (with their enclosing function, class, `GradientTape` blocks and
+statement blocks) into it. At `leave_Module` the flow is solved once and every dataflow rule
+reads the same result (`Flow.of(ctx)` caches it on the file context).
+
+Solving interprets the recorded statements, flow-insensitively per scope, until nothing
+changes. A value is the set of *tags* it carries:
+
+- `Source`: a regularization term, where it comes from (`get_collection(REGULARIZATION_LOSSES)`,
+  `get_regularization_loss()`, `get_total_loss()`, `model.losses`, an L2 sum, a Keras layer
+  built with `*_regularizer=`);
+- `OPAQUE`: the value comes from somewhere the analysis cannot see into (a parameter of a
+  function called from elsewhere, an unknown call whose name says it is a loss);
+- object tags: a GradientTape, an optimizer, an instance of a class of this module, a
+  function of this module.
+
+Values flow through assignments (tuple unpacking, augmented assignment, `list.append`),
+arithmetic, TensorFlow / Keras calls (their result carries their arguments' tags), list
+building and comprehensions, calls of functions of the same module (arguments to parameters,
+returns to results) and attributes (`self.x`, class attributes). Sinks, where a value is
+optimized, record the tags of the loss they receive; print / logging / `tf.summary` /
+`sess.run` consume a value without optimizing it or losing track of it. A source that flows
+into a call the analysis cannot follow *escapes*: rules stay silent about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from reglint.names import dotted
+from reglint.rule import Insert, PendingFix, Replace, Rule
+from reglint.tfnames import (
+    COLLECTION_METHODS_READ,
+    COLLECTION_READERS,
+    GRAPH_DECLARERS,
+    GRAPH_DECLARERS_PREFIXES,
+    GRAPH_KEYS_CLASS,
+    REG_LIST_READERS,
+    REG_SCALAR_READERS,
+    REG_TOTAL_READERS,
+    REGULARIZATION_COLLECTION,
+    is_neutral_call,
+    is_optimizer_class,
+)
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext
+
+OPAQUE = "opaque"
+
+# kinds of Source
+COLLECTION = "collection"  # the REGULARIZATION_LOSSES list
+REG_LOSS = "reg_loss"  # get_regularization_loss(): its sum
+TOTAL_LOSS = "total_loss"  # get_total_loss(): data losses + regularization
+KERAS_LOSSES = "keras_losses"  # model.losses / layer.losses
+L2 = "l2"  # an explicit penalty on some tensor
+L2_ALL = "l2_all"  # an explicit penalty over all trainable variables
+KERAS_MODEL = "keras_model"  # a Keras layer built with *_regularizer=, and what is built from it
+
+GRAPH_FAMILY = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS})
+PENALTIES = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS, KERAS_LOSSES, L2, L2_ALL})
+
+SINK_METHODS = frozenset({"minimize", "compute_gradients"})
+FIT_METHODS = frozenset({"fit", "fit_generator", "train_on_batch", "compile"})
+MUTATORS = frozenset({"append", "extend", "insert", "add"})
+TRAINABLE_ALL_ATTRS = frozenset({"trainable_variables", "trainable_weights", "weights", "variables"})
+TRAINABLE_ALL_CALLS = frozenset({"tensorflow.trainable_variables", "tensorflow.global_variables"})
+L2_CALLS = frozenset({"tensorflow.nn.l2_loss", "tensorflow.norm", "tensorflow.nn.l2_normalize"})
+SQUARE_CALLS = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
+SUM_REDUCERS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "builtins.sum"})
+_WEIGHT_LIKE = (cst.Name, cst.Attribute, cst.Subscript)
+REGULARIZER_FACTORIES_PREFIXES = ("keras.regularizers.",)
+TRAIN_OP_FUNCTIONS = frozenset(
+    {"slim.learning.create_train_op", "tensorflow.contrib.training.create_train_op", "slim.create_train_op"}
+)
+ESTIMATOR_SPECS = frozenset(
+    {
+        "tensorflow.estimator.EstimatorSpec",
+        "tensorflow.estimator.tpu.TPUEstimatorSpec",
+        "tensorflow.contrib.tpu.TPUEstimatorSpec",
+    }
+)
+LOSSY_WORDS = ("loss", "cost", "objective")
+
+
+# --------------------------------------------------------------------------------------
+# what the traversal records
+
+
+@dataclass(eq=False)
+class Scope:
+    """A module, class body or function: where names live."""
+
+    node: cst.CSTNode
+    parent: Scope | None
+    kind: str  # "module", "class", "function"
+    cls: cst.ClassDef | None = None  # the class a method belongs to
+    self_name: str | None = None
+    params: list[str] = field(default_factory=list)
+    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    classes: dict[str, cst.ClassDef] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Stmt:
+    """A statement (or compound-statement header) with the context it runs in."""
+
+    node: cst.CSTNode  # a small statement, or the For / With / If / While header owner
+    line: cst.CSTNode  # the statement in its block (SimpleStatementLine or compound)
+    scope: Scope
+    tapes: tuple[cst.With, ...]
+    chain: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]  # (block, statement in it), outermost first
+    order: int = 0  # position in source order among the recorded statements
+
+    def __repr__(self) -> str:
+        return f"Stmt({type(self.node).__name__})"
+
+
+@dataclass(eq=False)
+class Source:
+    kind: str
+    node: cst.CSTNode
+    stmt: Stmt
+
+    def __repr__(self) -> str:
+        return f"Source({self.kind})"
+
+
+@dataclass(eq=False)
+class Sink:
+    kind: str  # "minimize", "gradients", "tape", "train_op", "estimator", "add_loss"
+    node: cst.Call
+    arg: cst.BaseExpression
+    stmt: Stmt
+    tape: cst.With | None = None
+    tags: frozenset[Any] = frozenset()
+    trains: bool = False  # optimizes variables (not a gradient with respect to inputs)
+
+    def __repr__(self) -> str:
+        return f"Sink({self.kind})"
+
+    @property
+    def graph_style(self) -> bool:
+        return self.kind in ("minimize", "gradients", "train_op", "estimator")
+
+    def sources(self, kinds: Iterable[str] | None = None) -> list[Source]:
+        wanted = set(kinds) if kinds is not None else None
+        return [t for t in self.tags if isinstance(t, Source) and (wanted is None or t.kind in wanted)]
+
+    @property
+    def opaque(self) -> bool:
+        return OPAQUE in self.tags
+
+
+@dataclass(eq=False)
+class Addition:
+    """`left + right` as evaluated, for fixes that drop one term."""
+
+    node: cst.BinaryOperation
+    left: frozenset[Any]
+    right: frozenset[Any]
+
+
+@dataclass(frozen=True)
+class Tape:
+    with_node: cst.With
+
+
+@dataclass(frozen=True)
+class Instance:
+    cls: cst.ClassDef
+
+
+@dataclass(frozen=True)
+class Function:
+    node: cst.FunctionDef
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A value made by a call of an imported name the analysis cannot see into
+    (`model = YoloV3(...)` with `from models import YoloV3`): followed so that the project
+    phase can match it with what the other module says about that name."""
+
+    name: str
+
+
+OPTIMIZER = "optimizer"
+TAPE_CTOR = "tape_ctor"
+TRAINABLE = "trainable"  # all the trainable variables of a graph or model
+KNOWN = "known"  # a value a TensorFlow / Keras call made: calling it or its methods is followed
+OBJECT_TAGS = (Tape, Instance, Function)
+
+
+def _is_plain(tag: Any) -> bool:
+    return not isinstance(tag, OBJECT_TAGS) and tag not in (OPTIMIZER, TAPE_CTOR)
+
+
+# --------------------------------------------------------------------------------------
+# the flow of one file
+
+
+class Flow:
+    """The dataflow facts of one file, fed by its owner rule and solved once."""
+
+    def __init__(self, ctx: FileContext, owner: Rule) -> None:
+        self.ctx = ctx
+        self.owner = owner
+        self.scopes: list[Scope] = []
+        self.scope_of: dict[cst.CSTNode, Scope] = {}
+        self.stmts: list[Stmt] = []
+        self.tapes: list[cst.With] = []
+        self.tape_names: dict[cst.With, str] = {}
+        self.chain: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+        self.called_names: set[str] = set()
+        self.solved = False
+        self._positions: Any = None
+        # results
+        self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
+        self.attrs: dict[tuple[Any, str], frozenset[Any]] = {}
+        self.returns: dict[cst.FunctionDef, frozenset[Any]] = {}
+        self.params: dict[tuple[cst.FunctionDef, str], frozenset[Any]] = {}
+        self.sources: dict[cst.CSTNode, Source] = {}
+        self.sinks: dict[cst.CSTNode, Sink] = {}
+        self.escaped: set[Source] = set()
+        self.fitted: set[Source] = set()
+        self.fitted_imports: set[Imported] = set()
+        # argument expressions of calls the analysis cannot follow (recorded once solved)
+        self.escaping_args: list[cst.BaseExpression] = []
+        self.escaped_imports: set[Imported] = set()
+        self.additions: dict[cst.CSTNode, Addition] = {}
+        # the operands' tags of every `a + b` and `[a, b, ...]`: where values meet
+        self.combinations: list[list[frozenset[Any]]] = []
+        self.keras_calls: list[tuple[cst.Call, Stmt, frozenset[Any]]] = []
+        self._current: Stmt | None = None
+        self._record = False
+
+    # -- feeding (called by the owner rule's visitors) -------------------------------------
+    @classmethod
+    def of(cls, ctx: FileContext, rule: Rule) -> Flow:
+        flow: Flow | None = getattr(ctx, "_reglint_flow", None)
+        if flow is None:
+            flow = cls(ctx, rule)
+            ctx._reglint_flow = flow  # type: ignore[attr-defined]
+        return flow
+
+    def feeds(self, rule: Rule) -> bool:
+        return rule is self.owner
+
+    def enter(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Module):
+            self._push(Scope(node, None, "module"))
+            return
+        scope = self.scopes[-1]
+        if isinstance(node, (cst.ClassDef, cst.FunctionDef)):
+            block = self.ctx.parent()
+            if block is not None:
+                self.chain.append((block, node))
+        if isinstance(node, cst.ClassDef):
+            scope.classes[node.name.value] = node
+            self._push(Scope(node, scope, "class", cls=node))
+        elif isinstance(node, cst.FunctionDef):
+            scope.functions[node.name.value] = node
+            inner = Scope(node, scope, "function")
+            params = node.params
+            names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+            inner.params = names
+            if scope.kind == "class":
+                inner.cls = scope.cls
+                if names and not any(
+                    isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in node.decorators
+                ):
+                    inner.self_name = names[0]
+            elif scope.cls is not None:
+                inner.cls, inner.self_name = scope.cls, scope.self_name
+            self._push(inner)
+        elif isinstance(node, cst.SimpleStatementSuite):
+            for small in node.body:
+                self._stmt(small, self.chain[-1][1] if self.chain else node)
+        elif isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            block = self.ctx.parent()
+            if block is not None:
+                self.chain.append((block, node))
+            if isinstance(node, cst.SimpleStatementLine):
+                for small in node.body:
+                    self._stmt(small, node)
+            elif isinstance(node, (cst.For, cst.If, cst.While, cst.With)):
+                self._stmt(node, node)
+            if isinstance(node, cst.With) and any(self._is_tape(item.item) for item in node.items):
+                self.tapes.append(node)
+                for item in node.items:
+                    if self._is_tape(item.item) and item.asname is not None and isinstance(item.asname.name, cst.Name):
+                        self.tape_names[node] = item.asname.name.value
+
+    def leave(self, node: cst.CSTNode) -> None:
+        if isinstance(node, (cst.ClassDef, cst.FunctionDef)):
+            self.scopes.pop()
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            if self.chain and self.chain[-1][1] is node:
+                self.chain.pop()
+            if self.tapes and self.tapes[-1] is node:
+                self.tapes.pop()
+
+    def called(self, node: cst.Call) -> None:
+        """Remember names called in the file: functions called here get their arguments."""
+        func = node.func
+        if isinstance(func, cst.Name):
+            self.called_names.add(func.value)
+        elif isinstance(func, cst.Attribute):
+            self.called_names.add(func.attr.value)
+
+    def scopes_all(self) -> list[Scope]:
+        return list(self.scope_of.values())
+
+    def _push(self, scope: Scope) -> None:
+        self.scopes.append(scope)
+        self.scope_of[scope.node] = scope
+
+    def _stmt(self, node: cst.CSTNode, line: cst.CSTNode) -> None:
+        self.stmts.append(Stmt(node, line, self.scopes[-1], tuple(self.tapes), tuple(self.chain), len(self.stmts)))
+
+    def _is_tape(self, expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Call) and self.resolve(expr.func) == "tensorflow.GradientTape"
+
+    def resolve(self, node: cst.CSTNode) -> str | None:
+        return self.ctx.resolver.resolve(node)
+
+    # -- positions -------------------------------------------------------------------------
+    def line(self, node: cst.CSTNode) -> int:
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return int(self._positions[node].start.line)
+
+    # -- solving ---------------------------------------------------------------------------
+    def solve(self) -> Flow:
+        if self.solved:
+            return self
+        self.solved = True
+        for scope in self.scopes_all():
+            if scope.kind == "class" and scope.node.name.value in self.called_names:  # type: ignore[attr-defined]
+                self.called_names.add("__init__")
+        # The resolver's scope stack is back at module level here; names bound inside
+        # functions resolve through the module scope, which is what the analysis needs for
+        # module aliases (functions rarely re-import TensorFlow under another name).
+        for _ in range(12):
+            before = self._size()
+            for stmt in self.stmts:
+                self._exec(stmt)
+            if self._size() == before:
+                break
+        self._record = True
+        for stmt in self.stmts:
+            self._exec(stmt)
+        self._record = False
+        for func, tags in self.returns.items():
+            if func.name.value not in self.called_names:
+                self.escaped.update(t for t in tags if isinstance(t, Source))
+        return self
+
+    def _size(self) -> int:
+        return (
+            sum(len(v) for v in self.env.values())
+            + sum(len(v) for v in self.attrs.values())
+            + sum(len(v) for v in self.returns.values())
+            + sum(len(v) for v in self.params.values())
+            + len(self.escaped)
+            + len(self.fitted)
+            + len(self.escaped_imports)
+            + len(self.fitted_imports)
+            + sum(len(s.tags) for s in self.sinks.values())
+        )
+
+    # -- statements ------------------------------------------------------------------------
+    def _exec(self, stmt: Stmt) -> None:
+        self._current = stmt
+        node = stmt.node
+        if isinstance(node, cst.Assign):
+            tags = self.eval(node.value)
+            for target in node.targets:
+                self._assign(target.target, tags)
+        elif isinstance(node, cst.AnnAssign):
+            if node.value is not None:
+                self._assign(node.target, self.eval(node.value))
+        elif isinstance(node, cst.AugAssign):
+            added, before = self.eval(node.value), self.eval(node.target)
+            if self._record and isinstance(node.operator, cst.AddAssign):
+                self.combinations.append([before, added])
+            self._assign(node.target, added | before)
+        elif isinstance(node, cst.Return):
+            if node.value is not None:
+                tags = self.eval(node.value)
+                func = self._function_of(stmt.scope)
+                if func is not None:
+                    self.returns[func] = self.returns.get(func, frozenset()) | tags
+        elif isinstance(node, cst.Expr):
+            tags = self.eval(node.value)
+            if isinstance(node.value, (cst.Yield, cst.Await)):
+                self._escape(tags)
+        elif isinstance(node, cst.For):
+            self._assign(node.target, self.eval(node.iter))
+        elif isinstance(node, (cst.If, cst.While)):
+            self.eval(node.test)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                tags = self.eval(item.item)
+                if TAPE_CTOR in tags:
+                    tags = frozenset({Tape(node)})
+                if item.asname is not None:
+                    self._assign(item.asname.name, tags)
+        self._current = None
+
+    def _function_of(self, scope: Scope) -> cst.FunctionDef | None:
+        return scope.node if isinstance(scope.node, cst.FunctionDef) else None
+
+    def _assign(self, target: cst.BaseExpression, tags: frozenset[Any]) -> None:
+        if isinstance(target, cst.Name):
+            assert self._current is not None
+            scope = self._current.scope
+            key = (scope, target.value)
+            self.env[key] = self.env.get(key, frozenset()) | tags
+            if scope.kind == "class":
+                # a class attribute, read as `Class.name` or `self.name`
+                attr = (scope.node, target.value)
+                self.attrs[attr] = self.attrs.get(attr, frozenset()) | tags
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._assign(element.value, tags)
+        elif isinstance(target, cst.StarredElement):
+            self._assign(target.value, tags)
+        elif isinstance(target, cst.Attribute):
+            owner = self._attr_owner(target.value)
+            if owner is _UNKNOWN:
+                self._escape(tags)
+            else:
+                attr_key: tuple[Any, str] = (owner, target.attr.value)
+                self.attrs[attr_key] = self.attrs.get(attr_key, frozenset()) | tags
+        elif isinstance(target, cst.Subscript):
+            self._assign(target.value, tags)
+
+    def _attr_owner(self, base: cst.BaseExpression) -> cst.CSTNode | object | None:
+        """Whose attribute `base.x` is: a class of this module (self, the class name), the
+        module itself for other names bound here, or unknown."""
+        assert self._current is not None
+        scope = self._current.scope
+        if isinstance(base, cst.Name):
+            if scope.self_name is not None and base.value == scope.self_name:
+                return scope.cls
+            cls = self._find_class(base.value, scope)
+            if cls is not None:
+                return cls
+            if self._bound(base.value, scope):
+                # attributes of an object of this file: keyed by the object's name
+                return _NameKey(base.value)
+        return _UNKNOWN
+
+    def _find_class(self, name: str, scope: Scope | None) -> cst.ClassDef | None:
+        while scope is not None:
+            if name in scope.classes:
+                return scope.classes[name]
+            scope = scope.parent
+        return None
+
+    def _find_function(self, name: str, scope: Scope | None) -> cst.FunctionDef | None:
+        while scope is not None:
+            if scope.kind != "class" and name in scope.functions:
+                return scope.functions[name]
+            scope = scope.parent
+        return None
+
+    def _bound(self, name: str, scope: Scope | None) -> bool:
+        while scope is not None:
+            if (scope, name) in self.env or name in scope.params:
+                return True
+            scope = scope.parent
+        return False
+
+    # -- expressions -----------------------------------------------------------------------
+    def eval(self, node: cst.BaseExpression) -> frozenset[Any]:
+        try:
+            return self._eval(node)
+        except RecursionError:
+            return frozenset({OPAQUE})
+
+    def _eval(self, node: cst.BaseExpression) -> frozenset[Any]:
+        if isinstance(node, cst.Name):
+            return self._name(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.eval(node.left), self.eval(node.right)
+            if self._record and isinstance(node.operator, cst.Add):
+                self.additions[node] = Addition(node, left, right)
+                self.combinations.append([left, right])
+            return _plain(left | right)
+        if isinstance(node, cst.UnaryOperation):
+            return self.eval(node.expression)
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            parts = [self.eval(e.value) for e in node.elements]
+            if self._record and len(parts) > 1:
+                self.combinations.append(parts)
+            return _union(parts)
+        if isinstance(node, cst.Dict):
+            return _union(
+                self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
+            )
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            return self._comprehension(node, node.elt)
+        if isinstance(node, cst.DictComp):
+            return self._comprehension(node, node.value)
+        if isinstance(node, cst.Subscript):
+            return self.eval(node.value)
+        if isinstance(node, cst.IfExp):
+            self.eval(node.test)
+            return self.eval(node.body) | self.eval(node.orelse)
+        if isinstance(node, (cst.Await, cst.StarredElement)):
+            return self.eval(node.expression if isinstance(node, cst.Await) else node.value)
+        if isinstance(node, cst.Lambda):
+            return self.eval(node.body)
+        if isinstance(node, cst.NamedExpr):
+            tags = self.eval(node.value)
+            self._assign(node.target, tags)
+            return tags
+        if isinstance(node, cst.Comparison):
+            self.eval(node.left)
+            return frozenset()
+        if isinstance(node, cst.BooleanOperation):
+            return self.eval(node.left) | self.eval(node.right)
+        return frozenset()
+
+    def _comprehension(self, node: cst.BaseComp, elt: cst.BaseExpression) -> frozenset[Any]:
+        iter_tags: frozenset[Any] = frozenset()
+        for_in: cst.CompFor | None = node.for_in
+        while for_in is not None:
+            tags = self.eval(for_in.iter)
+            iter_tags |= tags
+            self._assign(for_in.target, tags)
+            for_in = for_in.inner_for_in
+        trainable_all = TRAINABLE in iter_tags
+        elt_tags = self.eval(elt)
+        if trainable_all and any(isinstance(t, Source) and t.kind == L2 for t in elt_tags):
+            return (elt_tags - {t for t in elt_tags if isinstance(t, Source) and t.kind == L2}) | {
+                self._source(L2_ALL, node)
+            }
+        return _plain(elt_tags | iter_tags)
+
+    def _name(self, node: cst.Name) -> frozenset[Any]:
+        assert self._current is not None
+        scope: Scope | None = self._current.scope
+        name = node.value
+        while scope is not None:
+            if scope.kind == "class" and scope is not self._current.scope:
+                scope = scope.parent
+                continue
+            if (scope, name) in self.env:
+                return self.env[(scope, name)]
+            if name in scope.params and isinstance(scope.node, cst.FunctionDef):
+                func = scope.node
+                tags = self.params.get((func, name), frozenset())
+                if func.name.value not in self.called_names or name == scope.self_name:
+                    tags |= {OPAQUE} if name != scope.self_name else frozenset()
+                return tags
+            if name in scope.functions and scope.kind != "class":
+                return frozenset({Function(scope.functions[name])})
+            if name in scope.classes:
+                return frozenset()
+            scope = scope.parent
+        # bound nowhere in this file (a star import, a global set elsewhere): unknown, and a
+        # loss of that name may hold anything
+        return frozenset({OPAQUE}) if _lossy(name) else frozenset()
+
+    def _attribute(self, node: cst.Attribute) -> frozenset[Any]:
+        resolved = self.resolve(node)
+        if resolved is not None:
+            return frozenset()
+        attr = node.attr.value
+        owner = self._attr_owner(node.value)
+        tags: frozenset[Any] = frozenset()
+        if isinstance(owner, cst.ClassDef):
+            tags = self.attrs.get((owner, attr), frozenset())
+            if attr == "losses":
+                tags |= {self._source(KERAS_LOSSES, node)} | self._instance_models(owner)
+        elif owner is not _UNKNOWN:
+            tags = self.attrs.get((owner, attr), frozenset()) | self.eval(node.value)
+        else:
+            tags = self.eval(node.value)
+        for tag in list(tags):
+            if isinstance(tag, Instance):
+                # `net.loss` for `net = Net()`: the attribute the class's methods set
+                tags |= self.attrs.get((tag.cls, attr), frozenset())
+        if attr == "losses" and not isinstance(owner, cst.ClassDef):
+            tags |= {self._source(KERAS_LOSSES, node)}
+        elif attr in TRAINABLE_ALL_ATTRS:
+            tags |= {TRAINABLE}
+        elif any(word in attr.lower() for word in LOSSY_WORDS) and not tags - {OPAQUE}:
+            tags |= {OPAQUE}
+        return _plain(tags) | {t for t in tags if isinstance(t, Instance)}
+
+    def _instance_models(self, cls: cst.ClassDef) -> frozenset[Any]:
+        return _union(
+            frozenset(t for t in tags if isinstance(t, Source) and t.kind == KERAS_MODEL)
+            for (owner, _), tags in self.attrs.items()
+            if owner is cls
+        )
+
+    # -- calls -----------------------------------------------------------------------------
+    def _call(self, node: cst.Call) -> frozenset[Any]:
+        name = self.resolve(node.func)
+        func = node.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else None
+        # sources
+        source = self._call_source(node, name, method)
+        if source is not None:
+            return frozenset({source})
+        # sinks
+        sink = self._sink(node, name, method)
+        if sink is not None:
+            return sink
+        # consumers that neither optimize nor lose track of a value
+        if name is not None and is_neutral_call(name):
+            for arg in node.args:
+                self.eval(arg.value)
+            return frozenset()
+        if method in ("run", "eval", "format", "info", "debug", "warning", "warn", "error", "scalar", "histogram"):
+            for arg in node.args:
+                self.eval(arg.value)
+            if isinstance(func, cst.Attribute):
+                self.eval(func.value)
+            return frozenset()
+        arg_tags = [self.eval(arg.value) for arg in node.args]
+        args = _union(arg_tags)
+        if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
+            # a library the analysis does not know (or an imported project module)
+            self._escape_args(node, args)
+            made = frozenset({Imported(name)})
+            return made | {OPAQUE} if _lossy(name) else made
+        if name is not None:
+            if name == "tensorflow.GradientTape":
+                return frozenset({TAPE_CTOR})
+            if name in TRAINABLE_ALL_CALLS:
+                return frozenset({TRAINABLE})
+            if is_optimizer_class(name):
+                return frozenset({OPTIMIZER})
+            tags = _plain(args) | {KNOWN}
+            if name.startswith("keras.") and self._has_regularizer_kw(node):
+                tags |= {self._source(KERAS_MODEL, node)}
+            return tags
+        # methods and calls of values
+        if isinstance(func, cst.Attribute):
+            receiver = self.eval(func.value)
+            if method in FIT_METHODS:
+                self.fitted.update(t for t in receiver if isinstance(t, Source) and t.kind == KERAS_MODEL)
+                self.fitted_imports.update(t for t in receiver if isinstance(t, Imported))
+                return frozenset()
+            if method in MUTATORS:
+                self._assign(func.value, args)
+                return receiver
+            for tag in receiver:
+                if isinstance(tag, Instance):
+                    target = self._method(tag.cls, method or "")
+                    if target is not None:
+                        return self._invoke(target, node, bound=True)
+            if (
+                not receiver
+                and self._attr_owner(func.value) is _UNKNOWN
+                and not isinstance(func.value, cst.SimpleString)
+            ):
+                self._escape_args(node, args)
+                return frozenset({OPAQUE}) if _lossy(method or "") else frozenset()
+            owner = self._attr_owner(func.value)
+            if isinstance(owner, cst.ClassDef) and method is not None:
+                target = self._method(owner, method)
+                if target is not None:
+                    return self._invoke(target, node, bound=True)
+            if isinstance(func.value, cst.Name) and owner is not _UNKNOWN and method not in (None, "losses"):
+                # (`net.losses(logits, ...)` is a method of the user's class, not Keras' property)
+                # `self.layer(x)`: the call of an attribute holding a value
+                callee = self._attribute(func)
+                self._note_keras_call(node, callee)
+                return _plain(callee | args)
+            self._note_keras_call(node, receiver)
+            return _plain(receiver | args) | {t for t in receiver if isinstance(t, Instance)}
+        if isinstance(func, cst.Name):
+            assert self._current is not None
+            target = self._find_function(func.value, self._current.scope)
+            if target is not None and (self._current.scope, func.value) not in self.env:
+                return self._invoke(target, node, bound=False)
+            cls = self._find_class(func.value, self._current.scope)
+            if cls is not None:
+                init = self._method(cls, "__init__")
+                if init is not None:
+                    self._invoke(init, node, bound=True)
+                return frozenset({Instance(cls)}) | self._instance_models(cls)
+            callee = self.eval(func)
+            if callee:
+                for tag in callee:
+                    if isinstance(tag, Function):
+                        return self._invoke(tag.node, node, bound=False)
+                self._note_keras_call(node, callee)
+                return _plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
+            self._escape_args(node, args)
+            return frozenset({OPAQUE}) if _lossy(func.value) else frozenset()
+        # a call of a call: `tf.contrib.layers.l2_regularizer(0.5)(w)`, `Dense(3)(x)`
+        callee = self.eval(func)
+        if isinstance(func, cst.Call):
+            inner = self.resolve(func.func) or ""
+            if inner.startswith(("keras.", "tensorflow.", "slim.")):
+                return _plain(callee | args)
+        if callee:
+            return _plain(callee | args)
+        self._escape_args(node, args)
+        return frozenset()
+
+    def _note_keras_call(self, node: cst.Call, callee: frozenset[Any]) -> None:
+        if (
+            self._record
+            and self._current is not None
+            and any((isinstance(t, Source) and t.kind == KERAS_MODEL) or isinstance(t, Imported) for t in callee)
+        ):
+            self.keras_calls.append((node, self._current, callee))
+
+    def _method(self, cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+        scope = self.scope_of.get(cls)
+        return scope.functions.get(name) if scope is not None else None
+
+    def _invoke(self, func: cst.FunctionDef, call: cst.Call, *, bound: bool) -> frozenset[Any]:
+        scope = self.scope_of.get(func)
+        if scope is None:
+            return frozenset()
+        params = list(scope.params)
+        if bound and params:
+            params = params[1:]
+        positional = 0
+        for arg in call.args:
+            tags = self.eval(arg.value)
+            if arg.keyword is not None:
+                key = arg.keyword.value
+            elif arg.star:
+                self._escape(tags)
+                continue
+            else:
+                if positional >= len(params):
+                    self._escape(tags)
+                    continue
+                key = params[positional]
+                positional += 1
+            self.params[(func, key)] = self.params.get((func, key), frozenset()) | tags
+        return self.returns.get(func, frozenset())
+
+    def _escape_args(self, node: cst.Call, args: frozenset[Any]) -> None:
+        """The arguments of a call the analysis cannot follow escape."""
+        self._escape(args)
+        if self._record:
+            self.escaping_args.extend(arg.value for arg in node.args)
+
+    def _escape(self, tags: frozenset[Any]) -> None:
+        for tag in tags:
+            if isinstance(tag, Source):
+                self.escaped.add(tag)
+            elif isinstance(tag, Imported):
+                self.escaped_imports.add(tag)
+
+    def _source(self, kind: str, node: cst.CSTNode) -> Source:
+        source = self.sources.get(node)
+        if source is None:
+            assert self._current is not None
+            source = Source(kind, node, self._current)
+            self.sources[node] = source
+        return source
+
+    def _has_regularizer_kw(self, node: cst.Call) -> bool:
+        return any(
+            arg.keyword is not None
+            and arg.keyword.value.endswith("_regularizer")
+            and not (isinstance(arg.value, cst.Name) and arg.value.value == "None")
+            for arg in node.args
+        )
+
+    def _call_source(self, node: cst.Call, name: str | None, method: str | None) -> Source | None:
+        if name in COLLECTION_READERS or (name is None and method in COLLECTION_METHODS_READ):
+            key = node.args[0].value if node.args else None
+            if key is not None and self._is_reg_key(key):
+                return self._source(COLLECTION, node)
+            return None
+        if name in REG_LIST_READERS:
+            return self._source(COLLECTION, node)
+        if name in REG_SCALAR_READERS:
+            return self._source(REG_LOSS, node)
+        if name in REG_TOTAL_READERS:
+            flag = _argument(node, 0, "add_regularization_losses")
+            if isinstance(flag, cst.Name) and flag.value == "False":
+                return None
+            return self._source(TOTAL_LOSS, node)
+        if name in L2_CALLS:
+            self.eval(node.args[0].value) if node.args else None
+            return self._source(L2, node)
+        if name in SUM_REDUCERS and node.args:
+            # sum(w ** 2) / reduce_sum(tf.square(w)) of a weight, not reduce_mean(square(y - p))
+            inner = node.args[0].value
+            if (
+                isinstance(inner, cst.Call)
+                and self.resolve(inner.func) in SQUARE_CALLS
+                and inner.args
+                and isinstance(inner.args[0].value, _WEIGHT_LIKE)
+            ):
+                return self._source(L2, node)
+            if (
+                isinstance(inner, cst.BinaryOperation)
+                and isinstance(inner.operator, cst.Power)
+                and isinstance(inner.left, _WEIGHT_LIKE)
+            ):
+                return self._source(L2, node)
+        if isinstance(node.func, cst.Call):
+            factory = self.resolve(node.func.func) or ""
+            if factory.startswith(REGULARIZER_FACTORIES_PREFIXES) or factory.endswith(
+                ("l2_regularizer", "l1_regularizer", "l1_l2_regularizer")
+            ):
+                return self._source(L2, node)
+        return None
+
+    def _is_reg_key(self, key: cst.BaseExpression) -> bool:
+        if isinstance(key, cst.SimpleString):
+            return key.evaluated_value == REGULARIZATION_COLLECTION
+        return self.resolve(key) == f"{GRAPH_KEYS_CLASS}.REGULARIZATION_LOSSES"
+
+    def _sink(self, node: cst.Call, name: str | None, method: str | None) -> frozenset[Any] | None:
+        kind: str | None = None
+        arg: cst.BaseExpression | None = None
+        tape: cst.With | None = None
+        receiver: frozenset[Any] = frozenset()
+        if method in SINK_METHODS and (name is None or name.startswith(("tensorflow.", "keras."))):
+            kind, arg = "minimize", _argument(node, 0, "loss")
+        elif name == "tensorflow.gradients":
+            kind, arg = "gradients", _argument(node, 0, "ys")
+        elif name in TRAIN_OP_FUNCTIONS:
+            kind, arg = "train_op", _argument(node, 0, "total_loss")
+        elif name in ESTIMATOR_SPECS:
+            kind, arg = "estimator", _argument(node, -1, "loss")
+        elif method == "add_loss" and name is None:
+            kind, arg = "add_loss", _argument(node, 0, "losses")
+        elif method == "gradient" and name is None and isinstance(node.func, cst.Attribute):
+            receiver = self.eval(node.func.value)
+            tapes = [t for t in receiver if isinstance(t, Tape)]
+            if not tapes:
+                return None
+            kind, arg, tape = "tape", _argument(node, 0, "target"), tapes[0].with_node
+        if kind is None:
+            return None
+        others: frozenset[Any] = frozenset()
+        for other in node.args:
+            if other.value is not arg:
+                others |= self.eval(other.value)
+        if arg is None:
+            return frozenset()
+        tags = self.eval(arg)
+        assert self._current is not None
+        sink = self.sinks.get(node)
+        if sink is None:
+            sink = Sink(kind, node, arg, self._current, tape)
+            self.sinks[node] = sink
+        sink.tags = sink.tags | tags
+        # gradients with respect to the trainable variables train; with respect to an input
+        # image (saliency, adversarial examples) they do not
+        sink.trains = sink.trains or kind not in ("gradients", "tape") or TRAINABLE in others
+        return frozenset()
+
+    # -- queries for rules ------------------------------------------------------------------
+    def eval_in(self, stmt: Stmt, node: cst.BaseExpression) -> frozenset[Any]:
+        """The tags of an expression of `stmt`, once solved."""
+        self._current = stmt
+        try:
+            return self.eval(node)
+        finally:
+            self._current = None
+
+    def reached(self, source: Source) -> list[Sink]:
+        return [sink for sink in self.sinks.values() if source in sink.tags]
+
+    def combined(self, first: Source, second: Source) -> bool:
+        """Whether the two terms are operands of one `+` or one list somewhere."""
+        for parts in self.combinations:
+            if any(first in a and second in b for i, a in enumerate(parts) for j, b in enumerate(parts) if i != j):
+                return True
+        return False
+
+    def sink_list(self) -> list[Sink]:
+        """Sinks in source order (by statement: positions are computed only to report)."""
+        return sorted(self.sinks.values(), key=lambda s: s.stmt.order)
+
+    def source_list(self, kinds: Iterable[str]) -> list[Source]:
+        wanted = set(kinds)
+        return sorted((s for s in self.sources.values() if s.kind in wanted), key=lambda s: s.stmt.order)
+
+    def tf_alias(self) -> str | None:
+        """A module-level name bound to TensorFlow (`tf`), for fixes that call it."""
+        for name, qualified in self.ctx.resolver.module_scope.bindings.items():
+            if qualified == "tensorflow":
+                return name
+        return None
+
+    def tf_is_v2_module(self) -> bool:
+        """Whether `tf` is TensorFlow 2's module and the file reaches TF1 through `compat.v1`."""
+        for stmt in self.ctx.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if dotted(alias.name) == "tensorflow.compat.v1":
+                            return False
+        return "compat.v1." in self.ctx.module.code
+
+    def assignments_in(self, name: str, container: cst.CSTNode) -> list[Stmt]:
+        """Statements assigning `name` (plainly) that lie in the body of `container`."""
+        found = []
+        for stmt in self.stmts:
+            if not any(line is container for _, line in stmt.chain):
+                continue
+            node = stmt.node
+            if (
+                isinstance(node, cst.Assign)
+                and any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets)
+            ) or (
+                isinstance(node, (cst.AugAssign, cst.AnnAssign))
+                and isinstance(node.target, cst.Name)
+                and node.target.value == name
+            ):
+                found.append(stmt)
+        return found
+
+    def names_used(self, name: str, scope: Scope) -> Iterator[tuple[cst.Name, Stmt]]:
+        """Loads of `name` in statements of `scope` (assignment targets excluded)."""
+        for stmt in self.stmts:
+            if stmt.scope is not scope:
+                continue
+            for found in _loads(stmt.node, name):
+                yield found, stmt
+
+
+class _Unknown:
+    pass
+
+
+_UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class _NameKey:
+    name: str
+
+
+_KNOWN_LIBRARIES = frozenset({"tensorflow", "keras", "slim", "numpy", "math", "builtins", "functools", "itertools"})
+
+
+def _union(items: Iterable[frozenset[Any]]) -> frozenset[Any]:
+    out: frozenset[Any] = frozenset()
+    for item in items:
+        out |= item
+    return out
+
+
+def _plain(tags: frozenset[Any]) -> frozenset[Any]:
+    return frozenset(t for t in tags if _is_plain(t))
+
+
+def _lossy(name: str) -> bool:
+    last = name.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in LOSSY_WORDS)
+
+
+def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    if index < 0:
+        return None
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[index].value if index < len(positional) else None
+
+
+def _loads(node: cst.CSTNode, name: str) -> Iterator[cst.Name]:
+    """Name nodes reading `name` inside a statement (targets of plain assignments excluded)."""
+    if isinstance(node, cst.Assign):
+        roots: list[cst.CSTNode] = [node.value]
+        roots += [t.target for t in node.targets if not isinstance(t.target, cst.Name)]
+    elif isinstance(node, (cst.For,)):
+        roots = [node.iter]
+    elif isinstance(node, (cst.If, cst.While)):
+        roots = [node.test]
+    elif isinstance(node, cst.With):
+        roots = [item.item for item in node.items]
+    else:
+        roots = [node]
+    for root in roots:
+        yield from _names(root, name)
+
+
+def _names(node: cst.CSTNode, name: str) -> Iterator[cst.Name]:
+    if isinstance(node, cst.Name):
+        if node.value == name:
+            yield node
+        return
+    if isinstance(node, cst.Attribute):
+        yield from _names(node.value, name)
+        return
+    for child in node.children:
+        yield from _names(child, name)
+
+
+def mentions(node: cst.CSTNode, ref: str) -> bool:
+    """Whether an expression uses the object named by `ref` (`model`, `self.model`)."""
+    head, _, attr = ref.partition(".")
+    if not attr:
+        return any(True for _ in _names(node, head))
+    if (
+        isinstance(node, cst.Attribute)
+        and node.attr.value == attr
+        and isinstance(node.value, cst.Name)
+        and node.value.value == head
+    ):
+        return True
+    return any(mentions(child, ref) for child in node.children)
+
+
+def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    """Whether `inner` is `outer` or lies inside it (a walk of `outer` only)."""
+    if outer is inner:
+        return True
+    return any(contains(child, inner) for child in outer.children)
+
+
+def statement_text(module: cst.Module, stmt: cst.CSTNode) -> str:
+    """The source of a statement to move: its own comment lines, then the statement, without
+    indentation (Insert(own_line=True) indents each line like its anchor)."""
+    comments: list[str] = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        comments = [line.comment.value for line in stmt.leading_lines if line.comment is not None]
+        stmt = stmt.with_changes(leading_lines=[])
+    return "\n".join([*comments, module.code_for_node(stmt).rstrip("\r\n")])
+
+
+def moved_statement(flow: Flow, stmt: Stmt) -> str | None:
+    """The name a movable statement assigns: a line holding one plain `name = value`."""
+    line = stmt.line
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or line.body[0] is not stmt.node:
+        return None
+    node = stmt.node
+    if not isinstance(node, cst.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        return None
+    return node.targets[0].target.value
+
+
+def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
+    """Statements of `scope` that bind `name` (assignment, augmented assignment, for target)."""
+    found = []
+    for stmt in flow.stmts:
+        if stmt.scope is not scope:
+            continue
+        node = stmt.node
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
+            targets = [node.target]
+        elif isinstance(node, cst.With):
+            targets = [item.asname.name for item in node.items if item.asname is not None]
+        if any(any(True for _ in _names(t, name)) for t in targets):
+            found.append(stmt)
+    return found
+
+
+__all__ = [
+    "COLLECTION",
+    "GRAPH_FAMILY",
+    "KERAS_LOSSES",
+    "KERAS_MODEL",
+    "L2",
+    "L2_ALL",
+    "OPAQUE",
+    "PENALTIES",
+    "REG_LOSS",
+    "TOTAL_LOSS",
+    "Addition",
+    "Flow",
+    "FlowRule",
+    "Imported",
+    "Scope",
+    "Sink",
+    "Source",
+    "Stmt",
+    "add_term_fix",
+    "contains",
+    "is_graph_declarer",
+    "mentions",
+    "reference_to",
+    "regularizer_keyword",
+    "statement_text",
+]
+
+
+def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> PendingFix | None:
+    """Add `term` to the loss a sink optimizes, where the loss is formed: a new line
+    `loss = loss + term` before the training call, or after the loss's last assignment in the
+    sink's GradientTape; or `arg + term` in the call when the loss is an expression."""
+    if term is None:
+        return None
+    arg = sink.arg
+    scope = sink.stmt.scope
+    if isinstance(arg, cst.Name) or (
+        isinstance(arg, cst.Attribute) and isinstance(arg.value, cst.Name) and arg.value.value == scope.self_name
+    ):
+        if isinstance(arg, cst.Name) and (scope, arg.value) not in flow.env:
+            return None  # a name of another scope: rebinding it here would shadow it
+        if isinstance(arg, cst.Name) and any(
+            isinstance(s.node, cst.Assign) and isinstance(s.node.value, cst.Lambda)
+            for s in assignments_of(flow, arg.value, scope)
+        ):
+            return None  # a loss callable (Keras `minimize(loss_fn, ...)`): not a tensor to add to
+        name = flow.ctx.code(arg)
+        text = f"{name} = {name} + {term}"
+        if sink.tape is not None:
+            if not isinstance(arg, cst.Name):
+                return None
+            body = sink.tape.body
+            inside = [
+                s
+                for s in flow.assignments_in(arg.value, sink.tape)
+                if s.chain and s.chain[-1][0] is body and isinstance(s.line, cst.SimpleStatementLine)
+            ]
+            if not inside:
+                return None
+            last = max(inside, key=lambda s: flow.line(s.node))
+            return rule.make_fix(Insert(last.line, text, after=True, own_line=True))
+        if not isinstance(sink.stmt.line, cst.SimpleStatementLine):
+            return None
+        return rule.make_fix(Insert(sink.stmt.line, text, after=False, own_line=True))
+    if sink.tape is not None:
+        return None
+    if isinstance(arg, cst.Lambda):
+        # `minimize(lambda: loss)`: the term goes into the lambda's body
+        text = flow.ctx.code(arg.body)
+        if not _binds_tighter_than_plus(arg.body):
+            text = f"({text})"
+        return rule.make_fix(Replace(arg.body, f"{text} + {term}"))
+    code = flow.ctx.code(arg)
+    if not _binds_tighter_than_plus(arg):
+        code = f"({code})"
+    return rule.make_fix(Replace(arg, f"{code} + {term}"))
+
+
+_ARITHMETIC = (
+    cst.Add,
+    cst.Subtract,
+    cst.Multiply,
+    cst.Divide,
+    cst.FloorDivide,
+    cst.Modulo,
+    cst.Power,
+    cst.MatrixMultiply,
+)
+
+
+def _binds_tighter_than_plus(node: cst.BaseExpression) -> bool:
+    """Whether `node + term` keeps `node` whole without parentheses."""
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, _ARITHMETIC)
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or bool(getattr(node, "lpar", None))
+
+
+def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | None:
+    """How the sink's statement can name the value computed at `source`: the variable or
+    `self.` attribute it is assigned to, and whether that value is a list (a collection)."""
+    stmt = source.stmt.node
+    if not isinstance(stmt, cst.Assign) or len(stmt.targets) != 1:
+        return None
+    target = stmt.targets[0].target
+    is_list = source.kind in (COLLECTION, KERAS_LOSSES) and stmt.value is source.node
+    same_scope = source.stmt.scope is sink.stmt.scope
+    if same_scope and flow.line(source.node) >= flow.line(sink.node):
+        return None
+    if isinstance(target, cst.Name):
+        return (target.value, is_list) if same_scope else None
+    here = sink.stmt.scope
+    there = source.stmt.scope
+    if (
+        same_scope  # in another method, the attribute may not be set yet when the loss is built
+        and isinstance(target, cst.Attribute)
+        and isinstance(target.value, cst.Name)
+        and there.self_name is not None
+        and target.value.value == there.self_name
+        and here.self_name is not None
+        and here.cls is there.cls
+    ):
+        return f"{here.self_name}.{target.attr.value}", is_list
+    return None
+
+
+def regularizer_keyword(call: cst.Call) -> str | None:
+    """The `regularizer=` / `*_regularizer=` keyword a call passes a regularizer to, if any."""
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        keyword = arg.keyword.value
+        if keyword == "regularizer" or keyword.endswith("_regularizer"):
+            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+                continue
+            return keyword
+    return None
+
+
+def is_graph_declarer(name: str | None) -> bool:
+    """TF1 calls whose regularizer goes to the REGULARIZATION_LOSSES collection."""
+    return name is not None and (name in GRAPH_DECLARERS or name.startswith(GRAPH_DECLARERS_PREFIXES))
+
+
+class FlowRule(Rule):
+    """Base of the rules that read the dataflow: feeds the file's `Flow` (when this rule is
+    its owner) from the engine's traversal and calls `judge` once at the end of the module."""
+
+    code: ClassVar[str]
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.flow = Flow.of(self.ctx, self)
+        if self.flow.feeds(self):
+            self.flow.enter(node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self.judge(self.flow.solve())
+
+    def judge(self, flow: Flow) -> None:
+        raise NotImplementedError
+
+    def _enter(self, node: cst.CSTNode) -> None:
+        if self.flow.feeds(self):
+            self.flow.enter(node)
+
+    def _leave(self, node: cst.CSTNode) -> None:
+        if self.flow.feeds(self):
+            self.flow.leave(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.flow.feeds(self):
+            self.flow.called(node)
+
+    visit_ClassDef = _enter
+    leave_ClassDef = _leave
+    visit_FunctionDef = _enter
+    leave_FunctionDef = _leave
+    visit_SimpleStatementLine = _enter
+    leave_SimpleStatementLine = _leave
+    visit_SimpleStatementSuite = _enter
+    visit_For = _enter
+    leave_For = _leave
+    visit_While = _enter
+    leave_While = _leave
+    visit_If = _enter
+    leave_If = _leave
+    visit_With = _enter
+    leave_With = _leave
+    visit_Try = _enter
+    leave_Try = _leave

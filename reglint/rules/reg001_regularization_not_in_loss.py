@@ -1,0 +1,739 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import libcst as cst
+
+from reglint.dataflow import (
+    GRAPH_FAMILY,
+    KERAS_LOSSES,
+    KERAS_MODEL,
+    L2_ALL,
+    PENALTIES,
+    Flow,
+    FlowRule,
+    Imported,
+    Scope,
+    Sink,
+    Source,
+    add_term_fix,
+    is_graph_declarer,
+    mentions,
+    reference_to,
+    regularizer_keyword,
+)
+from reglint.engine import ProjectFacts
+from reglint.model import Fact, Finding, Safety
+from reglint.rule import Invalid, Valid
+from reglint.tfnames import (
+    COLLECTION_METHODS_READ,
+    COLLECTION_READERS,
+    GRAPH_KEYS_CLASS,
+    REG_LIST_READERS,
+    REG_SCALAR_READERS,
+    REG_TOTAL_READERS,
+    REGULARIZATION_COLLECTION,
+)
+
+TF1 = "import tensorflow.compat.v1 as tf\n"
+
+
+class RegularizationNotInLoss(FlowRule):
+    """
+    ## What it does
+    Flags regularization that exists but never reaches the loss that is optimized, in three
+    shapes: the regularization collection (or `get_regularization_loss()`, or an L2 sum over
+    all trainable variables, or `model.losses`) is read but never added to the loss that
+    reaches `minimize`, `compute_gradients`, `create_train_op`, `EstimatorSpec`, or
+    `tf.gradients` / `tape.gradient` with respect to the trainable variables (a gradient with
+    respect to an input, as for a saliency map, is no training); regularizers are
+    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`) in graph
+    code that trains while nothing in the whole project reads the regularization collection;
+    a Keras model built with `*_regularizer=` (in the same file, or by a function or
+    `keras.Model` subclass of another module of the project) is trained in a
+    `tf.GradientTape` loop whose loss never includes `model.losses`, and never by
+    `compile` / `fit`.
+
+    ## Why is this bad?
+    In TensorFlow 1, a regularizer only puts a tensor in the `REGULARIZATION_LOSSES`
+    collection; nothing adds it to the loss. In a Keras custom training loop, nothing adds
+    `model.losses` either. The program runs exactly as before, printing a regularization
+    loss if you ask for it, and trains without the penalty.
+
+    Each finding names where the regularization comes from and where the loss is optimized.
+    When the loss flows through a function the analysis cannot see, the rule stays silent.
+
+    ## Example
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    w = tf.get_variable("w", [3, 1], regularizer=tf.keras.regularizers.l2(0.01))
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+    reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    ```
+
+    Use instead:
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    w = tf.get_variable("w", [3, 1], regularizer=tf.keras.regularizers.l2(0.01))
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y))
+    reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    loss = loss + tf.add_n(reg_losses)
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    ```
+
+    For a Keras custom loop, add `sum(model.losses)` to the loss inside the tape.
+
+    ## Fix safety
+    Unsafe: the fix adds the penalty to the optimized loss, which changes what is trained.
+    The term is added where the loss is formed: on a new line before the training call
+    (`loss = loss + tf.add_n(reg_losses)`), or, for a `GradientTape`, after the last
+    assignment of the loss inside the tape (`loss = loss + sum(model.losses)`). No fix is
+    offered when the regularization value cannot be named at that point (a read bound to no
+    variable, a variable of another function), or the loss is not a plain name; the finding
+    is reported all the same.
+
+    ## References
+    - [tf.compat.v1.losses.get_regularization_loss](https://www.tensorflow.org/api_docs/python/tf/compat/v1/losses/get_regularization_loss)
+    - [Writing a training loop from scratch](https://keras.io/guides/writing_a_custom_training_loop_in_tensorflow/)
+    """
+
+    code = "REG001"
+    name = "regularization-not-in-loss"
+    TOKENS = (
+        b"regularizer",
+        b"REGULARIZATION_LOSSES",
+        b"regularization_losses",
+        b"get_regularization_loss",
+        b"get_total_loss",
+        b"get_collection",
+        b"variables",
+        b"weights",
+        b"minimize",
+        b"compute_gradients",
+        b"gradients",
+        b"create_train_op",
+        b"EstimatorSpec",
+        b".losses",
+        b"GradientTape",
+        # a module between a model's layers and its training loop (`def YOLOv3(x): return
+        # common.convolutional(...)`) contributes a fact: all it necessarily has is an import
+        b"import",
+    )
+    fix_safety = Safety.UNSAFE
+
+    VALID = [
+        # seed 002: the collection concatenated to the base loss
+        Valid(
+            TF1 + "base_loss = tf.reduce_mean(tf.square(y - p))\n"
+            "l2_loss = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.add_n([base_loss] + l2_loss, name='loss')\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        ),
+        # seed 001: the sum added in front of the loss
+        Valid(
+            TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "regularization_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.add_n(regularization_losses) + loss\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+        ),
+        # seed 003: a custom collection of penalties and data loss, summed
+        Valid(
+            TF1 + "def get_weight(shape, r):\n"
+            "    var = tf.Variable(tf.random_normal(shape))\n"
+            "    tf.add_to_collection('losses', tf.keras.regularizers.l2(r)(var))\n"
+            "    return var\n"
+            "w = get_weight([2, 1], 0.001)\n"
+            "mse_loss = tf.reduce_mean(tf.square(y_ - tf.matmul(x, w)))\n"
+            "tf.add_to_collection('losses', mse_loss)\n"
+            "loss = tf.add_n(tf.get_collection('losses'))\n"
+            "train_step = tf.train.AdamOptimizer(0.001).minimize(loss)\n"
+        ),
+        # seed 004: a manual L2 over the trainable variables, added
+        Valid(
+            TF1 + "loss = tf.reduce_mean(xent)\n"
+            "tv = tf.trainable_variables()\n"
+            "Regularization_term = 0.0005 * tf.reduce_sum([tf.nn.l2_loss(v) for v in tv])\n"
+            "loss = Regularization_term + loss\n"
+            "train_op = tf.train.AdamOptimizer(0.005).minimize(loss)\n"
+        ),
+        # get_total_loss includes the collection
+        Valid(
+            TF1 + "w = tf.get_variable('w', [3], regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "tf.losses.mean_squared_error(y, p)\n"
+            "total = tf.losses.get_total_loss()\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(total)\n"
+        ),
+        # slim's total loss and train op
+        Valid(
+            "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n"
+            "net = slim.fully_connected(x, 10, weights_regularizer=slim.l2_regularizer(0.1))\n"
+            "slim.losses.softmax_cross_entropy(net, labels)\n"
+            "total_loss = slim.losses.get_total_loss()\n"
+            "train_op = slim.learning.create_train_op(total_loss, tf.train.AdamOptimizer())\n"
+        ),
+        # an Estimator model function
+        Valid(
+            TF1 + "def model_fn(features, labels, mode):\n"
+            "    logits = tf.layers.dense(features, 2, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "    loss += tf.losses.get_regularization_loss()\n"
+            "    train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)\n"
+        ),
+        # Keras compile + fit adds model.losses itself
+        Valid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "model.compile(optimizer='sgd', loss='mse')\n"
+            "model.fit(x, y)\n"
+        ),
+        # a custom loop that adds sum(model.losses)
+        Valid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "opt = keras.optimizers.SGD(0.1)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y))\n"
+            "    loss = loss + sum(model.losses)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n"
+        ),
+        # the loss built in a helper function and returned
+        Valid(
+            TF1 + "def build_loss(base):\n"
+            "    reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "    return base + tf.add_n(reg)\n"
+            "loss = build_loss(tf.reduce_mean(tf.square(y - p)))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        # ... or in another module
+        Valid(
+            files={
+                "model.py": TF1 + "def build(x):\n"
+                "    return tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n",
+                "losses.py": TF1 + "def total(base):\n    return base + tf.losses.get_regularization_loss()\n",
+                "train.py": TF1 + "from model import build\nfrom losses import total\n"
+                "loss = total(tf.reduce_mean(tf.square(build(x) - y)))\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            }
+        ),
+        # a reg list handed to a function the analysis cannot see
+        Valid(
+            TF1 + "from helpers import combine\n"
+            "reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = combine(base, reg)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        # the model handed to a training helper the analysis cannot see
+        Valid(
+            "import keras\nimport tensorflow as tf\nfrom lib import train_step\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = train_step(model, x, y)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n"
+        ),
+        # the imported model is also trained with fit (another mode of the script)
+        Valid(
+            files={
+                "models.py": "import keras\n"
+                "def build():\n"
+                "    return keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n",
+                "train.py": "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+                "if eager:\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        loss = tf.reduce_mean(model(x))\n"
+                "    grads = tape.gradient(loss, model.trainable_variables)\n"
+                "else:\n"
+                "    model.compile('sgd', 'mse')\n"
+                "    model.fit(x, y)\n",
+            }
+        ),
+        # an imported model without regularizers
+        Valid(
+            files={
+                "models.py": "import keras\ndef build():\n    return keras.Sequential([keras.layers.Dense(1)])\n",
+                "train.py": "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+                "with tf.GradientTape() as tape:\n"
+                "    loss = tf.reduce_mean(model(x))\n"
+                "grads = tape.gradient(loss, model.trainable_variables)\n",
+            }
+        ),
+        # attributes: set in one method, used in another
+        Valid(
+            TF1 + "class Net:\n"
+            "    def build(self):\n"
+            "        self.reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "    def train(self):\n"
+            "        total = self.loss + tf.add_n(self.reg_losses)\n"
+            "        return tf.train.AdamOptimizer().minimize(total)\n"
+        ),
+        # a gradient with respect to the input image (a saliency map) is no training
+        Valid(
+            TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "saliency = tf.gradients(logits[:, label], images)\n"
+            "print(sess.run([reg, saliency]))\n"
+        ),
+        # printed, but nothing is trained in this file
+        Valid(TF1 + "reg = tf.losses.get_regularization_loss()\nprint(sess.run(reg))\n"),
+    ]
+    INVALID = [
+        # shape 1: collected, printed, not added
+        Invalid(
+            TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+            "print(sess.run(reg_losses))\n",
+            fixed=TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = loss + tf.add_n(reg_losses)\n"
+            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
+            "print(sess.run(reg_losses))\n",
+            message="line 3",
+        ),
+        # shape 1 through attributes and a fetch list (seed 000)
+        Invalid(
+            TF1 + "class Model:\n"
+            "    def build(self):\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "        self.l2_loss_1 = tf.losses.get_regularization_loss()\n"
+            "        self.train_op = tf.train.AdamOptimizer().minimize(self.loss)\n"
+            "    def step(self, sess):\n"
+            "        return sess.run([self.train_op, self.l2_loss_1])\n",
+            fixed=TF1 + "class Model:\n"
+            "    def build(self):\n"
+            "        self.loss = tf.reduce_mean(tf.square(self.y - self.p))\n"
+            "        self.l2_loss_1 = tf.losses.get_regularization_loss()\n"
+            "        self.loss = self.loss + self.l2_loss_1\n"
+            "        self.train_op = tf.train.AdamOptimizer().minimize(self.loss)\n"
+            "    def step(self, sess):\n"
+            "        return sess.run([self.train_op, self.l2_loss_1])\n",
+        ),
+        # shape 1 in a Keras loop: the penalty computed from model.losses, not added
+        Invalid(
+            "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    regularization_loss = tf.reduce_sum(model.losses)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            fixed="import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    regularization_loss = tf.reduce_sum(model.losses)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "    total_loss = total_loss + regularization_loss\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+        ),
+        # a callable loss (Keras optimizers): the term goes into the lambda
+        Invalid(
+            TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)), var_list=v)\n",
+            fixed=TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "opt.minimize(lambda: tf.reduce_mean(tf.square(y - p)) + reg, var_list=v)\n",
+        ),
+        # shape 3 across modules: the model built in models.py, trained in train.py
+        Invalid(
+            files={
+                "yolo/models.py": "import keras\n"
+                "def YoloV3(size):\n"
+                "    inputs = keras.Input((size, size, 3))\n"
+                "    x = keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))(inputs)\n"
+                "    return keras.Model(inputs, x)\n",
+                "train.py": "import tensorflow as tf\nfrom yolo.models import YoloV3\n"
+                "model = YoloV3(416)\n"
+                "optimizer = tf.keras.optimizers.Adam(1e-3)\n"
+                "with tf.GradientTape() as tape:\n"
+                "    outputs = model(images, training=True)\n"
+                "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+                "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            },
+            path="train.py",
+            fixed="import tensorflow as tf\nfrom yolo.models import YoloV3\n"
+            "model = YoloV3(416)\n"
+            "optimizer = tf.keras.optimizers.Adam(1e-3)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    outputs = model(images, training=True)\n"
+            "    total_loss = tf.reduce_mean(tf.square(outputs - labels))\n"
+            "    total_loss = total_loss + sum(model.losses)\n"
+            "grads = tape.gradient(total_loss, model.trainable_variables)\n",
+            message="yolo/models.py:2",
+        ),
+        # shape 3 across three modules: layers in common.py, the network in yolov3.py, the
+        # functional model and its custom loop in train.py (YunYang1994's TF2 YOLOv3)
+        Invalid(
+            files={
+                "core/common.py": "import tensorflow as tf\n"
+                "def convolutional(x, filters):\n"
+                "    return tf.keras.layers.Conv2D(filters, 3, kernel_regularizer=tf.keras.regularizers.l2(5e-4))(x)\n",
+                "core/yolov3.py": "import core.common as common\n"
+                "def YOLOv3(x):\n"
+                "    x = common.convolutional(x, 32)\n"
+                "    return [common.convolutional(x, 64)]\n",
+                "train.py": "import tensorflow as tf\nfrom core.yolov3 import YOLOv3, compute_loss\n"
+                "inputs = tf.keras.layers.Input([416, 416, 3])\n"
+                "model = tf.keras.Model(inputs, YOLOv3(inputs))\n"
+                "def train_step(images, target):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        pred = model(images, training=True)\n"
+                "        total_loss = compute_loss(pred, target)\n"
+                "        gradients = tape.gradient(total_loss, model.trainable_variables)\n",
+            },
+            path="train.py",
+            fixed="import tensorflow as tf\nfrom core.yolov3 import YOLOv3, compute_loss\n"
+            "inputs = tf.keras.layers.Input([416, 416, 3])\n"
+            "model = tf.keras.Model(inputs, YOLOv3(inputs))\n"
+            "def train_step(images, target):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        pred = model(images, training=True)\n"
+            "        total_loss = compute_loss(pred, target)\n"
+            "        total_loss = total_loss + sum(model.losses)\n"
+            "        gradients = tape.gradient(total_loss, model.trainable_variables)\n",
+            message="core/yolov3.py:2",
+        ),
+        # shape 3 with a loss function imported from elsewhere
+        Invalid(
+            "import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
+            "model = keras.Sequential([keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))])\n"
+            "loss_fn = YoloLoss(anchors)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    pred_loss = loss_fn(labels, model(images, training=True))\n"
+            "grads = tape.gradient(pred_loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\nfrom losses import YoloLoss\n"
+            "model = keras.Sequential([keras.layers.Conv2D(8, 3, kernel_regularizer=keras.regularizers.l2(5e-4))])\n"
+            "loss_fn = YoloLoss(anchors)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    pred_loss = loss_fn(labels, model(images, training=True))\n"
+            "    pred_loss = pred_loss + sum(model.losses)\n"
+            "grads = tape.gradient(pred_loss, model.trainable_variables)\n",
+        ),
+        # shape 2: declared, never collected, across modules
+        Invalid(
+            files={
+                "model.py": TF1 + "def build(x):\n"
+                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
+                "    return tf.matmul(x, w)\n",
+                "train.py": TF1 + "from model import build\n"
+                "loss = tf.reduce_mean(tf.square(build(x) - y))\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            },
+            path="train.py",
+            fixed=TF1 + "from model import build\n"
+            "loss = tf.reduce_mean(tf.square(build(x) - y))\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            message="model.py:3",
+        ),
+        # shape 3: a Keras model with regularizers in a custom loop
+        Invalid(
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "loss_fn = keras.losses.MeanSquaredError()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = loss_fn(y, model(x))\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
+            "loss_fn = keras.losses.MeanSquaredError()\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = loss_fn(y, model(x))\n"
+            "    loss = loss + sum(model.losses)\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            message="model.losses",
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        name = self.resolve(node.func)
+        method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+        if is_graph_declarer(name):
+            keyword = regularizer_keyword(node)
+            if keyword is not None:
+                self.fact("declare", node, keyword=keyword)
+            return
+        if name in REG_LIST_READERS or name in REG_SCALAR_READERS or name in REG_TOTAL_READERS:
+            self.fact("read", node)
+        elif name in COLLECTION_READERS or (name is None and method in COLLECTION_METHODS_READ):
+            key = node.args[0].value if node.args else None
+            if key is None or self._may_name_regularization(key):
+                self.fact("read", node)
+
+    def _may_name_regularization(self, key: cst.BaseExpression) -> bool:
+        """Whether a collection key is, or may be, REGULARIZATION_LOSSES (unknown keys may)."""
+        if isinstance(key, cst.SimpleString):
+            return key.evaluated_value == REGULARIZATION_COLLECTION
+        resolved = self.resolve(key) or ""
+        if resolved.startswith(GRAPH_KEYS_CLASS + "."):
+            return resolved.endswith(".REGULARIZATION_LOSSES")
+        return True
+
+    # -- per file ------------------------------------------------------------------------
+    def judge(self, flow: Flow) -> None:
+        sinks = flow.sink_list()
+        self._keras_facts(flow, sinks)
+        if not sinks:
+            return
+        penalized = any(sink.sources(PENALTIES) for sink in sinks)
+        if not penalized:
+            self._collected_not_added(flow, sinks)
+            # one finding per training file, at its first training call (later gradients are
+            # usually for logging, and the fix of the first makes the file read the collection)
+            train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque), None)
+            if train is not None:
+                fix = add_term_fix(self, flow, train, _declared_term(flow))
+                self.fact("train", train.node, fix=fix)
+        self._keras_custom_loop(flow, sinks)
+
+    def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
+        targets = [s for s in sinks if not s.opaque and s.kind != "add_loss" and s.trains]
+        if not targets:
+            return
+        target = targets[0]
+        candidates = [
+            source
+            for source in flow.source_list(GRAPH_FAMILY | {L2_ALL, KERAS_LOSSES})
+            if source not in flow.escaped
+            and not flow.reached(source)
+            and (source.kind in GRAPH_FAMILY or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
+        ]
+        fixed = False
+        for source in candidates:
+            fix = None
+            if not fixed:
+                term = _collected_term(flow, source, target)
+                fix = add_term_fix(self, flow, target, term) if term is not None else None
+                fixed = fix is not None
+            node = source.node
+            if (
+                source.kind != KERAS_LOSSES
+                and source.kind not in GRAPH_FAMILY
+                and isinstance(source.stmt.node, (cst.Assign, cst.AugAssign))
+            ):
+                node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
+            self.report(
+                node,
+                f"regularization {'computed' if source.kind == L2_ALL else 'read'} at line {flow.line(node)} "
+                f"(`{_short(flow, node)}`) never "
+                f"reaches the loss optimized at line {flow.line(target.node)}; add it to that loss",
+                fix=fix,
+            )
+
+    def _keras_custom_loop(self, flow: Flow, sinks: list[Sink]) -> None:
+        for sink in sinks:
+            # An opaque loss does not matter here: a helper can only add model.losses if it is
+            # handed the model, and a model handed to a function the analysis cannot see is
+            # left alone (below).
+            if sink.kind != "tape" or sink.sources(PENALTIES):
+                continue
+            models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted]
+            if not models:
+                continue
+            model_ref = _model_reference(flow, sink, set(models))
+            if model_ref is None:
+                if any(m in flow.escaped for m in models):
+                    continue
+            elif _handed_over(flow, model_ref):
+                continue
+            first = min(models, key=lambda m: flow.line(m.node))
+            fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)") if model_ref is not None else None
+            self.report(
+                sink.node,
+                f"the model's regularizers (line {flow.line(first.node)}) never reach the loss optimized at line "
+                f"{flow.line(sink.node)}: a GradientTape loop must add `model.losses` to its loss",
+                fix=fix,
+            )
+
+    def _keras_facts(self, flow: Flow, sinks: list[Sink]) -> None:
+        """Shape 3 across modules. Facts: what each module-level function (or keras.Model
+        subclass) of this module returns that matters, regularized Keras layers made here or
+        values of imported names; and each GradientTape loss here without model.losses whose
+        model is made from imported names. The project phase joins them."""
+        for scope in flow.scopes_all():
+            if scope.parent is None or scope.parent.kind != "module":
+                continue
+            if isinstance(scope.node, cst.FunctionDef):
+                built = flow.returns.get(scope.node, frozenset())
+            elif isinstance(scope.node, cst.ClassDef):
+                if not any(
+                    (self.resolve(base.value) or "").startswith(KERAS_MODEL_CLASSES) for base in scope.node.bases
+                ):
+                    continue
+                built = frozenset(t for (owner, _), tags in flow.attrs.items() if owner is scope.node for t in tags)
+            else:
+                continue
+            regularized = any(isinstance(t, Source) and t.kind == KERAS_MODEL and t not in flow.fitted for t in built)
+            imports = sorted({t.name for t in built if isinstance(t, Imported)})
+            if regularized or imports:
+                name = scope.node.name.value
+                self.fact(
+                    "keras_returns",
+                    scope.node.name,
+                    name=name,
+                    regularized=regularized,
+                    imports=imports,
+                )
+        for sink in sinks:
+            if sink.kind != "tape" or not sink.trains or sink.sources(PENALTIES) or sink.sources([KERAS_MODEL]):
+                continue
+            for call, stmt, callee in flow.keras_calls:
+                if sink.tape not in stmt.tapes:
+                    continue
+                imports = sorted({t.name for t in callee if isinstance(t, Imported) and t not in flow.fitted_imports})
+                ref = _callee_reference(flow, call)
+                if not imports or ref is None or _handed_over(flow, ref):
+                    continue
+                fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)")
+                self.fact("keras_loop", sink.node, fix=fix, imports=imports, model=ref)
+
+    @classmethod
+    def _keras_across_modules(cls, returns: list[Fact], loops: list[Fact]) -> Iterable[Finding]:
+        # which functions return regularized Keras layers, directly or through imported ones
+        regularized = [f for f in returns if f.data["regularized"]]
+        pending = [f for f in returns if not f.data["regularized"]]
+        changed = True
+        while changed:
+            changed = False
+            for fact in list(pending):
+                if any(_builder_matches(r, name) for name in fact.data["imports"] for r in regularized):
+                    regularized.append(fact)
+                    pending.remove(fact)
+                    changed = True
+        reported: set[tuple[str, object]] = set()
+        for loop in loops:
+            if (loop.path, loop.range) in reported:
+                continue
+            match = next(
+                (r for name in loop.data["imports"] for r in regularized if _builder_matches(r, name)),
+                None,
+            )
+            if match is None:
+                continue
+            reported.add((loop.path, loop.range))
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"`{loop.data['model']}` is built from `{match.data['name']}` ({match.path}:"
+                f"{match.range.start.line}), whose layers have regularizers, but the loss optimized at line "
+                f"{loop.range.start.line} never includes `{loop.data['model']}.losses`: a GradientTape loop must "
+                "add them",
+                loop.path,
+                loop.range,
+                loop.fix,
+            )
+
+    # -- project-wide (shape 2) ----------------------------------------------------------
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        facts = project.by_kind(cls.code)
+        yield from cls._keras_across_modules(facts.get("keras_returns", []), facts.get("keras_loop", []))
+        declared = facts.get("declare", [])
+        if not declared or facts.get("read"):
+            return
+        declared.sort(key=lambda f: (f.path, f.range.start.line))
+        first = declared[0]
+        where = f"{first.path}:{first.range.start.line} (`{first.data['keyword']}=`)"
+        more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
+        for train in facts.get("train", []):
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"regularizers are declared at {where}{more} but nothing in the project reads the "
+                f"regularization collection, so the loss optimized at line {train.range.start.line} trains without "
+                "them; add `tf.losses.get_regularization_loss()` to it",
+                train.path,
+                train.range,
+                train.fix,
+            )
+
+
+KERAS_MODEL_CLASSES = ("keras.Model", "keras.Sequential", "keras.models.Model", "keras.models.Sequential")
+
+
+def _returns_a_keras_model(flow: Flow, scope: Scope) -> bool:
+    """Whether a function returns `keras.Model(...)` / `keras.Sequential(...)`, directly or
+    through a variable assigned one."""
+    made: set[str] = set()
+    returned: list[cst.BaseExpression] = []
+    for stmt in flow.stmts:
+        if stmt.scope is not scope:
+            continue
+        node = stmt.node
+        if isinstance(node, cst.Assign) and _is_model_call(flow, node.value):
+            made.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        elif isinstance(node, cst.Return) and node.value is not None:
+            returned.append(node.value)
+    return any(_is_model_call(flow, v) or (isinstance(v, cst.Name) and v.value in made) for v in returned)
+
+
+def _is_model_call(flow: Flow, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and (flow.resolve(node.func) or "").startswith(KERAS_MODEL_CLASSES)
+
+
+def _builder_matches(builder: Fact, imported: str) -> bool:
+    """Whether `imported` (`pkg.models.YoloV3`) names the builder recorded in `builder`'s file."""
+    module, _, name = imported.rpartition(".")
+    if name != builder.data["name"] or not module:
+        return False
+    stem = builder.path[:-3] if builder.path.endswith(".py") else builder.path
+    dotted_path = stem.replace("\\", "/").strip("/").replace("/", ".")
+    if dotted_path.endswith(".__init__"):
+        dotted_path = dotted_path[: -len(".__init__")]
+    return dotted_path == module or dotted_path.endswith("." + module)
+
+
+def _short(flow: Flow, node: cst.CSTNode) -> str:
+    text = " ".join(flow.ctx.code(node).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _declared_term(flow: Flow) -> str | None:
+    alias = flow.tf_alias()
+    if alias is None:
+        return None
+    if flow.tf_is_v2_module():
+        return f"{alias}.compat.v1.losses.get_regularization_loss()"
+    return f"{alias}.losses.get_regularization_loss()"
+
+
+def _collected_term(flow: Flow, source: Source, sink: Sink) -> str | None:
+    """How the sink's scope can name the regularization `source` computes."""
+    ref = reference_to(flow, source, sink)
+    if ref is None:
+        return None
+    text, is_list = ref
+    if not is_list:
+        return text
+    if source.kind == KERAS_LOSSES:
+        return f"sum({text})"  # 0 for a model without regularizers, where tf.add_n would fail
+    alias = flow.tf_alias()
+    return f"{alias}.add_n({text})" if alias is not None else f"sum({text})"
+
+
+def _model_reference(flow: Flow, sink: Sink, models: set[Source]) -> str | None:
+    """The expression that calls the regularized model inside the sink's tape."""
+    for call, stmt, callee in flow.keras_calls:
+        if sink.tape is None or sink.tape not in stmt.tapes or not models & set(callee):
+            continue
+        ref = _callee_reference(flow, call)
+        if ref is not None:
+            return ref
+    return None
+
+
+def _callee_reference(flow: Flow, call: cst.Call) -> str | None:
+    """`model` or `self.model` for `model(x)` / `self.model(x)`."""
+    func = call.func
+    if isinstance(func, cst.Name) or (
+        isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+    ):
+        return flow.ctx.code(func)
+    return None
+
+
+def _handed_over(flow: Flow, ref: str) -> bool:
+    """Whether the model named `ref` (or one of its attributes) is an argument of a call the
+    analysis cannot follow, which might train it or add its losses."""
+    return any(mentions(arg, ref) for arg in flow.escaping_args)

@@ -1,0 +1,434 @@
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from reglint.rule import Invalid, Replace, Rule, Safety, Valid
+from reglint.tfnames import (
+    INITIALIZER_SUFFIX,
+    PAIRED_FAMILIES,
+    PENALTY_FUNCTIONS,
+    REGULARIZER_FACTORIES,
+    REGULARIZER_SUFFIX,
+    TF_NAMESPACES,
+    is_initializer_name,
+)
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext
+
+# Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
+WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
+# reductions that turn an elementwise penalty into a scalar: `reduce_sum(tf.square(w))`
+REDUCTIONS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "tensorflow.reduce_mean"})
+ELEMENTWISE = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
+
+
+def _slot(keyword: str) -> tuple[str, str] | None:
+    """('initializer' | 'regularizer', family) for a slot keyword, else None."""
+    for kind in (INITIALIZER_SUFFIX, REGULARIZER_SUFFIX):
+        if keyword == kind:
+            return kind, ""
+        if keyword.endswith("_" + kind):
+            return kind, keyword[: -len(kind) - 1]
+    return None
+
+
+def counterpart(keyword: str) -> str | None:
+    """The keyword the value belongs in: `kernel_initializer` <-> `kernel_regularizer`.
+
+    None when the family has no such pair (`moving_mean_initializer`, `activity_regularizer`)."""
+    slot = _slot(keyword)
+    if slot is None:
+        return None
+    kind, family = slot
+    other = REGULARIZER_SUFFIX if kind == INITIALIZER_SUFFIX else INITIALIZER_SUFFIX
+    if family == "":
+        return other
+    if family not in PAIRED_FAMILIES:
+        return None
+    return f"{family}_{other}"
+
+
+def _scan_defs(body: Sequence[cst.CSTNode], found: dict[str, list[cst.FunctionDef]]) -> None:
+    """The functions a scope defines at statement level (as the resolver binds them)."""
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef):
+            found.setdefault(stmt.name.value, []).append(stmt)
+        elif isinstance(stmt, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+            _scan_defs(stmt.body.body, found)
+            orelse = getattr(stmt, "orelse", None)
+            if isinstance(orelse, cst.If):
+                _scan_defs([orelse], found)
+            elif isinstance(orelse, cst.Else):
+                _scan_defs(orelse.body.body, found)
+            for handler in getattr(stmt, "handlers", ()):
+                _scan_defs(handler.body.body, found)
+
+
+class _Returns(cst.CSTVisitor):
+    """The values a function returns, not descending into nested functions or classes."""
+
+    def __init__(self) -> None:
+        self.values: list[cst.BaseExpression | None] = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.values.append(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value == name
+    return any(_mentions(child, name) for child in node.children)
+
+
+def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    if isinstance(node, cst.Call):
+        yield node
+    for child in node.children:
+        if not isinstance(child, cst.Lambda):
+            yield from _calls(child)
+
+
+class RegularizerInInitializerSlot(Rule):
+    """
+    ## What it does
+    Flags a regularizer passed where an initializer belongs, and an initializer passed where a
+    regularizer belongs. The slots are the keywords of TensorFlow, Keras and slim calls:
+    `kernel_initializer=`, `bias_initializer=`, `depthwise_`, `pointwise_`, `recurrent_`,
+    `embeddings_`, `gamma_`, `beta_initializer=`, slim's `weights_initializer=` (also in
+    `slim.arg_scope`), `get_variable(initializer=...)`, `variable_scope(initializer=...)`,
+    `add_weight(initializer=...)`, and their `*_regularizer=` counterparts.
+
+    A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
+    not, a name assigned one, or a function of your own that plainly computes a penalty of its
+    argument (`return scale * tf.nn.l2_loss(w)`). An initializer is anything from
+    `keras.initializers`, `tf.initializers` or a `tf.*_initializer` function.
+
+    ## Why is this bad?
+    The two are both callables, so nothing complains until the variable is created: the layer
+    calls the regularizer as an initializer and raises
+    `TypeError: L2.__call__() got an unexpected keyword argument 'dtype'` (often after a long
+    data load), or calls the initializer on the weights and fails inside it. The mix-up is
+    common enough to appear in blog posts that teach it.
+
+    ## Example
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    x = tf.layers.conv2d(
+        x, 512, (3, 3), kernel_initializer=tf.keras.regularizers.l2(0.001)
+    )
+    ```
+
+    Use instead:
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    x = tf.layers.conv2d(
+        x, 512, (3, 3), kernel_regularizer=tf.keras.regularizers.l2(0.001)
+    )
+    ```
+
+    ## Fix safety
+    Safe: the value is moved to the keyword of the same family (`kernel_initializer=` ->
+    `kernel_regularizer=`, `initializer=` -> `regularizer=`, and back), which the original
+    could only reach by crashing. When that keyword is already given, or the family has no
+    counterpart (`activity_regularizer=`, `moving_mean_initializer=`), the finding has no fix.
+
+    ## References
+    - [tf.compat.v1.get_variable](https://www.tensorflow.org/api_docs/python/tf/compat/v1/get_variable)
+    - [Keras layer weight regularizers](https://keras.io/api/layers/regularizers/)
+    - [Keras layer weight initializers](https://keras.io/api/layers/initializers/)
+    """
+
+    code = "REG002"
+    name = "regularizer-in-initializer-slot"
+    TOKENS = (b"initializer", b"regularizer")
+    fix_safety = Safety.SAFE
+
+    VALID = [
+        Valid(
+            "import tensorflow as tf\n"
+            "tf.keras.layers.Dense(4, kernel_initializer='he_normal',\n"
+            "                      kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "w = tf.get_variable('w', [3, 3], initializer=tf.random_normal_initializer(stddev=0.01),\n"
+            "                    regularizer=tf.contrib.layers.l2_regularizer(0.0005))\n"
+        ),
+        Valid("import tensorflow as tf\nw = tf.compat.v1.get_variable('w', [2], initializer=None, regularizer=None)\n"),
+        # a look-alike from another library, and a user class named like Keras's
+        Valid("import mylib\nlayer = mylib.Dense(4, kernel_initializer=mylib.regularizers.l2(0.1))\n"),
+        Valid(
+            "import keras\n\nclass L2:\n    def __call__(self, shape, dtype=None):\n        return 0\n\n"
+            "keras.layers.Dense(4, kernel_initializer=L2())\n"
+        ),
+        # a user class named like a Keras layer
+        Valid(
+            "import keras\n\nclass Dense:\n    def __init__(self, units, kernel_initializer=None):\n        pass\n\n"
+            "Dense(4, kernel_initializer=keras.regularizers.l2(0.1))\n"
+        ),
+        # a user initializer that happens to take an argument
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\ndef init(shape, dtype=None, partition_info=None):\n"
+            "    return tf.zeros(shape, dtype)\n\nw = tf.get_variable('w', [2], initializer=init)\n"
+        ),
+        # a regularizer defined, but only passed where it belongs
+        Valid(
+            "import keras\nreg = keras.regularizers.l2(0.01)\n"
+            "keras.layers.Conv2D(8, 3, kernel_regularizer=reg, kernel_initializer=keras.initializers.HeNormal())\n"
+        ),
+        # a user function's keywords are not TensorFlow's slots
+        Valid(
+            "import keras\n\ndef build(kernel_initializer):\n    pass\n\n"
+            "build(kernel_initializer=keras.regularizers.l2(0.1))\n"
+        ),
+    ]
+    INVALID = [
+        # seed 002's mix-up
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "x = tf.layers.conv2d(x, 512, (3, 3), padding='same',\n"
+            "                     kernel_initializer=tf.contrib.layers.l2_regularizer(0.001))\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "x = tf.layers.conv2d(x, 512, (3, 3), padding='same',\n"
+            "                     kernel_regularizer=tf.contrib.layers.l2_regularizer(0.001))\n",
+            message="`kernel_regularizer=`",
+        ),
+        # seed 001: a hand-written regularizer function given as get_variable's initializer
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "def regularizer(tensor):\n"
+            "    with tf.name_scope(scope, default_name='l2_regularizer', values=[tensor]):\n"
+            "        l2_weight = tf.convert_to_tensor(weight_decay, dtype=tensor.dtype.base_dtype)\n"
+            "        return tf.multiply(l2_weight, tf.nn.l2_loss(tensor), name='value')\n\n"
+            "w = tf.get_variable('w', shape=[3, 3], initializer=regularizer)\n",
+            fixed="import tensorflow.compat.v1 as tf\n\n"
+            "def regularizer(tensor):\n"
+            "    with tf.name_scope(scope, default_name='l2_regularizer', values=[tensor]):\n"
+            "        l2_weight = tf.convert_to_tensor(weight_decay, dtype=tensor.dtype.base_dtype)\n"
+            "        return tf.multiply(l2_weight, tf.nn.l2_loss(tensor), name='value')\n\n"
+            "w = tf.get_variable('w', shape=[3, 3], regularizer=regularizer)\n",
+        ),
+        # a regularizer assigned to a name first; Keras 3
+        Invalid(
+            "import keras\nreg = keras.regularizers.l2(0.01)\nlayer = keras.layers.Dense(4, kernel_initializer=reg)\n",
+            fixed="import keras\nreg = keras.regularizers.l2(0.01)\n"
+            "layer = keras.layers.Dense(4, kernel_regularizer=reg)\n",
+        ),
+        # the other families: depthwise, pointwise, embeddings, BatchNorm, RNN cells
+        Invalid(
+            "from tensorflow.keras import layers, regularizers\n"
+            "a = layers.DepthwiseConv2D(3, depthwise_initializer=regularizers.l2(1e-4))\n"
+            "b = layers.SeparableConv2D(8, 3, pointwise_initializer=regularizers.L1(1e-4))\n"
+            "c = layers.Embedding(10, 4, embeddings_initializer=regularizers.l1_l2(0.1, 0.1))\n"
+            "d = layers.BatchNormalization(gamma_initializer=regularizers.l2(0.1), beta_initializer=regularizers.l2)\n"
+            "e = layers.LSTMCell(4, recurrent_initializer=regularizers.l2(0.1))\n",
+            expected=6,
+            fixed="from tensorflow.keras import layers, regularizers\n"
+            "a = layers.DepthwiseConv2D(3, depthwise_regularizer=regularizers.l2(1e-4))\n"
+            "b = layers.SeparableConv2D(8, 3, pointwise_regularizer=regularizers.L1(1e-4))\n"
+            "c = layers.Embedding(10, 4, embeddings_regularizer=regularizers.l1_l2(0.1, 0.1))\n"
+            "d = layers.BatchNormalization(gamma_regularizer=regularizers.l2(0.1), beta_regularizer=regularizers.l2)\n"
+            "e = layers.LSTMCell(4, recurrent_regularizer=regularizers.l2(0.1))\n",
+        ),
+        # slim, directly and through arg_scope
+        Invalid(
+            "import tf_slim as slim\n"
+            "with slim.arg_scope([slim.conv2d], weights_initializer=slim.l2_regularizer(0.0005)):\n"
+            "    net = slim.conv2d(net, 64, [3, 3], biases_initializer=slim.l2_regularizer(0.1))\n",
+            expected=2,
+            fixed="import tf_slim as slim\n"
+            "with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0005)):\n"
+            "    net = slim.conv2d(net, 64, [3, 3], biases_regularizer=slim.l2_regularizer(0.1))\n",
+        ),
+        # variable_scope, and a lambda that plainly computes a penalty
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "with tf.variable_scope('fc', initializer=lambda w: 1e-4 * tf.nn.l2_loss(w)):\n"
+            "    pass\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "with tf.variable_scope('fc', regularizer=lambda w: 1e-4 * tf.nn.l2_loss(w)):\n"
+            "    pass\n",
+        ),
+        # the reverse: an initializer in a regularizer slot
+        Invalid(
+            "import keras\nkeras.layers.Dense(4, kernel_regularizer=keras.initializers.HeNormal())\n",
+            fixed="import keras\nkeras.layers.Dense(4, kernel_initializer=keras.initializers.HeNormal())\n",
+            message="initializer",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nb = tf.get_variable('b', [4], regularizer=tf.zeros_initializer())\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "b = tf.get_variable('b', [4], initializer=tf.zeros_initializer())\n",
+        ),
+        # the matching keyword is taken, or there is none: reported without a fix
+        Invalid(
+            "import keras\nr = keras.regularizers.l2(0.01)\n"
+            "keras.layers.Dense(4, kernel_initializer=r, kernel_regularizer=r)\n",
+            message="already",
+        ),
+        Invalid("import keras\nkeras.layers.Dense(4, activity_regularizer=keras.initializers.Zeros())\n"),
+        # a custom layer's add_weight
+        Invalid(
+            "import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.w = self.add_weight(shape=(1,), initializer=keras.regularizers.l2(0.1))\n",
+            fixed="import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.w = self.add_weight(shape=(1,), regularizer=keras.regularizers.l2(0.1))\n",
+        ),
+    ]
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        # functions defined by each scope on the resolver's stack (module, functions, lambdas)
+        self.defs: list[dict[str, list[cst.FunctionDef]]] = []
+
+    # -- scopes --------------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        found: dict[str, list[cst.FunctionDef]] = {}
+        _scan_defs(node.body, found)
+        self.defs = [found]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        found: dict[str, list[cst.FunctionDef]] = {}
+        if isinstance(node.body, cst.IndentedBlock):
+            _scan_defs(node.body.body, found)
+        self.defs.append(found)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.defs.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.defs.append({})
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.defs.pop()
+
+    # -- detection -----------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._takes_slots(node):
+            return
+        keywords = {arg.keyword.value for arg in node.args if arg.keyword is not None}
+        splat = any(arg.star == "**" for arg in node.args)
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            slot = _slot(arg.keyword.value)
+            if slot is None:
+                continue
+            kind = slot[0]
+            if kind == INITIALIZER_SUFFIX and self._is_regularizer(arg.value):
+                what = "a regularizer"
+                consequence = "it is called to create the variable and raises TypeError (unexpected keyword 'dtype')"
+            elif kind == REGULARIZER_SUFFIX and self._is_initializer(arg.value):
+                what = "an initializer"
+                consequence = "it is called on the tensor to penalize and fails inside the initializer"
+            else:
+                continue
+            self._report(arg, what, consequence, keywords, splat)
+
+    def _report(self, arg: cst.Arg, what: str, consequence: str, keywords: set[str], splat: bool) -> None:
+        assert arg.keyword is not None
+        keyword = arg.keyword.value
+        value = " ".join(self.ctx.code(arg.value).split())
+        if len(value) > 60:
+            value = value[:57] + "..."
+        target = counterpart(keyword)
+        head = f"{what} (`{value}`) is passed as `{keyword}=`: {consequence}"
+        if target is None:
+            self.report(arg, f"{head}; `{keyword}=` has no matching keyword to move it to")
+        elif target in keywords or splat:
+            self.report(arg, f"{head}; it belongs in `{target}=`, which is already given")
+        else:
+            self.report(
+                arg,
+                f"{head}; it belongs in `{target}=`",
+                fix=self.make_fix(Replace(arg.keyword, cst.Name(target))),
+            )
+
+    def _takes_slots(self, call: cst.Call) -> bool:
+        """TensorFlow, Keras and slim calls, and Keras's `self.add_weight(...)`."""
+        name = self.resolve(call.func)
+        if name is not None:
+            return name.startswith(TF_NAMESPACES)
+        return isinstance(call.func, cst.Attribute) and call.func.attr.value in WEIGHT_METHODS
+
+    def _value(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A name assigned exactly once stands for its value (followed twice at most)."""
+        for _ in range(2):
+            value = self.ctx.resolver.single_value(node)
+            if value is node:
+                break
+            node = value
+        return node
+
+    def _is_regularizer(self, node: cst.BaseExpression) -> bool:
+        node = self._value(node)
+        target = node.func if isinstance(node, cst.Call) else node
+        if self.resolve(target) in REGULARIZER_FACTORIES:
+            return True
+        if isinstance(node, cst.Lambda):
+            return self._is_penalty(node.params, [node.body])
+        if isinstance(node, cst.Name):
+            function = self._local_function(node.value)
+            if function is not None:
+                returns = _Returns()
+                function.body.visit(returns)
+                values = [value for value in returns.values if value is not None]
+                complete = bool(values) and len(values) == len(returns.values)
+                return complete and self._is_penalty(function.params, values)
+        return False
+
+    def _is_initializer(self, node: cst.BaseExpression) -> bool:
+        node = self._value(node)
+        target = node.func if isinstance(node, cst.Call) else node
+        return is_initializer_name(self.resolve(target))
+
+    def _local_function(self, name: str) -> cst.FunctionDef | None:
+        """The one function a name denotes where it is used, if the innermost binding is a def."""
+        stack = self.ctx.resolver.stack
+        for depth in range(len(stack) - 1, -1, -1):
+            if name in stack[depth].bindings:
+                if depth >= len(self.defs):
+                    return None
+                functions = self.defs[depth].get(name, [])
+                values = stack[depth].values.get(name, [])
+                return functions[0] if len(functions) == 1 and not values else None
+        return None
+
+    def _is_penalty(self, params: cst.Parameters, values: Sequence[cst.BaseExpression]) -> bool:
+        """Whether each returned value is a penalty of the first parameter: it calls
+        `tf.nn.l2_loss(param)`, `reduce_sum(tf.square(param))` or a regularizer on it."""
+        positional = [*params.posonly_params, *params.params]
+        if not positional:
+            return False
+        param = positional[0].name.value
+        return all(self._penalty_of(value, param) for value in values)
+
+    def _penalty_of(self, value: cst.BaseExpression, param: str) -> bool:
+        for call in _calls(value):
+            if not call.args or not _mentions(call.args[0].value, param):
+                continue
+            name = self.resolve(call.func)
+            if name in PENALTY_FUNCTIONS:
+                return True
+            if isinstance(call.func, cst.Call) and self.resolve(call.func.func) in REGULARIZER_FACTORIES:
+                return True
+            if name in REDUCTIONS and any(
+                self.resolve(inner.func) in ELEMENTWISE for inner in _calls(call.args[0].value)
+            ):
+                return True
+        return False

@@ -1,0 +1,607 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
+from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS, _calls, _mentions
+from reglint.tfnames import (
+    BIAS_REGULARIZER_KEYWORDS,
+    KERAS_TRAINABLE_ATTRIBUTES,
+    PENALTY_FUNCTIONS,
+    REGULARIZER_FACTORIES,
+    TF_NAMESPACES,
+    TRAINABLE_COLLECTION_KEYS,
+    TRAINABLE_VARIABLE_CALLS,
+    VARIABLE_GETTERS,
+    VARIABLE_SCOPES,
+)
+
+if TYPE_CHECKING:
+    from reglint.engine import FileContext
+
+COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
+SQUARES = frozenset({"tensorflow.square", "tensorflow.math.square"})
+REDUCTIONS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum"})
+APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
+
+# TF1 layer functions (and classes) that create a bias, and the keyword that turns it off.
+# Inside `variable_scope(regularizer=...)` their bias gets the scope's regularizer
+# (measured: `tf.layers.dense` there adds `d/bias/Regularizer` to the collection).
+BIAS_LAYERS: dict[str, tuple[str, bool]] = {
+    **{
+        f"tensorflow.layers.{name}": ("use_bias", True)
+        for name in (
+            "dense",
+            "conv1d",
+            "conv2d",
+            "conv3d",
+            "conv2d_transpose",
+            "conv3d_transpose",
+            "separable_conv1d",
+            "separable_conv2d",
+            "Dense",
+            "Conv1D",
+            "Conv2D",
+            "Conv3D",
+            "Conv2DTranspose",
+            "Conv3DTranspose",
+            "SeparableConv1D",
+            "SeparableConv2D",
+        )
+    },
+    "tensorflow.layers.batch_normalization": ("center", True),
+    "tensorflow.layers.BatchNormalization": ("center", True),
+    **{
+        f"{prefix}.{name}": ("biases_initializer", True)
+        for prefix in ("slim", "tensorflow.contrib.layers")
+        for name in (
+            "conv2d",
+            "convolution",
+            "convolution2d",
+            "conv2d_transpose",
+            "convolution2d_transpose",
+            "fully_connected",
+            "separable_conv2d",
+            "separable_convolution2d",
+        )
+    },
+}
+
+# Words that name a bias in a variable's name (`b`, `b1`, `fc1_b`, `biases`, BatchNorm's
+# `beta`/`gamma`), and words that name a weight (`layer_b_weights` is a weight).
+BIAS_WORDS = frozenset({"b", "bias", "biases", "beta", "gamma"})
+WEIGHT_WORDS = frozenset(
+    {"w", "weight", "weights", "kernel", "kernels", "filter", "filters", "embedding", "embeddings"}
+)
+
+
+def is_bias_name(name: str) -> bool:
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    return bool(words & BIAS_WORDS) and not words & WEIGHT_WORDS
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _is_false(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Name) and node.value == "False") or _is_none(node)
+
+
+def drop_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """The call without `arg`, its commas and line breaks as if it had never been written."""
+    args = list(call.args)
+    index = next(i for i, a in enumerate(args) if a is arg)
+    del args[index]
+    if index == len(args) and index > 0:
+        # the dropped argument was the last: the new last takes its comma (or its absence)
+        # and the whitespace before the closing parenthesis
+        args[index - 1] = args[index - 1].with_changes(comma=arg.comma, whitespace_after_arg=arg.whitespace_after_arg)
+    return call.with_changes(args=args)
+
+
+def _keyword(call: cst.Call, keyword: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def _name_arg(call: cst.Call) -> str | None:
+    """The variable name given to get_variable / add_weight, when it is a string literal."""
+    arg = _keyword(call, "name")
+    if arg is None and call.args and call.args[0].keyword is None and not call.args[0].star:
+        arg = call.args[0]
+    if arg is not None and isinstance(arg.value, cst.SimpleString):
+        value = arg.value.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _strings(node: cst.BaseExpression) -> list[str] | None:
+    """The strings of a string literal or a list/tuple/set of them, else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return [value] if isinstance(value, str) else None
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        found: list[str] = []
+        for element in node.elements:
+            inner = _strings(element.value)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+    return None
+
+
+def excludes_nothing(test: cst.BaseExpression, target: str) -> bool:
+    """`v.name not in ['bias', 'gamma']` / `v.name != 'bias'` with bare names: a TF1 variable's
+    name always carries `:0` (`dense/bias:0`), so the test is always true."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left = test.left
+    if not (
+        isinstance(left, cst.Attribute)
+        and left.attr.value == "name"
+        and isinstance(left.value, cst.Name)
+        and left.value.value == target
+    ):
+        return False
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, (cst.NotIn, cst.NotEqual)):
+        return False
+    strings = _strings(comparison.comparator)
+    if isinstance(comparison.operator, cst.NotEqual) and not isinstance(comparison.comparator, cst.SimpleString):
+        return False
+    return strings is not None and all(":" not in s for s in strings)
+
+
+@dataclass
+class _Scope:
+    """A `with variable_scope(..., regularizer=...)` block being visited."""
+
+    block: cst.With
+    arg: cst.Arg
+    biases: list[str] = field(default_factory=list)
+
+
+class RegularizedBias(Rule):
+    """
+    ## What it does
+    Flags a weight penalty on biases and on BatchNormalization's shift and scale:
+    `bias_regularizer=`, `beta_regularizer=`, `gamma_regularizer=` (Keras, `tf.layers`),
+    `biases_regularizer=` (slim, also in `slim.arg_scope`), `get_variable` of a bias (named
+    `b`, `b1`, `fc_b`, `bias`, `biases`, `beta`, `gamma`) with `regularizer=`, biases created
+    inside `variable_scope(..., regularizer=...)`, and an L2 sum over
+    `tf.trainable_variables()`, `model.trainable_variables` or `model.trainable_weights` that
+    does not leave the biases out.
+
+    A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
+    left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
+    compares TF1 names, which always carry a scope and `:0` (`dense/bias:0`), with bare names.
+
+    ## Why is this bad?
+    Weight decay is meant to shrink weights. A bias (or BatchNorm's beta and gamma) only shifts
+    or scales an activation; pulling it towards zero constrains the model without reducing its
+    capacity, and tends to underfit (the seed posts say as much, then sum over every trainable
+    variable anyway). `variable_scope(regularizer=...)` regularizes every variable made in it,
+    biases included, which is easy to miss.
+
+    ## Example
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    dense = tf.keras.layers.Dense(
+        64,
+        kernel_regularizer=tf.keras.regularizers.l2(1e-4),
+        bias_regularizer=tf.keras.regularizers.l2(1e-4),
+    )
+    l2 = 5e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])
+    ```
+
+    Use instead:
+    ```python
+    import tensorflow.compat.v1 as tf
+
+    dense = tf.keras.layers.Dense(
+        64,
+        kernel_regularizer=tf.keras.regularizers.l2(1e-4),
+    )
+    l2 = 5e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if len(v.shape) > 1])
+    ```
+
+    ## Fix safety
+    Unsafe: the fix changes what is trained. It drops the bias keyword (or `regularizer=` of a
+    bias's `get_variable`), and adds `if len(v.shape) > 1` to the comprehension (replacing a
+    name filter that excluded nothing), which keeps kernels and drops biases, BatchNorm
+    parameters and other vectors. A bias inside a regularized `variable_scope` is reported
+    without a fix: give the regularizer to the weights instead of the scope.
+
+    ## References
+    - [Goodfellow, Bengio, Courville: Deep Learning, 7.1 (biases are not regularized)](https://www.deeplearningbook.org/contents/regularization.html)
+    - [tf.compat.v1.variable_scope](https://www.tensorflow.org/api_docs/python/tf/compat/v1/variable_scope)
+    - [Keras layer weight regularizers](https://keras.io/api/layers/regularizers/)
+    """
+
+    code = "REG003"
+    name = "regularized-bias"
+    TOKENS = (b"regularizer", b"_variables", b"trainable_", b"VARIABLES")
+    fix_safety = Safety.UNSAFE
+
+    VALID = [
+        Valid(
+            "import keras\n"
+            "keras.layers.Dense(4, kernel_regularizer=keras.regularizers.l2(0.01), bias_regularizer=None)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if 'bias' not in v.name])\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if len(v.shape) > 1])\n"
+        ),
+        # an explicit list of weights
+        Valid("import tensorflow as tf\nl2 = tf.add_n([tf.nn.l2_loss(w) for w in [w1, w2, w3]])\n"),
+        # Keras 3 variables have bare names: a name filter works there
+        Valid(
+            "import tensorflow as tf\n"
+            "l2 = sum(tf.nn.l2_loss(v) for v in model.trainable_variables if v.name not in ('bias', 'gamma'))\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "w = tf.get_variable('weights', [3, 3], regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "b = tf.get_variable('biases', [3], regularizer=None)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "with tf.variable_scope('fc', regularizer=tf.keras.regularizers.l2(0.1)):\n"
+            "    w = tf.get_variable('w', [3, 3])\n"
+            "    y = tf.layers.dense(x, 3, use_bias=False)\n"
+        ),
+        # a look-alike: a user class with a bias_regularizer keyword
+        Valid(
+            "class Dense:\n    def __init__(self, bias_regularizer=None):\n        pass\n\n"
+            "Dense(bias_regularizer=0.1)\n"
+        ),
+        # plumbing: a helper passing on its caller's choice, a custom layer's own attribute
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "def fc(x, n, regularizer=None, bias_regularizer=None):\n"
+            "    b = tf.get_variable('b', [n], regularizer=regularizer)\n"
+            "    return tf.layers.dense(x, n, bias_regularizer=bias_regularizer)\n"
+        ),
+        Valid(
+            "import keras\n\nclass MyDense(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_weight(name='bias', shape=(4,), regularizer=self.bias_regularizer)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "for v in tf.trainable_variables():\n"
+            "    if 'bias' in v.name:\n"
+            "        continue\n"
+            "    tf.add_to_collection('losses', tf.nn.l2_loss(v))\n"
+        ),
+        # a sum over trainable variables that is not a penalty
+        Valid("import tensorflow as tf\nn = sum(tf.size(v) for v in tf.compat.v1.trainable_variables())\n"),
+    ]
+    INVALID = [
+        Invalid(
+            "import keras\nkeras.layers.Dense(4, kernel_regularizer='l2', bias_regularizer='l2')\n",
+            fixed="import keras\nkeras.layers.Dense(4, kernel_regularizer='l2')\n",
+            message="bias",
+        ),
+        Invalid(
+            "from tensorflow.keras import layers, regularizers\n"
+            "reg = regularizers.l2(1e-4)\n"
+            "bn = layers.BatchNormalization(\n"
+            "    gamma_regularizer=reg,\n"
+            "    beta_regularizer=reg,\n"
+            "    momentum=0.9,\n"
+            ")\n",
+            expected=2,
+            fixed="from tensorflow.keras import layers, regularizers\n"
+            "reg = regularizers.l2(1e-4)\n"
+            "bn = layers.BatchNormalization(\n"
+            "    momentum=0.9,\n"
+            ")\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "y = tf.layers.dense(\n"
+            "    x,\n"
+            "    10,\n"
+            "    bias_regularizer=tf.keras.regularizers.l2(0.1)\n"
+            ")\n",
+            fixed="import tensorflow.compat.v1 as tf\ny = tf.layers.dense(\n    x,\n    10\n)\n",
+        ),
+        # slim, in an arg_scope
+        Invalid(
+            "import tf_slim as slim\n"
+            "with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0005),\n"
+            "                    biases_regularizer=slim.l2_regularizer(0.0005)):\n"
+            "    pass\n",
+            fixed="import tf_slim as slim\n"
+            "with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0005)):\n"
+            "    pass\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "b1 = tf.get_variable('b1', [10], regularizer=tf.keras.regularizers.l2(0.1),"
+            " initializer=tf.zeros_initializer())\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "b1 = tf.get_variable('b1', [10], initializer=tf.zeros_initializer())\n",
+            message="'b1'",
+        ),
+        # a regularized variable_scope: reported once at its regularizer, without a fix
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "with tf.variable_scope('fc', regularizer=tf.keras.regularizers.l2(0.1)):\n"
+            "    w = tf.get_variable('w', [3, 3])\n"
+            "    b = tf.get_variable('bias', [3])\n"
+            "    y = tf.layers.dense(x, 3)\n",
+            message="2 biases",
+        ),
+        # seed 004
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "tv = tf.trainable_variables()\n"
+            "Regularization_term = lambda_l * tf.reduce_sum([tf.nn.l2_loss(v) for v in tv])\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "tv = tf.trainable_variables()\n"
+            "Regularization_term = lambda_l * tf.reduce_sum([tf.nn.l2_loss(v) for v in tv if len(v.shape) > 1])\n",
+        ),
+        # seed 002
+        Invalid(
+            "import tensorflow as tf\n"
+            "l2_loss = weight_decay * tf.add_n([tf.nn.l2_loss(tf.cast(v, tf.float32))"
+            " for v in tf.compat.v1.trainable_variables()])\n",
+            fixed="import tensorflow as tf\n"
+            "l2_loss = weight_decay * tf.add_n([tf.nn.l2_loss(tf.cast(v, tf.float32))"
+            " for v in tf.compat.v1.trainable_variables() if len(v.shape) > 1])\n",
+        ),
+        # a filter that cannot exclude anything
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if v.name not in ['bias', 'gamma']])\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if len(v.shape) > 1])\n",
+            message="excludes nothing",
+        ),
+        # a Keras custom loop
+        Invalid(
+            "import tensorflow as tf\n"
+            "penalty = 1e-4 * sum(tf.reduce_sum(tf.square(w)) for w in model.trainable_weights)\n",
+            fixed="import tensorflow as tf\n"
+            "penalty = 1e-4 * sum(tf.reduce_sum(tf.square(w)) for w in model.trainable_weights if len(w.shape) > 1)\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.keras.regularizers.l2(0.1)(v)"
+            " for v in tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)])\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.keras.regularizers.l2(0.1)(v)"
+            " for v in tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES) if len(v.shape) > 1])\n",
+        ),
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = 0\n"
+            "for var in tf.trainable_variables():\n"
+            "    l2 += tf.nn.l2_loss(var)\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l2 = 0\n"
+            "for var in [var for var in tf.trainable_variables() if len(var.shape) > 1]:\n"
+            "    l2 += tf.nn.l2_loss(var)\n",
+        ),
+        # contrib's apply_regularization over every trainable variable
+        Invalid(
+            "import tensorflow as tf\nr = tf.contrib.layers.apply_regularization(reg, tf.trainable_variables())\n",
+            fixed="import tensorflow as tf\n"
+            "r = tf.contrib.layers.apply_regularization(reg, [v for v in tf.trainable_variables()"
+            " if len(v.shape) > 1])\n",
+        ),
+    ]
+
+    def __init__(self, ctx: FileContext) -> None:
+        super().__init__(ctx)
+        # regularized variable scopes, innermost last; a function body starts a fresh list
+        # (it runs when called, not where it is written)
+        self.scopes: list[list[_Scope]] = [[]]
+
+    # -- regularized variable scopes -----------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append([])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_With(self, node: cst.With) -> None:
+        for item in node.items:
+            call = item.item
+            if isinstance(call, cst.Call) and self.resolve(call.func) in VARIABLE_SCOPES:
+                arg = _keyword(call, "regularizer")
+                if arg is not None and self._regularizes(arg.value):
+                    self.scopes[-1].append(_Scope(node, arg))
+
+    def leave_With(self, original_node: cst.With) -> None:
+        current = self.scopes[-1]
+        while current and current[-1].block is original_node:
+            scope = current.pop()
+            if scope.biases:
+                count = len(scope.biases)
+                noun = "bias" if count == 1 else "biases"
+                self.report(
+                    scope.arg,
+                    f"this variable_scope's regularizer also penalizes the {count} {noun} created in it "
+                    f"({', '.join(scope.biases[:3])}{', ...' if count > 3 else ''}); "
+                    "give the regularizer to the weights instead",
+                )
+
+    # -- calls -----------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.resolve(node.func)
+        method = isinstance(node.func, cst.Attribute) and node.func.attr.value in WEIGHT_METHODS and name is None
+        if name is not None and name in APPLY_REGULARIZATION:
+            self._apply_regularization(node)
+        if not method and (name is None or not name.startswith(TF_NAMESPACES)):
+            return
+        for arg in node.args:
+            if arg.keyword is None or arg.keyword.value not in BIAS_REGULARIZER_KEYWORDS:
+                continue
+            if not self._regularizes(arg.value):
+                continue
+            self.report(
+                arg,
+                f"`{arg.keyword.value}=` puts a weight penalty on a "
+                f"{'bias' if 'bias' in arg.keyword.value else 'BatchNorm parameter'}; penalize kernels only",
+                fix=self.make_fix(Replace(node, drop_arg(node, arg))),
+            )
+        if method or name in VARIABLE_GETTERS:
+            self._variable(node)
+        elif name in BIAS_LAYERS and self.scopes[-1]:
+            keyword, _ = BIAS_LAYERS[name]
+            switch = _keyword(node, keyword)
+            if switch is None or not _is_false(switch.value):
+                self.scopes[-1][-1].biases.append(f"`{self.ctx.code(node.func)}`")
+
+    def _variable(self, call: cst.Call) -> None:
+        variable = _name_arg(call)
+        if variable is None or not is_bias_name(variable):
+            return
+        arg = _keyword(call, "regularizer")
+        if arg is not None and self._regularizes(arg.value):
+            self.report(
+                arg,
+                f"the bias {variable!r} is created with a regularizer; penalize weights only",
+                fix=self.make_fix(Replace(call, drop_arg(call, arg))),
+            )
+        elif self.scopes[-1]:
+            # `regularizer=None` does not opt out: get_variable then takes the scope's
+            self.scopes[-1][-1].biases.append(repr(variable))
+
+    def _regularizes(self, value: cst.BaseExpression) -> bool:
+        """Whether a regularizer argument sets a penalty here. `None` does not, and neither does
+        plumbing that passes on what the caller chose: a parameter (`bias_regularizer=
+        bias_regularizer` in a helper) or a layer's own attribute (`self.bias_regularizer`)."""
+        value = self.ctx.resolver.single_value(value)
+        if _is_none(value):
+            return False
+        if isinstance(value, cst.Name):
+            return bool(self.ctx.resolver.assigned_values(value)) or self.resolve(value) is not None
+        own = isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self"
+        return not own
+
+    def _apply_regularization(self, call: cst.Call) -> None:
+        arg = _keyword(call, "weights_list")
+        if arg is None and len(call.args) > 1 and call.args[1].keyword is None:
+            arg = call.args[1]
+        if arg is None or self._all_variables(arg.value) is None:
+            return
+        text = self.ctx.code(arg.value)
+        self.report(
+            arg,
+            f"`apply_regularization` over `{text}` penalizes every bias too; penalize kernels only",
+            fix=self.make_fix(Replace(arg.value, f"[v for v in {text} if len(v.shape) > 1]")),
+        )
+
+    # -- L2 sums over every variable ---------------------------------------------------------
+    def visit_For(self, node: cst.For) -> None:
+        """`for v in tf.trainable_variables(): l2 += tf.nn.l2_loss(v)`, with no `if` in the loop."""
+        if not isinstance(node.target, cst.Name) or self._all_variables(node.iter) is None:
+            return
+        target = node.target.value
+        body = node.body
+        if not isinstance(body, cst.IndentedBlock) or not all(
+            isinstance(s, cst.SimpleStatementLine) for s in body.body
+        ):
+            return
+        if any(isinstance(small, cst.Continue) for line in body.body for small in line.body):  # type: ignore[attr-defined]
+            return
+        if not any(self._penalty_of(small, target) for line in body.body for small in line.body):  # type: ignore[attr-defined]
+            return
+        text = self.ctx.code(node.iter)
+        self.report(
+            node.iter,
+            f"this loop adds an L2 penalty for every trainable variable (`{text}`), biases included; "
+            "penalize kernels only",
+            fix=self.make_fix(Replace(node.iter, f"[{target} for {target} in {text} if len({target}.shape) > 1]")),
+        )
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._comprehension(node)
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._comprehension(node)
+
+    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp) -> None:
+        loop = node.for_in
+        if loop.inner_for_in is not None or not isinstance(loop.target, cst.Name):
+            return
+        target = loop.target.value
+        source = self._all_variables(loop.iter)
+        if source is None or not self._penalty_of(node.elt, target):
+            return
+        graph_names = source != "keras"
+        if not loop.ifs:
+            self.report(
+                node,
+                f"this L2 penalty sums over every trainable variable (`{self.ctx.code(loop.iter)}`), "
+                "biases included; penalize kernels only",
+                fix=self.make_fix(Insert(loop.iter, f" if len({target}.shape) > 1")),
+            )
+            return
+        useless = [c for c in loop.ifs if graph_names and excludes_nothing(c.test, target)]
+        if len(useless) == len(loop.ifs):
+            self.report(
+                node,
+                f"the filter `{self.ctx.code(useless[0].test)}` excludes nothing: TF1 variable names carry "
+                "a scope and ':0' (`dense/bias:0`), so every bias is penalized",
+                fix=self.make_fix(Replace(useless[0].test, f"len({target}.shape) > 1"), *self._drop_ifs(useless[1:])),
+            )
+
+    def _drop_ifs(self, ifs: Sequence[cst.CompIf]) -> list[Replace]:
+        return [Replace(c, "") for c in ifs]
+
+    def _all_variables(self, node: cst.BaseExpression) -> str | None:
+        """'graph' for TF1's list of all variables, 'keras' for a model's, else None."""
+        node = self.ctx.resolver.single_value(node)
+        if isinstance(node, cst.Call):
+            name = self.resolve(node.func)
+            if name in TRAINABLE_VARIABLE_CALLS:
+                return "graph"
+            if (
+                name in COLLECTION_READERS
+                and node.args
+                and self.resolve(node.args[0].value) in TRAINABLE_COLLECTION_KEYS
+            ):
+                return "graph"
+            return None
+        if isinstance(node, cst.Attribute) and node.attr.value in KERAS_TRAINABLE_ATTRIBUTES:
+            return "keras"
+        return None
+
+    def _penalty_of(self, element: cst.CSTNode, target: str) -> bool:
+        """`tf.nn.l2_loss(v)`, `tf.reduce_sum(tf.square(v))`, `reduce_sum(v ** 2)` or
+        `regularizer(v)`, with `v` the comprehension's variable."""
+        for call in _calls(element):
+            if not call.args or not _mentions(call.args[0].value, target):
+                continue
+            name = self.resolve(call.func)
+            if name in PENALTY_FUNCTIONS:
+                return True
+            if isinstance(call.func, cst.Call) and self.resolve(call.func.func) in REGULARIZER_FACTORIES:
+                return True
+            if name in REDUCTIONS and _squares(self, call.args[0].value):
+                return True
+        return False
+
+
+def _squares(rule: Rule, node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
+        return isinstance(node.right, cst.Integer) and node.right.value == "2"
+    return any(rule.resolve(call.func) in SQUARES for call in _calls(node))

@@ -1,0 +1,99 @@
+"""The composite GitHub Action, run as the Actions runner runs it: each step's script under
+`bash -eo pipefail` with the step's `env:` (inputs substituted), RUNNER_TEMP and
+GITHUB_ACTION_PATH set. Its install step pip-installs this checkout into a fresh virtual
+environment, so the test needs PyPI for reglint's dependencies (as CI has)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+yaml = pytest.importorskip("yaml")
+pytestmark = pytest.mark.network
+
+ACTION = ROOT / "action.yml"
+BAD = "from tensorflow.keras import regularizers\n\nr = regularizers.l2(l=1e-4)\n"
+
+
+def _substitute(value: str, inputs: dict[str, str]) -> str:
+    return re.sub(r"\$\{\{\s*inputs\.(\w+)\s*\}\}", lambda m: inputs[m.group(1)], value)
+
+
+def _action_checkout(target: Path) -> Path:
+    """A copy of this checkout as the runner would check the action out (pip builds in the
+    source tree, which must not be this one)."""
+    try:
+        names = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split("\0")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        names = []
+    if not names or "action.yml" not in names:
+        shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".venv", ".git", "*_cache", "build", "*.egg-info"))
+        return target
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+def _run_action(
+    inputs: dict[str, str], workspace: Path, temp: Path, action_path: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    given = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    given.update(inputs)
+    done = []
+    for step in action["runs"]["steps"]:
+        assert step["shell"] == "bash"
+        assert "${{" not in step["run"], "inputs must reach scripts through env, not be pasted in"
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env.update(RUNNER_TEMP=str(temp), GITHUB_ACTION_PATH=str(action_path), RUNNER_OS="Linux", NO_COLOR="1")
+        env.update({k: _substitute(str(v), given) for k, v in step.get("env", {}).items()})
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        done.append(result)
+        if result.returncode != 0:
+            break
+    return done
+
+
+def test_action_installs_reglint_and_annotates(tmp_path: Path) -> None:
+    if shutil.which("bash") is None:
+        pytest.skip("no bash")
+    workspace = tmp_path / "workspace"
+    (workspace / "src").mkdir(parents=True)
+    (workspace / "src" / "model.py").write_text(BAD, encoding="utf-8")
+    (workspace / "docs").mkdir()
+    (workspace / "docs" / "other.py").write_text(BAD, encoding="utf-8")
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    action_path = _action_checkout(tmp_path / "action")
+
+    install, check = _run_action({"paths": "src", "args": "--select REG010"}, workspace, temp, action_path)
+    assert install.returncode == 0, install.stderr
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert check.stdout == (
+        "::error file=src/model.py,line=3,col=21,endLine=3,endColumn=27,title=REG010 (keras2-regularizer-keyword)::"
+        "REG010 Keras 3 rejects `l=`; use `l2=` (Keras 2 spelling raises TypeError)\n"
+    )
+
+    # several paths and arguments, split into words; --exit-zero turns the failure off
+    _, again = _run_action({"paths": "src docs", "args": "--exit-zero"}, workspace, temp, action_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("::error file=") == 2
