@@ -152,6 +152,11 @@ def check(
             cache=cache,
             progress=progress,
         )
+    except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2
+        if os.environ.get("REGLINT_DEBUG"):
+            raise
+        _err(f"internal error: {type(error).__name__}: {error} (REGLINT_DEBUG=1 shows the traceback)")
+        sys.exit(EXIT_ERROR)
     finally:
         if progress is not None:
             progress.clear()

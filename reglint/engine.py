@@ -17,10 +17,10 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
-from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, Position, Range
+from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule
-from reglint.sources import SourceError, line_starts
+from reglint.sources import SourceError, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -355,7 +355,23 @@ def analyse_module(
     """Run every rule over one parsed module; return plain data.
 
     With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
-    hold a suppression comment (see `prunable`)."""
+    hold a suppression comment (see `prunable`). A tree deeper than the recursion limit is
+    analysed again on a thread with a deep stack."""
+    try:
+        return _analyse_once(path, module, rule_types, raw)
+    except RecursionError:
+        pass
+    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw))
+    # a limit of the analysis, not a bug: reported like a file that cannot be parsed
+    return deep or FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
+
+
+def _analyse_once(
+    path: str,
+    module: cst.Module,
+    rule_types: Sequence[type[Rule]],
+    raw: bytes | None,
+) -> FileResult:
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
@@ -380,11 +396,7 @@ def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> F
     walker = _Walker(ctx, rules, result.internal_errors)
     if raw is not None and _SUPPRESSION_WORD.search(raw) is None:
         walker.prune_whitespace()
-    try:
-        walker.walk(module)
-    except RecursionError:
-        result.internal_errors.append(InternalError(path, None, "source too deeply nested to analyse; file skipped"))
-        return result
+    walker.walk(module)  # a RecursionError propagates: analyse_module retries on a deep stack
     failed = walker.failed
     if ctx.reports or ctx.facts:
         positions = _Positions(module)

@@ -143,7 +143,7 @@ def _analyse(path: str, raw: bytes, rules: Sequence[type[Rule]], *, prefilter: b
     try:
         return analyse_source(source, rules, prefilter=prefilter)
     except RecursionError:
-        return FileResult(path, internal_errors=[InternalError(path, None, "too deeply nested to analyse")])
+        return FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
 
 
 def default_jobs() -> int:

@@ -7,8 +7,14 @@ latin-1 and a BOM stays. Other kinds of source (notebooks) implement the same in
 
 from __future__ import annotations
 
+import ast
 import re
+import sys
+import threading
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import libcst as cst
 
@@ -16,6 +22,14 @@ from reglint.model import ParseError
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# Runs of openers or unary operators (or nested calls, or long operator chains): what nests
+# deeply enough to overflow a parser's stack. Only files containing one are first given to
+# CPython's own parser (which fails cleanly) before libcst's native parser (which can crash
+# the process on such input).
+_DEEP = re.compile(
+    rb"[-+~(\[{ \t]{200,}|(?:\w+[ \t]*\([ \t]*){100,}|(?:not[ \t]+){100,}|(?:lambda[ \t]*:[ \t]*){100,}"
+    rb"|(?:[\w.]+[ \t]*(?:[-+*/%&|^@<>]|\*\*|//|and|or)[ \t]*){500,}"
+)
 
 
 def line_starts(text: str) -> list[int]:
@@ -24,6 +38,44 @@ def line_starts(text: str) -> list[int]:
     starts = [0]
     starts.extend(match.end() for match in _NEWLINE.finditer(text))
     return starts
+
+
+DEEP_STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as used
+DEEP_RECURSION_LIMIT = 200_000
+T = TypeVar("T")
+
+
+def on_deep_stack(work: Callable[[], T]) -> T | None:
+    """Run `work` in a thread with a large stack and recursion limit, for trees deeper than
+    the default limit lets libcst walk or print (a thousand implicitly concatenated strings,
+    a long chain of unary operators). None if even that is not deep enough."""
+    outcome: list[Any] = [None]
+
+    def target() -> None:
+        try:
+            outcome[0] = work()
+        except RecursionError:
+            outcome[0] = None
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome[0] = error
+
+    with _DEEP_LOCK:
+        old_size = threading.stack_size(DEEP_STACK_BYTES)
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old_limit, DEEP_RECURSION_LIMIT))
+        try:
+            thread = threading.Thread(target=target, name="reglint-deep")
+            thread.start()
+            thread.join()
+        finally:
+            sys.setrecursionlimit(old_limit)
+            threading.stack_size(old_size)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+_DEEP_LOCK = threading.Lock()
 
 
 class SourceError(Exception):
@@ -39,8 +91,32 @@ class SourceError(Exception):
         return ParseError(path, self.line, self.column, self.message)
 
 
+def _refuse_deep_nesting(data: bytes | str) -> None:
+    """Raise a SourceError if the source nests too deeply to parse safely.
+
+    Only sources with a suspicious run (see _DEEP) are checked, by CPython's parser, which
+    only parses (nothing is executed) and fails with an exception, never a crash."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if _DEEP.search(raw) is None:
+        return
+    try:
+        with warnings.catch_warnings():  # SyntaxWarnings about the user's code are not ours to print
+            warnings.simplefilter("ignore")
+            compile(data, "<reglint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        raise SourceError(1, 0, "too deeply nested to parse") from None
+    except SyntaxError as error:
+        if "too many nested" in str(error) or "too complex" in str(error):
+            raise SourceError(
+                error.lineno or 1, max((error.offset or 1) - 1, 0), "too deeply nested to parse"
+            ) from None
+    except (ValueError, UnicodeError, LookupError):
+        pass  # libcst reports it
+
+
 def parse_python(data: bytes | str) -> cst.Module:
     """Parse with libcst, turning its errors into one-line SourceErrors."""
+    _refuse_deep_nesting(data)
     try:
         return cst.parse_module(data)
     except cst.ParserSyntaxError as error:
@@ -53,9 +129,37 @@ def parse_python(data: bytes | str) -> cst.Module:
         raise SourceError(line, max(column, 0), f"SyntaxError: {message}") from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         # a cookie naming an unknown codec, or bytes that do not decode
-        raise SourceError(1, 0, f"cannot decode: {error}") from None
-    except RecursionError:
+        raise _decode_error(data, error) from None
+    except (RecursionError, MemoryError):
         raise SourceError(1, 0, "too deeply nested to parse") from None
+
+
+def _decode_error(data: bytes | str, error: Exception) -> SourceError:
+    """Say why the bytes do not decode, and where, in one line."""
+    if isinstance(data, bytes):
+        import io
+        import tokenize
+
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError as cookie_error:
+            if "unknown encoding" in str(cookie_error):
+                return SourceError(1, 0, f"cannot decode: {cookie_error}")
+            encoding = "utf-8"  # a first line that is not UTF-8: say where below
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError as bad:
+            line = data[: bad.start].count(b"\n") + 1
+            column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1)
+            what = (
+                "not valid UTF-8 and no coding declaration"
+                if encoding in ("utf-8", "utf-8-sig")
+                else (f"not valid {encoding}")
+            )
+            return SourceError(line, column, f"cannot decode: {what} (byte 0x{data[bad.start]:02x})")
+        except LookupError:
+            return SourceError(1, 0, f"cannot decode: unknown encoding {encoding!r}")
+    return SourceError(1, 0, f"cannot decode: {error}")
 
 
 @dataclass
@@ -63,6 +167,7 @@ class PythonSource:
     path: str
     raw: bytes
     module: cst.Module | None = field(default=None, repr=False)
+    code_cache: str | None = field(default=None, repr=False)
 
     kind = "python"
 
@@ -74,12 +179,35 @@ class PythonSource:
             self.module = parse_python(self.raw)
         return self.module
 
+    def _lost_final_cr(self) -> bool:
+        # libcst drops the final line break of a file whose lines end in a lone "\r"
+        # (its `code` no longer round-trips): put it back, or every fix would remove it
+        return self.raw.endswith(b"\r") and not self._code().endswith(("\r", "\n"))
+
+    def _code(self) -> str:
+        if self.code_cache is not None:
+            return self.code_cache
+        module = self.parse()
+        try:
+            code = module.code
+        except RecursionError:  # printing a very deep tree recurses as deeply as walking it
+            deep = on_deep_stack(lambda: module.code)
+            if deep is None:
+                raise SourceError(1, 0, "too deeply nested to analyse") from None
+            code = deep
+        self.code_cache = code
+        return code
+
     def text(self) -> str:
-        return self.parse().code
+        """The decoded source, exactly as in the file."""
+        code = self._code()
+        return code + "\r" if self._lost_final_cr() else code
 
     def render(self, text: str) -> bytes:
         """The bytes to write for a fixed text, in the file's own encoding (BOM kept)."""
         module = self.parse()
+        if self._lost_final_cr() and text and not text.endswith(("\r", "\n")):
+            text += "\r"  # dropped again by a libcst round trip (imports added)
         return text.encode(module.encoding)
 
     def reparse_text(self, text: str) -> bytes:

@@ -6,7 +6,9 @@ match counts only if its comment text is one of them (a `# noqa` inside a string
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 from collections.abc import Iterable
 
 from reglint.sources import line_starts
@@ -33,17 +35,39 @@ def find_suppressions(code: str, comments: Iterable[str]) -> dict[int, frozenset
     if not real:
         return {}
     found: dict[int, frozenset[str]] = {}
-    starts = line_starts(code)
-    for comment in real:
+    located = _comments_by_line(code)
+    if located is None:  # the tokenizer refused what libcst parsed: find the comments' text
+        located = _comments_by_text(code, real)
+    for line, comment in located:
         match = _NOQA.search(comment)
-        if match is None:
-            continue
+        if match is not None:
+            found[line] = _merge(found.get(line), _codes(match))
+    return found
+
+
+def _comments_by_line(code: str) -> list[tuple[int, str]] | None:
+    """(line, text) of every comment, from Python's tokenizer (lines counted as libcst does:
+    universal newlines turn \r\n and a lone \r into one line break each)."""
+    try:
+        tokens = tokenize.generate_tokens(io.StringIO(code, newline=None).readline)
+        return [(tok.start[0], tok.string) for tok in tokens if tok.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+
+
+def _comments_by_text(code: str, comments: list[str]) -> list[tuple[int, str]]:
+    # a comment runs to the end of its line: an occurrence followed by more text on the
+    # line (a prefix of a longer comment, or inside a string) is not that comment
+    starts = line_starts(code)
+    out = []
+    for comment in comments:
         offset = code.find(comment)
         while offset != -1:
-            line = _line_of(starts, offset)
-            found[line] = _merge(found.get(line), _codes(match))
+            end = offset + len(comment)
+            if end == len(code) or code[end] in "\r\n":
+                out.append((_line_of(starts, offset), comment))
             offset = code.find(comment, offset + 1)
-    return found
+    return out
 
 
 def _merge(old: frozenset[str] | None, new: frozenset[str]) -> frozenset[str]:

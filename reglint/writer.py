@@ -17,7 +17,10 @@ class WriteError(Exception):
 
 def write_atomic(path: Path, data: bytes, expected_on_disk: bytes) -> None:
     """Replace `path` with `data` via a temporary file in the same directory and a rename,
-    keeping its permissions. Refuses if the file changed since it was read."""
+    keeping its permissions (and owner, where allowed). Refuses if the file changed since it
+    was read. A symbolic link is followed: the file it points to is rewritten, the link kept."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     try:
         current = path.read_bytes()
     except OSError as error:
@@ -25,7 +28,8 @@ def write_atomic(path: Path, data: bytes, expected_on_disk: bytes) -> None:
     if current != expected_on_disk:
         raise WriteError("changed on disk while reglint was working; not overwritten")
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+        mode = stat.S_IMODE(info.st_mode)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".reglint-tmp")
     except OSError as error:
         raise WriteError(f"cannot write: {error.strerror or error}") from None
@@ -35,6 +39,9 @@ def write_atomic(path: Path, data: bytes, expected_on_disk: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
+        if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(OSError):  # only root may give a file away
+                os.chown(temp, info.st_uid, info.st_gid)
         os.replace(temp, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
