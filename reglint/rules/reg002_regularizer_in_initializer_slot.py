@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.patterns import is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Valid
 from reglint.tfnames import (
     INITIALIZER_SUFFIX,
     PAIRED_FAMILIES,
-    PENALTY_FUNCTIONS,
     REGULARIZER_FACTORIES,
     REGULARIZER_SUFFIX,
     TF_NAMESPACES,
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
 WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
 # reductions that turn an elementwise penalty into a scalar: `reduce_sum(tf.square(w))`
-REDUCTIONS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "tensorflow.reduce_mean"})
-ELEMENTWISE = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:
@@ -85,20 +83,6 @@ class _Returns(cst.CSTVisitor):
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
-
-
-def _mentions(node: cst.CSTNode, name: str) -> bool:
-    if isinstance(node, cst.Name):
-        return node.value == name
-    return any(_mentions(child, name) for child in node.children)
-
-
-def _calls(node: cst.CSTNode) -> Iterator[cst.Call]:
-    if isinstance(node, cst.Call):
-        yield node
-    for child in node.children:
-        if not isinstance(child, cst.Lambda):
-            yield from _calls(child)
 
 
 class RegularizerInInitializerSlot(Rule):
@@ -416,19 +400,4 @@ class RegularizerInInitializerSlot(Rule):
         if not positional:
             return False
         param = positional[0].name.value
-        return all(self._penalty_of(value, param) for value in values)
-
-    def _penalty_of(self, value: cst.BaseExpression, param: str) -> bool:
-        for call in _calls(value):
-            if not call.args or not _mentions(call.args[0].value, param):
-                continue
-            name = self.resolve(call.func)
-            if name in PENALTY_FUNCTIONS:
-                return True
-            if isinstance(call.func, cst.Call) and self.resolve(call.func.func) in REGULARIZER_FACTORIES:
-                return True
-            if name in REDUCTIONS and any(
-                self.resolve(inner.func) in ELEMENTWISE for inner in _calls(call.args[0].value)
-            ):
-                return True
-        return False
+        return all(is_penalty_of(self.resolve, value, param) for value in values)

@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.patterns import is_penalty_of
 from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
-from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS, _calls, _mentions
+from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS
 from reglint.tfnames import (
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
-    PENALTY_FUNCTIONS,
-    REGULARIZER_FACTORIES,
     TF_NAMESPACES,
     TRAINABLE_COLLECTION_KEYS,
     TRAINABLE_VARIABLE_CALLS,
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
-SQUARES = frozenset({"tensorflow.square", "tensorflow.math.square"})
-REDUCTIONS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum"})
 APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
 
 # TF1 layer functions (and classes) that create a bias, and the keyword that turns it off.
@@ -291,6 +288,13 @@ class RegularizedBias(Rule):
         Valid("import tensorflow as tf\nn = sum(tf.size(v) for v in tf.compat.v1.trainable_variables())\n"),
     ]
     INVALID = [
+        # an L1 sum over every variable (recognised by the shared penalty pattern)
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l1 = 0.01 * tf.add_n([tf.reduce_sum(tf.abs(v)) for v in tf.trainable_variables()])\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l1 = 0.01 * tf.add_n([tf.reduce_sum(tf.abs(v)) for v in tf.trainable_variables() if len(v.shape) > 1])\n",
+        ),
         Invalid(
             "import keras\nkeras.layers.Dense(4, kernel_regularizer='l2', bias_regularizer='l2')\n",
             fixed="import keras\nkeras.layers.Dense(4, kernel_regularizer='l2')\n",
@@ -586,22 +590,4 @@ class RegularizedBias(Rule):
         return None
 
     def _penalty_of(self, element: cst.CSTNode, target: str) -> bool:
-        """`tf.nn.l2_loss(v)`, `tf.reduce_sum(tf.square(v))`, `reduce_sum(v ** 2)` or
-        `regularizer(v)`, with `v` the comprehension's variable."""
-        for call in _calls(element):
-            if not call.args or not _mentions(call.args[0].value, target):
-                continue
-            name = self.resolve(call.func)
-            if name in PENALTY_FUNCTIONS:
-                return True
-            if isinstance(call.func, cst.Call) and self.resolve(call.func.func) in REGULARIZER_FACTORIES:
-                return True
-            if name in REDUCTIONS and _squares(self, call.args[0].value):
-                return True
-        return False
-
-
-def _squares(rule: Rule, node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Power):
-        return isinstance(node.right, cst.Integer) and node.right.value == "2"
-    return any(rule.resolve(call.func) in SQUARES for call in _calls(node))
+        return is_penalty_of(self.resolve, element, target)
