@@ -81,7 +81,16 @@ class MisspelledCollectionKey(Rule):
 
     code = "REG004"
     name = "misspelled-collection-key"
-    TOKENS = (b"GraphKeys", b"collection", b"get_regularization_loss", b"get_total_loss", b"get_losses")
+    # `get_collection` covers get_collection_ref and `graph.get_collection`; `add_to_collection`
+    # covers add_to_collections (a bare b"collection" matched every `import collections`)
+    TOKENS = (
+        b"GraphKeys",
+        b"get_collection",
+        b"add_to_collection",
+        b"get_regularization_loss",
+        b"get_total_loss",
+        b"get_losses",
+    )
     fix_safety = Safety.SAFE
     mixed_safety = True
 
