@@ -901,11 +901,8 @@ class Flow:
         return sorted((s for s in self.sources.values() if s.kind in wanted), key=lambda s: s.stmt.order)
 
     def tf_alias(self) -> str | None:
-        """A module-level name bound to TensorFlow (`tf`), for fixes that call it."""
-        for name, qualified in self.ctx.resolver.module_scope.bindings.items():
-            if qualified == "tensorflow":
-                return name
-        return None
+        """A name bound to TensorFlow (`tf`), for fixes that call it."""
+        return self.ctx.resolver.alias_for("tensorflow")
 
     def tf_is_v2_module(self) -> bool:
         """Whether `tf` is TensorFlow 2's module and the file reaches TF1 through `compat.v1`."""

@@ -77,16 +77,21 @@ def canonical(qualified: str) -> str:
     return qualified
 
 
-def dotted(node: cst.BaseExpression) -> str | None:
-    """`a.b.c` for a chain of Names and Attributes, else None."""
-    parts: list[str] = []
+def _chain(node: cst.BaseExpression) -> tuple[str, list[str]] | None:
+    """(`a`, [`b`, `c`]) for `a.b.c`, a chain of Names and Attributes; else None."""
+    attrs: list[str] = []
     while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
+        attrs.append(node.attr.value)
         node = node.value
     if not isinstance(node, cst.Name):
         return None
-    parts.append(node.value)
-    return ".".join(reversed(parts))
+    return node.value, attrs[::-1]
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a chain of Names and Attributes, else None."""
+    chain = _chain(node)
+    return None if chain is None else ".".join([chain[0], *chain[1]])
 
 
 @dataclass
@@ -269,18 +274,28 @@ class Resolver:
         return None
 
     def _resolve(self, node: cst.BaseExpression, scopes: Sequence[Scope]) -> str | None:
-        attrs: list[str] = []
-        while isinstance(node, cst.Attribute):
-            attrs.append(node.attr.value)
-            node = node.value
-        if not isinstance(node, cst.Name):
+        chain = _chain(node)
+        if chain is None:
             return None
-        base = self._lookup(node.value, scopes)
+        base = self._lookup(chain[0], scopes)
         if base is None:
             return None
-        if not attrs:
+        if not chain[1]:
             return base
-        return canonical(base + "." + ".".join(reversed(attrs)))
+        return canonical(".".join([base, *chain[1]]))
+
+    def alias_for(self, qualified: str) -> str | None:
+        """A name visible here that denotes `qualified` (`tf` for "tensorflow"), for fixes
+        that must spell a TensorFlow name the way the file does; inner scopes first."""
+        seen: set[str] = set()
+        for scope in reversed(self.stack):
+            for name, bound in scope.bindings.items():
+                if name in seen:
+                    continue
+                seen.add(name)
+                if bound == qualified and self._lookup(name, self.stack) == qualified:
+                    return name
+        return None
 
     def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression]:
         """Every expression assigned to this name in the innermost scope that binds it."""

@@ -296,17 +296,15 @@ class ContribRegularizer(Rule):
 
     def _spelling(self) -> tuple[str, list[tuple[str, str | None, str | None]]] | None:
         """How this file reaches keras.regularizers, and the import it needs for that."""
-        visible: dict[str, str] = {}
-        for scope in self.ctx.resolver.stack:  # outermost first: inner bindings override
-            visible.update(scope.bindings)
+        resolver = self.ctx.resolver
         for wanted, suffix in (
             ("keras.regularizers", ""),
             ("tensorflow", ".keras.regularizers"),
             ("keras", ".regularizers"),
         ):
-            for name, qualified in visible.items():
-                if qualified == wanted and self.resolve(cst.Name(name)) == wanted:
-                    return name + suffix, []
-        if "keras" in visible:
+            name = resolver.alias_for(wanted)
+            if name is not None:
+                return name + suffix, []
+        if any("keras" in scope.bindings for scope in resolver.stack):
             return None  # `keras` means something else here: adding the import would clash
         return "keras.regularizers", [ADDED_IMPORT]

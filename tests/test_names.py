@@ -1,0 +1,75 @@
+"""The one name resolver: every spelling issue 2 lists resolves to the same canonical name,
+and names bound by something else than an import shadow it."""
+
+from __future__ import annotations
+
+import libcst as cst
+import pytest
+
+from reglint.names import Resolver
+
+
+def _resolve_last(source: str) -> str | None:
+    module = cst.parse_module(source)
+    last = module.body[-1]
+    assert isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Expr)
+    return Resolver(module).resolve(last.body[0].value)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import tensorflow as tf\ntf.GraphKeys\n", "tensorflow.GraphKeys"),
+        ("import tensorflow as tf\ntf.compat.v1.GraphKeys\n", "tensorflow.GraphKeys"),
+        ("import tensorflow.compat.v1 as tf\ntf.GraphKeys\n", "tensorflow.GraphKeys"),
+        ("from tensorflow.compat import v1 as tf\ntf.GraphKeys\n", "tensorflow.GraphKeys"),
+        ("import tensorflow\ntensorflow.compat.v1.GraphKeys\n", "tensorflow.GraphKeys"),
+        ("from tensorflow.keras import layers, regularizers\nregularizers.l2\n", "keras.regularizers.l2"),
+        ("from tensorflow import keras\nkeras.regularizers.l2\n", "keras.regularizers.l2"),
+        ("import keras\nkeras.regularizers.l2\n", "keras.regularizers.l2"),
+        ("import tensorflow as tf\ntf.keras.regularizers.l2\n", "keras.regularizers.l2"),
+        ("import tf_keras\ntf_keras.regularizers.l2\n", "keras.regularizers.l2"),
+        ("from tensorflow.contrib import layers\nlayers.l2_regularizer\n", "tensorflow.contrib.layers.l2_regularizer"),
+        ("import tensorflow.contrib.slim as slim\nslim.l2_regularizer\n", "slim.l2_regularizer"),
+        ("import tf_slim as slim\nslim.l2_regularizer\n", "slim.l2_regularizer"),
+        ("import tensorflow as tf\nreg = tf.keras.regularizers\nreg.l2\n", "keras.regularizers.l2"),
+        (
+            "try:\n    import tensorflow.compat.v1 as tf\nexcept ImportError:\n    tf = None\ntf.GraphKeys\n",
+            "tensorflow.GraphKeys",
+        ),
+    ],
+)
+def test_spellings_resolve_to_one_name(source: str, expected: str) -> None:
+    assert _resolve_last(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import mylib\nmylib.GraphKeys\n",  # another library's look-alike
+        "class GraphKeys:\n    X = 1\n\nGraphKeys\n",  # a user class
+        "import tensorflow as tf\nreg = tf.keras.regularizers.l2(0.1)\nreg\n",  # a value, not an alias
+    ],
+)
+def test_non_tensorflow_names_do_not_resolve_to_tensorflow(source: str) -> None:
+    resolved = _resolve_last(source)
+    assert resolved is None or not resolved.startswith(("tensorflow", "keras", "slim"))
+
+
+def test_a_parameter_shadows_the_import_inside_its_function() -> None:
+    module = cst.parse_module("import tensorflow as tf\ndef f(tf):\n    return tf.GraphKeys\n")
+    resolver = Resolver(module)
+    function = module.body[1]
+    assert isinstance(function, cst.FunctionDef)
+    resolver.push_function(function)
+    assert resolver.resolve(cst.parse_expression("tf.GraphKeys")) is None
+    resolver.pop_function()
+    assert resolver.resolve(cst.parse_expression("tf.GraphKeys")) == "tensorflow.GraphKeys"
+
+
+def test_alias_for_finds_the_files_own_spelling() -> None:
+    module = cst.parse_module("import tensorflow.compat.v1 as tf1\nfrom tensorflow.keras import regularizers as R\n")
+    resolver = Resolver(module)
+    assert resolver.alias_for("tensorflow") == "tf1"
+    assert resolver.alias_for("keras.regularizers") == "R"
+    assert resolver.alias_for("keras") is None
