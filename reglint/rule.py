@@ -22,6 +22,9 @@ import libcst as cst
 
 from reglint.model import Fact, Finding, Safety
 
+# a prefilter entry: one byte string, or a tuple of byte strings a file must all contain
+Token = bytes | tuple[bytes, ...]
+
 if TYPE_CHECKING:
     from reglint.engine import FileContext, ProjectFacts
 
@@ -100,9 +103,10 @@ DOC_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "Use ins
 class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
-    # Byte strings, one of which every file this rule can flag (or take a fact from) contains.
-    # The prefilter skips files that contain none of the enabled rules' tokens.
-    TOKENS: ClassVar[tuple[bytes, ...]]
+    # What every file this rule can flag (or take an unconditionally needed fact from)
+    # contains: one of these tokens, or all tokens of one of these tuples (see reglint.rules).
+    # The prefilter skips files that match none of the enabled rules' entries.
+    TOKENS: ClassVar[tuple[Token, ...]]
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
     # None: the rule has no fix; else the safety of the fixes it offers.
@@ -155,6 +159,16 @@ class Rule:
         """Dotted names of project modules whose facts would complete a judgement (a chain of
         imports from a training loop to a model builder). A module the prefilter skipped is
         then analysed after all, so a chain never breaks at a file that names no token."""
+        return ()
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """TOKENS entries (a token, or tokens needed together) of files whose facts a
+        judgement needs only because of what the project holds so far: a fact that matters
+        only in some projects (shape 2 of REG001 needs the training files only when
+        regularizers are declared and the collection is never read) is not worth a parse of
+        every file that could hold it. Files the prefilter skipped that match are analysed
+        after all, until no rule wants more."""
         return ()
 
     # -- documentation -------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import ProjectFacts, analyse_source, contains_token, judge_project, prefilter_tokens
+from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileResult, Finding, InternalError, ParseError
 from reglint.rule import Rule, rules_by_code
 from reglint.sources import SourceError, source_for
@@ -284,9 +284,14 @@ def _analyse_wanted(
     jobs: int,
     cache: Cache | None,
 ) -> None:
-    """Analyse the files the prefilter skipped that a project rule asks for by module name,
-    until no rule asks for more (each file at most once)."""
-    askers = [r for r in rules if r.wanted_modules.__func__ is not Rule.wanted_modules.__func__]  # type: ignore[attr-defined]
+    """Analyse the files the prefilter skipped that a project rule asks for, by module name
+    or by tokens, until no rule asks for more (each file at most once)."""
+    askers = [
+        r
+        for r in rules
+        if r.wanted_modules.__func__ is not Rule.wanted_modules.__func__  # type: ignore[attr-defined]
+        or r.wanted_tokens.__func__ is not Rule.wanted_tokens.__func__  # type: ignore[attr-defined]
+    ]
     if not askers:
         return
     raw_of = dict(items)
@@ -294,17 +299,22 @@ def _analyse_wanted(
         project = ProjectFacts([f for r in by_path.values() for f in r.facts])
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
         endings = {ending for module in wanted for ending in _module_paths(module)}
+        groups = as_groups(t for rule in askers for t in rule.wanted_tokens(project))
         todo = [
             (path, raw_of[path])
             for path, result in by_path.items()
             if result.skipped
             and path in raw_of
-            and any(("/" + Path(path).as_posix()).endswith("/" + end) for end in endings)
+            and (
+                any(("/" + Path(path).as_posix()).endswith("/" + end) for end in endings)
+                or (groups and contains_token(raw_of[path], groups))
+            )
         ]
         if not todo:
             return
         for result in analyse_many(todo, rules, jobs=jobs, cache=cache, prefilter=False):
-            # still marked as skipped if it gave nothing, so it is not asked for again
+            # no longer marked as skipped, so it is not asked for again; a file that gave
+            # nothing keeps nothing (not even a syntax error: the prefilter had skipped it)
             by_path[result.path] = result if (result.facts or result.findings) else FileResult(result.path)
 
 

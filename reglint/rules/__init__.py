@@ -13,26 +13,40 @@ else, and the cache stores nothing for them.
 
 The contract, for every rule:
 
-    TOKENS = (b"...", ...)  # byte strings; EVERY file on which this rule can report a
-                            # finding or record a fact contains at least ONE of them
+    TOKENS = (b"...", (b"...", b"..."), ...)
+        # EVERY file on which this rule can report a finding, or record a fact a project
+        # judgement needs whatever the rest of the project holds, contains one of the byte
+        # strings, or ALL the byte strings of one of the tuples
 
 - A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively.
   Pick the shortest spelling every variant of the pattern necessarily contains
   (`b"regulariz"` covers `regularizers`, `kernel_regularizer`, `l2_regularizer`; a rule
   that resolves names through imports must list the attribute it looks for, not the module
   alias, which the user may rename).
+- A tuple says "needs A and B": a pattern that needs a training call and a penalty in the
+  same file is `(b"minimize", b"l2_loss")`, not two tokens that each let in every file that
+  trains or every file that computes an L2 loss. On a large repository the difference is
+  most of the parse time: generic words (`variables`, `initializer`, `gradients`) are in
+  most files of a TensorFlow code base; together with a regularization word they are not.
 - Facts count: a project-wide rule must list the tokens of every fact it records in any file
-  (a file that only *defines* what another file reads must not be skipped).
-- A token that another token contains is redundant (the shorter one already matches); the
-  engine drops it. More tokens never make the prefilter unsafe, only slower.
+  (a file that only *defines* what another file reads must not be skipped), unless the fact
+  matters only when the project holds some other fact: then the rule asks for those files
+  from `wanted_tokens(project)` (or, for an import chain, `wanted_modules(project)`), and the
+  runner analyses the skipped files that match, after the first pass, until no rule wants
+  more. REG001 does this for shape 2: the training files matter only when a regularizer is
+  declared and nothing reads the collection.
+- An entry that another entry implies is redundant (the shorter token already matches, the
+  smaller tuple already holds); the engine drops it. More entries never make the prefilter
+  unsafe, only slower.
 - An empty TOKENS means the rule never causes a file to be parsed: it then only sees files
   another enabled rule lets through. Every rule should declare its tokens.
 
 How it is proved: tests/test_rules.py::test_prefilter_never_skips_what_matters runs every
 VALID and INVALID example of every rule with and without the prefilter and requires the same
-findings and facts; tests/test_fixtures.py::test_prefilter_keeps_fixtures requires every
-fixture's `before.py` to pass `may_matter`; tests/test_parallel_cache.py checks that the
-runner skips exactly what `may_matter` rejects. So a rule whose examples are complete cannot
-forget a token without a failing test. benchmarks/bench.py prints how many files and lines
-pass the prefilter of the default rules on a corpus.
+findings (and, with the prefilter, no fact that the run without it lacks);
+tests/test_fixtures.py::test_prefilter_keeps_fixtures requires every fixture's `before.py`
+to pass `may_matter`; tests/test_parallel_cache.py checks that the runner skips exactly what
+`may_matter` rejects. So a rule whose examples are complete cannot forget a token without a
+failing test. benchmarks/bench.py prints how many files and lines pass the prefilter of the
+default rules on a corpus.
 """

@@ -1,0 +1,69 @@
+"""The prefilter's token groups and the project rules' requests for skipped files.
+
+The safety of each rule's TOKENS is proved on its examples in test_rules.py and on the
+fixtures in test_fixtures.py; this file tests the machinery itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+import libcst as cst
+
+from reglint.engine import ProjectFacts, as_groups, contains_token
+from reglint.rule import Rule, Token
+from reglint.runner import analyse_project
+
+
+def test_a_group_needs_all_its_tokens() -> None:
+    groups = as_groups([(b"minimize", b"l2_loss"), b"GraphKeys"])
+    assert contains_token(b"opt.minimize(loss + tf.nn.l2_loss(w))", groups)
+    assert not contains_token(b"opt.minimize(loss)", groups)
+    assert not contains_token(b"tf.nn.l2_loss(w)", groups)
+    assert contains_token(b"tf.GraphKeys.LOSSES", groups)
+    assert not contains_token(b"", groups)
+
+
+def test_implied_entries_are_dropped() -> None:
+    # `regularizer` implies `regulariz`; (a, b) is implied by (a,); a group whose tokens are
+    # contained in another group's tokens is the weaker one and stays
+    groups = as_groups([b"regulariz", b"kernel_regularizer", (b"regularizers", b"l="), (b"minimize", b"l2_loss")])
+    assert set(groups) == {(b"minimize", b"l2_loss"), (b"regulariz",)}
+    assert as_groups([(b"a", b"b"), (b"a", b"bc")]) == ((b"a", b"b"),)
+
+
+def test_token_order_inside_a_group_does_not_matter() -> None:
+    assert as_groups([(b"x", b"yy")]) == as_groups([(b"yy", b"x")])
+
+
+class _Writes(Rule):
+    """Records where a value is written: such a fact matters only if something reads it."""
+
+    code = "REG901"
+    name = "test-writes"
+    TOKENS: ClassVar[tuple[Token, ...]] = (b"read_value",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name) and node.func.value in ("write_value", "read_value"):
+            self.fact(node.func.value, node)
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        return (b"write_value",) if project.of(cls.code, "read_value") else ()
+
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[object]:
+        return ()
+
+
+def test_wanted_tokens_bring_in_skipped_files_only_when_asked() -> None:
+    writer = ("w.py", b"write_value(1)\n")
+    reader = ("r.py", b"read_value()\n")
+    other = ("o.py", b"print(1)\n")
+    results = analyse_project([writer, reader, other], [_Writes])
+    assert [f.kind for f in results["w.py"].facts] == ["write_value"]
+    assert [f.kind for f in results["r.py"].facts] == ["read_value"]
+    assert results["o.py"].skipped
+    # nothing reads: the writer is never parsed
+    alone = analyse_project([writer, other], [_Writes])
+    assert alone["w.py"].skipped and not alone["w.py"].facts
