@@ -24,7 +24,7 @@ from reglint.dataflow import (
 )
 from reglint.engine import ProjectFacts
 from reglint.model import Fact, Finding, Safety
-from reglint.rule import Invalid, Valid
+from reglint.rule import Invalid, Token, Valid
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
@@ -36,6 +36,24 @@ from reglint.tfnames import (
 )
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
+
+_ALWAYS_TRAINS = (b"minimize", b"compute_gradients", b"create_train_op", b"EstimatorSpec")
+_TRAINS = (*_ALWAYS_TRAINS, b"gradients", b"GradientTape")
+_L2_TERMS: tuple[tuple[bytes, ...], ...] = (
+    (b"l2_loss",),
+    (b"norm",),
+    (b"regularizer",),
+    *((b"sum", square) for square in (b"square", b"abs", b"**")),
+)
+_PENALTY_TERMS: tuple[tuple[bytes, ...], ...] = (
+    (b"REGULARIZATION_LOSSES",),
+    (b"regularization_loss",),
+    (b"get_total_loss",),
+    (b"losses",),
+    *((weights, *l2) for weights in (b"variables", b"weights") for l2 in _L2_TERMS),
+)
+_DECLARERS = (b"get_variable", b"get_local_variable", b"variable_scope", b"layers", b"slim", b"arg_scope")
+_READ_TOKENS = (b"get_collection", b"regularization_loss", b"get_total_loss", b"REGULARIZATION_LOSSES")
 
 
 class RegularizationNotInLoss(FlowRule):
@@ -102,22 +120,27 @@ class RegularizationNotInLoss(FlowRule):
 
     code = "REG001"
     name = "regularization-not-in-loss"
+    # What each finding or fact needs in its file (see reglint/dataflow.py):
+    # - shape 1: a training call AND a penalty it could receive (the collection,
+    #   `get_regularization_loss(es)`, `get_total_loss`, `.losses`, or an L2 over all the
+    #   `variables` / `weights`: `l2_loss`, `norm`, a regularizer applied, or a `sum` of
+    #   `square`s, `abs`es or powers). `minimize`, `compute_gradients`, `create_train_op` and
+    #   `EstimatorSpec` always train; `tf.gradients` and `tape.gradient` train only with
+    #   respect to the `variables` / `weights`;
+    # - a `GradientTape` loop (shape 3 here, and the `keras_loop` facts shape 3 across modules
+    #   joins) trains with respect to the variables, or holds a model built with
+    #   `*_regularizer=`;
+    # - `read` facts: a collection read (an unknown key may be REGULARIZATION_LOSSES) or a
+    #   regularization-loss reader.
+    # Shape 2 matters only in a project that never reads the collection: `wanted_tokens`
+    # then asks for the files that declare regularizers, and once some do, for the files
+    # that train. The `keras_returns` facts of an import chain are asked for by module name
+    # (`wanted_modules`).
     TOKENS = (
-        b"regularizer",
-        b"REGULARIZATION_LOSSES",
-        b"regularization_losses",
-        b"get_regularization_loss",
-        b"get_total_loss",
-        b"get_collection",
-        b"variables",
-        b"weights",
-        b"minimize",
-        b"compute_gradients",
-        b"gradients",
-        b"create_train_op",
-        b"EstimatorSpec",
-        b".losses",
-        b"GradientTape",
+        *((b"GradientTape", need) for need in (b"variables", b"weights", b"_regularizer")),
+        *((sink, *term) for sink in _ALWAYS_TRAINS for term in _PENALTY_TERMS),
+        *((b"gradients", weights, *term) for weights in (b"variables", b"weights") for term in _PENALTY_TERMS),
+        *_READ_TOKENS,
     )
     fix_safety = Safety.UNSAFE
 
@@ -635,6 +658,17 @@ class RegularizationNotInLoss(FlowRule):
                     module = name.rpartition(".")[0]
                     if module:
                         yield module
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """Shape 2 needs declared regularizers, no read of the collection anywhere, and the
+        files that train. Reads are always analysed; without any, ask for the declaring
+        files, and once some declare, for the training files."""
+        facts = project.by_kind(cls.code)
+        if facts.get("read"):
+            return ()
+        declarers = [(b"regularizer", declarer) for declarer in _DECLARERS]
+        return [*declarers, *_TRAINS] if facts.get("declare") else declarers
 
     # -- project-wide (shape 2) ----------------------------------------------------------
     @classmethod
