@@ -1,8 +1,12 @@
 """The results cache (`.reglint_cache/`), Ruff-style.
 
-One JSON file per analysed file, keyed by a hash of reglint's version, the effective
-configuration, the file's path and its content: an unchanged file is not parsed again, and
-its findings and project facts come back from here. JSON, not pickle: a cache directory can
+One JSON file per analysed file, keyed by a hash of reglint's version (and its own source
+files), the effective configuration, the file's path and its content: an unchanged file is
+not parsed again, and its findings and project facts come back from here.
+
+And one entry per project (the paths checked and the configuration) holding the finished
+run: when not one file changed, a run answers from it without loading the rules or libcst,
+whose import alone costs longer than a whole cached run should take. JSON, not pickle: a cache directory can
 come from anywhere (a committed folder, a shared CI cache) and loading it must never run
 code. Writes go through a temporary file and an atomic rename, so concurrent runs never see
 half an entry; an entry that does not load is ignored and rebuilt.
@@ -14,6 +18,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +34,11 @@ from reglint.model import (
     ParseError,
     Position,
     Range,
+    RunResult,
     Safety,
 )
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def _pos(p: Position) -> list[int]:
@@ -52,10 +59,20 @@ def _fix(fix: Fix | None) -> dict[str, Any] | None:
     }
 
 
+def _findings(findings: Sequence[Finding]) -> list[list[Any]]:
+    return [[f.code, f.name, f.message, f.path, _range(f.range), _fix(f.fix)] for f in findings]
+
+
+def _to_findings(data: list[list[Any]]) -> list[Finding]:
+    return [
+        Finding(code, name, message, path, _to_range(r), _to_fix(fix)) for code, name, message, path, r, fix in data
+    ]
+
+
 def result_to_json(result: FileResult) -> dict[str, Any]:
     return {
         "path": result.path,
-        "findings": [[f.code, f.name, f.message, _range(f.range), _fix(f.fix)] for f in result.findings],
+        "findings": _findings(result.findings),
         "facts": [[f.rule, f.kind, _range(f.range), f.data, _fix(f.fix)] for f in result.facts],
         "parse_error": None
         if result.parse_error is None
@@ -85,10 +102,7 @@ def result_from_json(data: dict[str, Any]) -> FileResult:
     parse_error = data["parse_error"]
     return FileResult(
         path=path,
-        findings=[
-            Finding(code, name, message, path, _to_range(r), _to_fix(fix))
-            for code, name, message, r, fix in data["findings"]
-        ],
+        findings=_to_findings(data["findings"]),
         facts=[Fact(rule, kind, path, _to_range(r), dict(d), _to_fix(fix)) for rule, kind, r, d, fix in data["facts"]],
         parse_error=None if parse_error is None else ParseError(path, *parse_error),
         internal_errors=[InternalError(path, code, message) for code, message in data["internal_errors"]],
@@ -97,10 +111,48 @@ def result_from_json(data: dict[str, Any]) -> FileResult:
     )
 
 
+def run_to_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "findings": _findings(result.findings),
+        "parse_errors": [[e.path, e.line, e.column, e.message] for e in result.parse_errors],
+        "files_checked": result.files_checked,
+    }
+
+
+def run_from_json(data: dict[str, Any]) -> RunResult:
+    return RunResult(
+        findings=_to_findings(data["findings"]),
+        parse_errors=[ParseError(*error) for error in data["parse_errors"]],
+        files_checked=int(data["files_checked"]),
+    )
+
+
+@cache
+def code_fingerprint() -> str:
+    """reglint's own source files (names, sizes, modification times): a rule edited in a
+    development checkout must not be answered by results of the rule before the edit."""
+    root = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
 class Cache:
-    def __init__(self, directory: Path, fingerprint: str) -> None:
+    def __init__(self, directory: Path, fingerprint: str | Callable[[], str]) -> None:
         self.directory = directory / f"v{_FORMAT}-{__version__}"
-        self.salt = f"{__version__}\0{_FORMAT}\0{fingerprint}\0".encode()
+        self._fingerprint = fingerprint
+        self._salt: bytes | None = None
+
+    @property
+    def salt(self) -> bytes:
+        # computed when first needed: the configuration's fingerprint names the enabled rules,
+        # which imports them, and a run answered from its project entry never needs it
+        if self._salt is None:
+            fingerprint = self._fingerprint if isinstance(self._fingerprint, str) else self._fingerprint()
+            self._salt = f"{__version__}\0{_FORMAT}\0{code_fingerprint()}\0{fingerprint}\0".encode()
+        return self._salt
 
     def key(self, path: str, raw: bytes) -> str:
         digest = hashlib.blake2b(self.salt, digest_size=20)
@@ -119,7 +171,35 @@ class Cache:
             return None  # missing or corrupt: analysed again and rewritten
 
     def put(self, key: str, result: FileResult) -> None:
-        target = self._file(key)
+        self._write(self._file(key), result_to_json(result))
+
+    # -- the finished run of a project -----------------------------------------------------
+    def run_keys(self, items: Sequence[tuple[str, bytes]], settings: str) -> tuple[str, str]:
+        """Where a project's finished run is stored (by the paths checked and the settings,
+        so a project keeps one entry), and the key it must match (every file's content)."""
+        head = f"{__version__}\0{_FORMAT}\0{code_fingerprint()}\0{settings}\0".encode()
+        where = hashlib.blake2b(head, digest_size=20)
+        for path, _ in items:
+            where.update(path.encode("utf-8", "surrogateescape") + b"\0")
+        what = where.copy()
+        for _, raw in items:
+            what.update(hashlib.blake2b(raw, digest_size=20).digest())
+        return where.hexdigest(), what.hexdigest()
+
+    def get_run(self, keys: tuple[str, str]) -> RunResult | None:
+        where, what = keys
+        try:
+            with open(self.directory / "runs" / f"{where}.json", encoding="utf-8") as handle:
+                data = json.load(handle)
+            return run_from_json(data["result"]) if data["key"] == what else None
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    def put_run(self, keys: tuple[str, str], result: RunResult) -> None:
+        where, what = keys
+        self._write(self.directory / "runs" / f"{where}.json", {"key": what, "result": run_to_json(result)})
+
+    def _write(self, target: Path, data: dict[str, Any]) -> None:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not (self.directory.parent / ".gitignore").exists():
@@ -127,7 +207,7 @@ class Cache:
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(result_to_json(result), handle, separators=(",", ":"))
+                    json.dump(data, handle, separators=(",", ":"))
                 os.replace(temp, target)
             except BaseException:
                 os.unlink(temp)

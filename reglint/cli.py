@@ -23,10 +23,9 @@ from reglint.config import (
     parse_per_file_ignores,
     validate_codes,
 )
-from reglint.discovery import discover, is_excluded
+from reglint.discovery import discover, is_excluded, read_files
+from reglint.model import RunResult
 from reglint.output import FORMATTERS, View
-from reglint.rule import all_rules, rules_by_code
-from reglint.runner import RunResult, default_jobs, read_files, run
 from reglint.sources import source_for
 from reglint.writer import WriteError, unified_diff, write_atomic
 
@@ -135,31 +134,22 @@ def check(
         items, read_errors = read_files(found.files)
         read_errors = found.errors + read_errors
     cache = None
+    run_keys = None
+    result = None
     if not no_cache and not from_stdin:
         from reglint.cache import Cache
 
         env = os.environ.get("REGLINT_CACHE_DIR")
         directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
-        cache = Cache(directory, settings.fingerprint())
-    progress = _Progress() if _show_progress(output_format) else None
-    try:
-        result = run(
-            items,
-            settings,
-            fix=fixing,
-            unsafe_fixes=unsafe_fixes,
-            jobs=jobs or default_jobs(),
-            cache=cache,
-            progress=progress,
-        )
-    except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2
-        if os.environ.get("REGLINT_DEBUG"):
-            raise
-        _err(f"internal error: {type(error).__name__}: {error} (REGLINT_DEBUG=1 shows the traceback)")
-        sys.exit(EXIT_ERROR)
-    finally:
-        if progress is not None:
-            progress.clear()
+        cache = Cache(directory, settings.fingerprint)
+        if not fixing:
+            # nothing changed since the last run of this project: its finished result
+            run_keys = cache.run_keys(items, repr(settings))
+            result = cache.get_run(run_keys)
+    if result is None:
+        result = _run(items, settings, fixing, unsafe_fixes, jobs, cache, output_format)
+        if run_keys is not None and cache is not None and not result.internal_errors:
+            cache.put_run(run_keys, result)
     result.read_errors = read_errors
     stream_err = from_stdin and fixing  # stdout carries the fixed source
     view = View(
@@ -169,7 +159,7 @@ def check(
         statistics=statistics,
         color=_use_color(color, sys.stderr if stream_err else sys.stdout) and output_format in COLOR_FORMATS,
         sources={path: (result.changes[path].fixed if path in result.changes else data) for path, data in items},
-        rules=settings.enabled_rules(),
+        rules=settings.enabled_rules,
     )
     write_failed = False
     if diff:
@@ -191,6 +181,38 @@ def check(
         code = f" {internal.code}" if internal.code else ""
         _err(f"internal error{code} in {internal.path}: {internal.message}")
     sys.exit(_exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed))
+
+
+def _run(
+    items: list[tuple[str, bytes]],
+    settings: Settings,
+    fixing: bool,
+    unsafe_fixes: bool,
+    jobs: int | None,
+    cache: object,
+    output_format: str,
+) -> RunResult:
+    from reglint.runner import default_jobs, run  # the engine, the rules and libcst
+
+    progress = _Progress() if _show_progress(output_format) else None
+    try:
+        return run(
+            items,
+            settings,
+            fix=fixing,
+            unsafe_fixes=unsafe_fixes,
+            jobs=jobs or default_jobs(),
+            cache=cache,  # type: ignore[arg-type]
+            progress=progress,
+        )
+    except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2
+        if os.environ.get("REGLINT_DEBUG"):
+            raise
+        _err(f"internal error: {type(error).__name__}: {error} (REGLINT_DEBUG=1 shows the traceback)")
+        sys.exit(EXIT_ERROR)
+    finally:
+        if progress is not None:
+            progress.clear()
 
 
 COLOR_FORMATS = ("text", "concise", "full")
@@ -338,6 +360,8 @@ def _write_changes(result: RunResult) -> bool:
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 def list_rules(output_format: str) -> None:
     """List every rule: code, name, fix, safety, whether it is on by default."""
+    from reglint.rule import all_rules
+
     rules = all_rules()
     if output_format == "json":
         import json
@@ -370,6 +394,8 @@ def list_rules(output_format: str) -> None:
 def show_rule(code: str) -> None:
     """Print the documentation of one rule (by code or name)."""
     wanted = code.strip()
+    from reglint.rule import rules_by_code
+
     by_code = rules_by_code()
     rule = by_code.get(wanted.upper()) or next((r for r in by_code.values() if r.name == wanted), None)
     if rule is None:

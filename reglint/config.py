@@ -9,14 +9,17 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from reglint.rule import Rule, all_rules
+from reglint.rules import rule_codes
+
+if TYPE_CHECKING:
+    from reglint.rule import Rule
 
 
 class ConfigError(Exception):
@@ -70,6 +73,8 @@ class Settings:
     config_file: Path | None = None
 
     def enabled_rules(self) -> tuple[type[Rule], ...]:
+        from reglint.rule import all_rules  # the rule modules, and libcst with them
+
         return select_rules(all_rules(), self.select, self.extend_select, self.ignore)
 
     def fingerprint(self) -> str:
@@ -83,7 +88,7 @@ def _matches(selector: str, code: str) -> bool:
 
 
 def validate_codes(selectors: Iterable[str], where: str) -> tuple[str, ...]:
-    codes = [rule.code for rule in all_rules()]
+    codes = rule_codes()
     out = []
     for selector in selectors:
         selector = selector.strip().upper()

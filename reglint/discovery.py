@@ -163,3 +163,18 @@ def _ignored(
         if spec.match_file(inner + suffix):
             return True
     return False
+
+
+def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    items: list[tuple[str, bytes]] = []
+    errors: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            items.append((str(path), path.read_bytes()))
+        except FileNotFoundError:
+            errors.append((str(path), "file disappeared before it could be read"))
+        except IsADirectoryError:
+            errors.append((str(path), "is a directory"))
+        except OSError as error:
+            errors.append((str(path), f"cannot read: {error.strerror or error}"))
+    return items, errors

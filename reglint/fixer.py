@@ -11,10 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-
 from reglint.model import Finding, Position
 from reglint.sources import line_starts
 
@@ -93,6 +89,11 @@ def _newline_of(text: str) -> str:
 
 def add_imports(text: str, imports: Sequence[tuple[str, str | None, str | None]]) -> str:
     """Add each import once, in the file's style, unless the file already has it."""
+    # libcst's codemod machinery costs most of a second to import: only when a fix needs it
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
     module = cst.parse_module(text)
     context = CodemodContext()
     for module_name, obj, alias in dict.fromkeys(imports):

@@ -102,3 +102,27 @@ class FileResult:
     # line -> codes suppressed on it (an empty frozenset means every code: bare `# noqa`)
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
     skipped: bool = False  # the prefilter found nothing a rule could care about
+
+
+@dataclass
+class FileChange:
+    path: str
+    original: bytes
+    fixed: bytes
+    fixes_applied: int
+
+
+@dataclass
+class RunResult:
+    findings: list[Finding] = field(default_factory=list)
+    parse_errors: list[ParseError] = field(default_factory=list)
+    internal_errors: list[InternalError] = field(default_factory=list)
+    read_errors: list[tuple[str, str]] = field(default_factory=list)
+    changes: dict[str, FileChange] = field(default_factory=dict)
+    files_checked: int = 0
+    # sources as analysed last (the fixed text where a fix was applied)
+    sources: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def fixed(self) -> int:
+        return sum(change.fixes_applied for change in self.changes.values())

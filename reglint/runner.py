@@ -10,44 +10,20 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
+from reglint.discovery import read_files  # noqa: F401  (re-exported: where scripts import it from)
 from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
-from reglint.model import FileResult, Finding, InternalError, ParseError
+from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
 from reglint.rule import Rule, rules_by_code
 from reglint.sources import SourceError, source_for
 from reglint.suppress import is_suppressed
 
 MAX_FIX_PASSES = 10
-
-
-@dataclass
-class FileChange:
-    path: str
-    original: bytes
-    fixed: bytes
-    fixes_applied: int
-
-
-@dataclass
-class RunResult:
-    findings: list[Finding] = field(default_factory=list)
-    parse_errors: list[ParseError] = field(default_factory=list)
-    internal_errors: list[InternalError] = field(default_factory=list)
-    read_errors: list[tuple[str, str]] = field(default_factory=list)
-    changes: dict[str, FileChange] = field(default_factory=dict)
-    files_checked: int = 0
-    # sources as analysed last (the fixed text where a fix was applied)
-    sources: dict[str, object] = field(default_factory=dict, repr=False)
-
-    @property
-    def fixed(self) -> int:
-        return sum(change.fixes_applied for change in self.changes.values())
 
 
 # ------------------------------------------------------------------------------------
@@ -316,21 +292,6 @@ def _analyse_wanted(
             # no longer marked as skipped, so it is not asked for again; a file that gave
             # nothing keeps nothing (not even a syntax error: the prefilter had skipped it)
             by_path[result.path] = result if (result.facts or result.findings) else FileResult(result.path)
-
-
-def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
-    items: list[tuple[str, bytes]] = []
-    errors: list[tuple[str, str]] = []
-    for path in paths:
-        try:
-            items.append((str(path), path.read_bytes()))
-        except FileNotFoundError:
-            errors.append((str(path), "file disappeared before it could be read"))
-        except IsADirectoryError:
-            errors.append((str(path), "is a directory"))
-        except OSError as error:
-            errors.append((str(path), f"cannot read: {error.strerror or error}"))
-    return items, errors
 
 
 def run(

@@ -15,12 +15,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import libcst as cst
-from libcst import CSTNode
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reglint.model import ParseError
+
+if TYPE_CHECKING:  # libcst is imported when a file is parsed, not to read a cached run
+    import libcst as cst
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -123,6 +123,8 @@ def _parsing_without_validation() -> Iterator[None]:
     its source says so ("PERF: ... avoid validating the tree when parsing a file"). Skipping
     it saves about a tenth of the parse. Only while parsing (the process parses one file at
     a time): nodes that rules and fixes build afterwards are validated as usual."""
+    from libcst import CSTNode
+
     validate = CSTNode.__dict__.get("__post_init__")
     if validate is None:  # a libcst that no longer validates this way
         yield
@@ -134,12 +136,14 @@ def _parsing_without_validation() -> Iterator[None]:
         CSTNode.__post_init__ = validate  # type: ignore[method-assign]
 
 
-def _no_validation(self: CSTNode) -> None:
+def _no_validation(self: object) -> None:
     return None
 
 
 def parse_python(data: bytes | str) -> cst.Module:
     """Parse with libcst, turning its errors into one-line SourceErrors."""
+    import libcst as cst
+
     _refuse_deep_nesting(data)
     try:
         with _parsing_without_validation():

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import reglint.cli
+import reglint.runner
 import reglint.writer
 from reglint.model import Safety
 from reglint.rule import PendingFix, Replace, rules_by_code
@@ -178,14 +179,14 @@ def test_only_the_broken_rule_is_named(tmp_path: Path, monkeypatch: pytest.Monke
 def test_a_file_changed_on_disk_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {"a.py": KERAS2, "b.py": KERAS2})
     edited = KERAS2 + "# the user saved this meanwhile\n"
-    real = reglint.cli.run
+    real = reglint.runner.run
 
     def run_then_edit(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real(*args, **kwargs)
         (tmp_path / "a.py").write_text(edited)
         return result
 
-    monkeypatch.setattr(reglint.cli, "run", run_then_edit)
+    monkeypatch.setattr(reglint.runner, "run", run_then_edit)
     out = _fix(tmp_path)
     assert out.code == 2
     assert (tmp_path / "a.py").read_text() == edited
@@ -195,14 +196,14 @@ def test_a_file_changed_on_disk_is_not_overwritten(tmp_path: Path, monkeypatch: 
 
 def test_a_file_deleted_before_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {"a.py": KERAS2})
-    real = reglint.cli.run
+    real = reglint.runner.run
 
     def run_then_delete(*args, **kwargs):  # type: ignore[no-untyped-def]
         result = real(*args, **kwargs)
         (tmp_path / "a.py").unlink()
         return result
 
-    monkeypatch.setattr(reglint.cli, "run", run_then_delete)
+    monkeypatch.setattr(reglint.runner, "run", run_then_delete)
     out = _fix(tmp_path)
     assert out.code == 2 and "a.py" in out.stderr
     assert not (tmp_path / "a.py").exists() and not _litter(tmp_path)

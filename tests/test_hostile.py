@@ -362,7 +362,7 @@ def test_a_bug_escaping_the_engine_is_one_line_exit_2(tmp_path: Path, monkeypatc
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("simulated engine bug")
 
-    monkeypatch.setattr(reglint.cli, "run", broken)
+    monkeypatch.setattr(reglint.runner, "run", broken)
     monkeypatch.delenv("REGLINT_DEBUG", raising=False)
     write_tree(tmp_path, {**GOOD})
     out = _check(tmp_path)

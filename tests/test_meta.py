@@ -25,7 +25,10 @@ def test_codes_and_names_are_unique() -> None:
 def test_rule_is_complete(rule: type[Rule]) -> None:
     assert re.fullmatch(r"REG\d{3}", rule.code)
     assert is_kebab(rule.name), rule.name
-    assert rule.TOKENS and all(isinstance(t, bytes) and t for t in rule.TOKENS)
+    assert rule.TOKENS and all(
+        (isinstance(t, bytes) and t) or (isinstance(t, tuple) and t and all(isinstance(b, bytes) and b for b in t))
+        for t in rule.TOKENS
+    )
     assert rule.VALID, "at least one VALID example"
     assert rule.INVALID, "at least one INVALID example"
     # the module is named after the rule

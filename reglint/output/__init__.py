@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from reglint.model import Finding, Position
+from reglint.model import Finding, Position, RunResult
 from reglint.output.base import Files, View, fixable_now, paint
-from reglint.runner import RunResult
 
 __all__ = ["FORMATTERS", "Files", "View", "fixable_now", "format_json", "format_text", "location"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,9 @@ class View:
     # path -> the file's bytes as the findings see them (the fixed bytes after --fix); a
     # path missing here is read from disk when a format needs its text
     sources: Mapping[str, bytes] = field(default_factory=dict)
-    # the enabled rules (SARIF describes each); empty: every rule
-    rules: Sequence[Any] = ()
+    # the enabled rules (SARIF describes each), or what returns them (the rule modules are
+    # imported only by a format that needs them); empty: every rule
+    rules: Sequence[Any] | Callable[[], Sequence[Any]] = ()
 
 
 def fixable_now(finding: Finding, view: View) -> bool:

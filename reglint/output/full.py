@@ -6,9 +6,8 @@ from __future__ import annotations
 import difflib
 
 from reglint.fixer import apply_fixes
-from reglint.model import Finding, Position, Range
+from reglint.model import Finding, Position, Range, RunResult
 from reglint.output.base import Files, View, fixable_now, paint
-from reglint.runner import RunResult
 
 MAX_LINES = 6  # source lines shown for one finding; longer ranges show their ends
 MAX_DIFF_LINES = 16

@@ -11,9 +11,8 @@ annotates) and its message starts with the cell: `cell 3:2:5: ...`.
 
 from __future__ import annotations
 
-from reglint.model import Position
+from reglint.model import Position, RunResult
 from reglint.output.base import Files, View
-from reglint.runner import RunResult
 
 
 def escape_data(text: str) -> str:

@@ -24,10 +24,8 @@ from urllib.parse import quote
 
 from reglint import __version__
 from reglint.fixer import apply_fixes
-from reglint.model import Finding, Position, Range
+from reglint.model import Finding, Position, Range, RunResult
 from reglint.output.base import Files, View
-from reglint.rule import all_rules
-from reglint.runner import RunResult
 from reglint.sources import line_starts
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -166,8 +164,10 @@ def result_object(finding: Finding, index: int, files: Files, view: View) -> dic
 
 
 def sarif_log(result: RunResult, view: View) -> dict[str, Any]:
+    from reglint.rule import all_rules  # the rule modules (and libcst): only for this format
+
     files = Files(view.sources)
-    rules = list(view.rules or all_rules())
+    rules = list((view.rules() if callable(view.rules) else view.rules) or all_rules())
     known = {rule.code for rule in rules}
     by_code = {rule.code: rule for rule in all_rules()}
     rules.extend(by_code[code] for code in sorted({f.code for f in result.findings} - known) if code in by_code)

@@ -50,3 +50,12 @@ to pass `may_matter`; tests/test_parallel_cache.py checks that the runner skips 
 failing test. benchmarks/bench.py prints how many files and lines pass the prefilter of the
 default rules on a corpus.
 """
+
+import pkgutil as _pkgutil
+
+
+def rule_codes() -> tuple[str, ...]:
+    """The code of every rule, read from the module names (`reg001_...` is REG001;
+    tests/test_meta.py holds every module to that naming), without importing the rules: the
+    configuration is checked, and a cached run answered, without loading libcst."""
+    return tuple(sorted(info.name.split("_", 1)[0].upper() for info in _pkgutil.iter_modules(__path__)))
