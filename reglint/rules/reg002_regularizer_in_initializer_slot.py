@@ -21,7 +21,19 @@ if TYPE_CHECKING:
 
 # Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
 WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
-# reductions that turn an elementwise penalty into a scalar: `reduce_sum(tf.square(w))`
+
+# The bytes every penalty `reglint.patterns.is_penalty_of` recognises necessarily contains (one
+# group of them), shared with REG003. Names resolve only through the file's own imports and
+# aliases, so the last segment of a canonical name is written in the file whatever the alias:
+# - `tf.nn.l2_loss(w)` / `tf.math.l2_loss(w)` (also `from tensorflow.nn import l2_loss as f`);
+# - a regularizer called on the variable, `l2(0.1)(w)`: every factory's canonical name holds a
+#   `regularizers` module or an `*_regularizer` function (`from keras.regularizers import l2`);
+# - `reduce_sum` / `reduce_mean` of an elementwise term: `tf.square(w)`, `tf.abs(w)`, `w ** 2`.
+PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
+    (b"l2_loss",),
+    (b"regularizer",),
+    *((reduction, term) for reduction in (b"reduce_sum", b"reduce_mean") for term in (b"square", b"abs", b"**")),
+)
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:
@@ -139,7 +151,14 @@ class RegularizerInInitializerSlot(Rule):
 
     code = "REG002"
     name = "regularizer-in-initializer-slot"
-    TOKENS = (b"initializer", b"regularizer")
+    # Every finding has a slot keyword (`initializer` or `*_initializer`, `regularizer` or
+    # `*_regularizer`) written in the call, and:
+    # - an initializer in a regularizer slot: the keyword holds `regularizer`, the value resolves
+    #   to `*.initializers.*` or a `*_initializer` function: (initializer, regularizer);
+    # - a regularizer in an initializer slot: a Keras / contrib / slim factory (its name holds
+    #   `regularizer`, as above), or a lambda or function of the file's own that returns a
+    #   penalty of its argument: `initializer` and one group of PENALTY_TOKENS.
+    TOKENS = tuple((b"initializer", *group) for group in PENALTY_TOKENS)
     fix_safety = Safety.SAFE
 
     VALID = [
@@ -266,6 +285,32 @@ class RegularizerInInitializerSlot(Rule):
             message="already",
         ),
         Invalid("import keras\nkeras.layers.Dense(4, activity_regularizer=keras.initializers.Zeros())\n"),
+        # a renamed import of a Keras regularizer
+        Invalid(
+            "from keras.layers import Dense\nfrom keras.regularizers import l2 as decay\n"
+            "Dense(4, kernel_initializer=decay(0.01))\n",
+            fixed="from keras.layers import Dense\nfrom keras.regularizers import l2 as decay\n"
+            "Dense(4, kernel_regularizer=decay(0.01))\n",
+        ),
+        # a function of the user's own that never says `regularizer`: an L2 penalty as a sum of squares
+        Invalid(
+            "import tensorflow as tf\n\ndef decay(w):\n    return 1e-4 * tf.reduce_sum(tf.square(w))\n\n"
+            "layer = tf.keras.layers.Dense(4, kernel_initializer=decay)\n",
+            fixed="import tensorflow as tf\n\ndef decay(w):\n    return 1e-4 * tf.reduce_sum(tf.square(w))\n\n"
+            "layer = tf.keras.layers.Dense(4, kernel_regularizer=decay)\n",
+        ),
+        # every reduction of every elementwise term the penalty pattern knows (each example holds
+        # the tokens of one prefilter group only)
+        *(
+            Invalid(
+                f"import tensorflow.compat.v1 as tf\npenalty = lambda v: 1e-4 * tf.{reduction}({term})\n"
+                "w = tf.get_variable('w', [2], initializer=penalty)\n",
+                fixed=f"import tensorflow.compat.v1 as tf\npenalty = lambda v: 1e-4 * tf.{reduction}({term})\n"
+                "w = tf.get_variable('w', [2], regularizer=penalty)\n",
+            )
+            for reduction in ("reduce_sum", "math.reduce_mean")
+            for term in ("tf.square(v)", "tf.math.abs(v)", "v ** 2")
+        ),
         # a custom layer's add_weight
         Invalid(
             "import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"

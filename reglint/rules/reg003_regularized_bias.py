@@ -9,7 +9,7 @@ import libcst as cst
 
 from reglint.patterns import is_penalty_of
 from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
-from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS
+from reglint.rules.reg002_regularizer_in_initializer_slot import PENALTY_TOKENS, WEIGHT_METHODS
 from reglint.tfnames import (
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
 APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
+
+# The bytes every source of "all the variables" (`_all_variables`) necessarily contains: a call
+# of `trainable_variables` / `global_variables`, a model's `.trainable_variables` /
+# `.trainable_weights`, or `get_collection(_ref)` of a `GraphKeys.*VARIABLES` key (a string key
+# does not resolve). Names resolve through the file's own imports, so these are in the file.
+ALL_VARIABLES_TOKENS: tuple[tuple[bytes, ...], ...] = (
+    (b"trainable_variables",),
+    (b"global_variables",),
+    (b"trainable_weights",),
+    (b"get_collection", b"VARIABLES"),
+)
 
 # TF1 layer functions (and classes) that create a bias, and the keyword that turns it off.
 # Inside `variable_scope(regularizer=...)` their bias gets the scope's regularizer
@@ -227,7 +238,28 @@ class RegularizedBias(Rule):
 
     code = "REG003"
     name = "regularized-bias"
-    TOKENS = (b"regularizer", b"_variables", b"trainable_", b"VARIABLES")
+    # Why each group is necessary, by the path that reports:
+    # - a bias keyword written in a TensorFlow/Keras call: the keyword itself;
+    # - a bias's `get_variable` / `slim.model_variable` / `slim.variable` / `add_weight` /
+    #   `add_variable` with `regularizer=`: the keyword and the getter's name (slim's resolve
+    #   only through an import naming `slim`: `tf_slim`, `tensorflow.contrib.slim`);
+    # - a `variable_scope(..., regularizer=...)` holding biases: the keyword and the scope;
+    # - a comprehension or loop over all variables whose element is a penalty: a source of
+    #   ALL_VARIABLES_TOKENS and a group of PENALTY_TOKENS (see REG002);
+    # - `apply_regularization` over all variables: its name and a source.
+    TOKENS = (
+        b"bias_regularizer",
+        b"biases_regularizer",
+        b"beta_regularizer",
+        b"gamma_regularizer",
+        *((b"regularizer", getter) for getter in (b"get_variable", b"slim", b"add_weight", b"add_variable")),
+        (b"regularizer", b"variable_scope"),
+        *(
+            source + penalty
+            for source in ALL_VARIABLES_TOKENS
+            for penalty in (*PENALTY_TOKENS, (b"apply_regularization",))
+        ),
+    )
     fix_safety = Safety.UNSAFE
 
     VALID = [
@@ -402,12 +434,89 @@ class RegularizedBias(Rule):
             "for var in [var for var in tf.trainable_variables() if len(var.shape) > 1]:\n"
             "    l2 += tf.nn.l2_loss(var)\n",
         ),
+        # every source of "all the variables" with every penalty the shared pattern knows (each
+        # example holds the tokens of one prefilter group only)
+        *(
+            Invalid(
+                f"import tensorflow.compat.v1 as tf\nl2 = tf.add_n([{penalty} for v in {source}])\n",
+                fixed=f"import tensorflow.compat.v1 as tf\n"
+                f"l2 = tf.add_n([{penalty} for v in {source} if len(v.shape) > 1])\n",
+            )
+            for source in (
+                "model.trainable_variables",
+                "tf.global_variables()",
+                "model.trainable_weights",
+                "tf.get_collection_ref(tf.GraphKeys.VARIABLES)",
+            )
+            for penalty in (
+                "tf.math.l2_loss(v)",
+                "tf.keras.regularizers.L2(0.1)(v)",
+                "tf.reduce_sum(tf.square(v))",
+                "tf.reduce_sum(tf.abs(v))",
+                "tf.reduce_sum(v ** 2)",
+                "tf.reduce_mean(tf.math.square(v))",
+                "tf.math.reduce_mean(tf.abs(v))",
+                "tf.reduce_mean(v ** 2)",
+            )
+        ),
+        # each bias keyword alone
+        Invalid(
+            "import keras\nbn = keras.layers.BatchNormalization(gamma_regularizer='l2')\n",
+            fixed="import keras\nbn = keras.layers.BatchNormalization()\n",
+        ),
+        Invalid(
+            "from tf_keras.layers import BatchNormalization as BN\nbn = BN(beta_regularizer='l1')\n",
+            fixed="from tf_keras.layers import BatchNormalization as BN\nbn = BN()\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\n"
+            "y = tf.contrib.layers.fully_connected(x, 10, biases_regularizer=tf.contrib.layers.l2_regularizer(0.1))\n",
+            fixed="import tensorflow as tf\ny = tf.contrib.layers.fully_connected(x, 10)\n",
+        ),
+        # a custom layer's bias, and slim's variables
+        Invalid(
+            "import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_weight(name='bias', shape=(1,), regularizer=keras.regularizers.l2(0.1))\n",
+            fixed="import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_weight(name='bias', shape=(1,))\n",
+        ),
+        Invalid(
+            "import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_variable('b', (1,), regularizer='l2')\n",
+            fixed="import keras\n\nclass Scale(keras.layers.Layer):\n    def build(self, shape):\n"
+            "        self.b = self.add_variable('b', (1,))\n",
+        ),
+        Invalid(
+            "import tf_slim as slim\n"
+            "b = slim.model_variable('biases', shape=[10], regularizer=slim.l2_regularizer(0.05))\n",
+            fixed="import tf_slim as slim\nb = slim.model_variable('biases', shape=[10])\n",
+        ),
+        # a regularized variable_scope whose only bias is a layer's
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "with tf.variable_scope('fc', regularizer=tf.keras.regularizers.l2(0.1)):\n"
+            "    y = tf.layers.dense(x, 3)\n",
+            message="1 bias",
+        ),
         # contrib's apply_regularization over every trainable variable
         Invalid(
             "import tensorflow as tf\nr = tf.contrib.layers.apply_regularization(reg, tf.trainable_variables())\n",
             fixed="import tensorflow as tf\n"
             "r = tf.contrib.layers.apply_regularization(reg, [v for v in tf.trainable_variables()"
             " if len(v.shape) > 1])\n",
+        ),
+        *(
+            Invalid(
+                f"import tensorflow as tf\nr = tf.contrib.layers.apply_regularization(reg, {source})\n",
+                fixed="import tensorflow as tf\n"
+                f"r = tf.contrib.layers.apply_regularization(reg, [v for v in {source} if len(v.shape) > 1])\n",
+            )
+            for source in (
+                "model.trainable_variables",
+                "tf.global_variables()",
+                "model.trainable_weights",
+                "tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)",
+            )
         ),
     ]
 
