@@ -20,6 +20,46 @@ from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid
 PENALTY_KINDS = (KERAS_LOSSES, L2, L2_ALL)
 
 HEAD = "import keras\nimport tensorflow as tf\n"
+# a model without regularizers, and a tape whose loss gets a penalty computed before it
+PLAIN = "import tensorflow as tf\nw = tf.Variable(tf.ones([3, 1]))\n"
+XENT = "tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, tf.matmul(x, w)))"
+
+
+def _outside(penalty: str) -> str:
+    return (
+        PLAIN + f"penalty = {penalty}\n"
+        "with tf.GradientTape() as tape:\n"
+        f"    loss = {XENT} + penalty\n"
+        "grads = tape.gradient(loss, [w])\n"
+    )
+
+
+def _inside(penalty: str) -> str:
+    return (
+        PLAIN + "with tf.GradientTape() as tape:\n"
+        f"    penalty = {penalty}\n"
+        f"    loss = {XENT} + penalty\n"
+        "grads = tape.gradient(loss, [w])\n"
+    )
+
+
+# What every finding needs (reglint/dataflow.py): a `tape.gradient(...)` call (a "tape" Sink:
+# the method `gradient`) on a tape opened by `with tf.GradientTape()` (resolved by name: the
+# attribute or imported name `GradientTape` is in the file), AND a penalty Source of this
+# file: `x.losses` (KERAS_LOSSES), or an L2 (L2, and L2_ALL which is an L2 in a
+# comprehension): tf.nn.l2_loss, tf.norm / tf.nn.l2_normalize, reduce_sum / sum of
+# tf.square / tf.abs or of `w ** 2`, or a regularizer object called on a tensor
+# (`keras.regularizers.l2(0.01)(w)`, `*_regularizer(...)(w)`). Names are matched as the
+# file spells them whatever the aliases: the last part of a resolved name is always in it.
+_PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
+    (b"losses",),
+    (b"l2_loss",),
+    (b"norm",),
+    (b"sum", b"square"),
+    (b"sum", b"abs"),
+    (b"sum", b"**"),
+    (b"regulariz",),
+)
 MODEL = "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
 
 
@@ -74,7 +114,7 @@ class PenaltyOutsideTape(FlowRule):
 
     code = "REG006"
     name = "penalty-outside-tape"
-    TOKENS = (b"GradientTape",)
+    TOKENS = tuple((b"GradientTape", b"gradient", *penalty) for penalty in _PENALTY_TOKENS)
     fix_safety = Safety.UNSAFE
 
     VALID = [
@@ -131,6 +171,27 @@ class PenaltyOutsideTape(FlowRule):
             "    loss = tf.reduce_mean(tf.square(model(x) - y)) + l2\n"
             "grads = tape.gradient(loss, model.trainable_variables)\n"
             "print(l2)\n",
+        ),
+        # one example per kind of penalty, each file holding no other penalty word
+        Invalid(
+            "import tensorflow as tf\nfrom models import build\nmodel = build()\n"
+            "reg = tf.add_n(model.losses)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(y, model(x))) + reg\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+        ),
+        Invalid(_outside("0.01 * tf.norm(w)"), fixed=_inside("0.01 * tf.norm(w)")),
+        Invalid(_outside("0.01 * tf.reduce_sum(w ** 2)")),
+        Invalid(_outside("0.01 * tf.reduce_sum(tf.abs(w))")),
+        Invalid(_outside("0.01 * tf.reduce_sum(tf.square(w))")),
+        Invalid(_outside("tf.keras.regularizers.l2(0.01)(w)")),
+        # the tape class imported under another name
+        Invalid(
+            "from tensorflow import GradientTape as Recorder\nfrom tensorflow.nn import l2_loss\n"
+            "import tensorflow as tf\nw = tf.Variable(tf.ones([3, 1]))\npenalty = l2_loss(w)\n"
+            "with Recorder() as tape:\n"
+            f"    loss = {XENT} + penalty\n"
+            "grads = tape.gradient(loss, [w])\n"
         ),
     ]
 

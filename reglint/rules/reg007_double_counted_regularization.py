@@ -24,6 +24,24 @@ from reglint.rule import Invalid, PendingFix, Remove, Replace, Valid
 TF1 = "import tensorflow.compat.v1 as tf\n"
 LAYER = "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
 
+# Prefilter tokens (see reglint.rules). Every finding of `judge` needs a place this file
+# optimizes a loss, a Sink of reglint/dataflow.py: opt.minimize / compute_gradients,
+# tf.gradients, tape.gradient of a tf.GradientTape, create_train_op, EstimatorSpec(loss=...),
+# x.add_loss. Names are matched as the file spells them whatever the aliases: the last part of
+# a resolved name (`minimize`, `gradients`, `EstimatorSpec`) is always in the file.
+OPTIMIZED: tuple[tuple[bytes, ...], ...] = (
+    (b"minimize",),
+    (b"gradients",),
+    (b"gradient", b"GradientTape"),
+    (b"create_train_op",),
+    (b"EstimatorSpec",),
+    (b"add_loss",),
+)
+# Reads of the regularization losses (Sources COLLECTION, REG_LOSS, TOTAL_LOSS):
+# get_collection('regularization_losses' or GraphKeys.REGULARIZATION_LOSSES),
+# get_regularization_losses(), get_regularization_loss(), get_total_loss().
+GRAPH_READS = (b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss", b"get_total_loss")
+
 DESCRIBE = {
     COLLECTION: "the regularization collection",
     REG_LOSS: "`get_regularization_loss()`",
@@ -86,12 +104,20 @@ class DoubleCountedRegularization(FlowRule):
 
     code = "REG007"
     name = "double-counted-regularization"
+    # - get_total_loss + the collection, the collection twice, or a manual L2 over all
+    #   variables + get_total_loss / the collection: a graph read AND a sink;
+    # - a manual L2 over all variables + model.losses of a model built with regularizers:
+    #   `x.losses` AND a Keras call with a `*_regularizer=` keyword AND the variables
+    #   (`trainable_variables`, `weights`, ...; the L2 itself is then implied: its shortest
+    #   spelling, a regularizer called on a weight, contains `regulariz`) AND a sink;
+    # - a compile loss adding `model.losses`, trained by fit / fit_generator / train_on_batch:
+    #   `compile` AND `losses` AND `fit` or `train_on_batch`. Not `.losses`: the attribute may
+    #   follow the dot after a line break inside brackets (an example has it).
     TOKENS = (
-        b"get_total_loss",
-        b"REGULARIZATION_LOSSES",
-        b"regularization_losses",
-        b"get_regularization_loss",
-        b".losses",
+        *((read, *sink) for read in GRAPH_READS for sink in OPTIMIZED),
+        *((b"losses", b"_regularizer", every, *sink) for every in (b"variables", b"weights") for sink in OPTIMIZED),
+        (b"compile", b"losses", b"fit"),
+        (b"compile", b"losses", b"train_on_batch"),
     )
     fix_safety = Safety.UNSAFE
 
@@ -196,6 +222,18 @@ class DoubleCountedRegularization(FlowRule):
             "m.compile('adam', lambda t, p: keras.losses.mse(t, p))\n"
             "m.train_on_batch(x, y)\n",
         ),
+        # the attribute after a line break inside brackets: the file holds no `.losses`
+        Invalid(
+            "import keras\nimport tensorflow as tf\n"
+            "m = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "m.compile('adam', lambda t, p: tf.reduce_mean(tf.square(t - p)) + sum(m.\n"
+            "    losses))\n"
+            "m.fit(x, y)\n",
+            fixed="import keras\nimport tensorflow as tf\n"
+            "m = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "m.compile('adam', lambda t, p: tf.reduce_mean(tf.square(t - p)))\n"
+            "m.fit(x, y)\n",
+        ),
         # Keras: a manual L2 over all weights plus model.losses of a regularized model
         Invalid(
             "import keras\nimport tensorflow as tf\n"
@@ -232,6 +270,67 @@ class DoubleCountedRegularization(FlowRule):
             fixed=TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
             "loss = tf.losses.get_total_loss()\n"
             "reg = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        ),
+        # the collection twice (a string key), in an Estimator's model_fn
+        Invalid(
+            TF1 + "def model_fn(features, labels, mode):\n"
+            "    h = tf.layers.dense(features, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "    reg = tf.get_collection('regularization_losses')\n"
+            "    loss = tf.reduce_mean(tf.square(h - labels)) + tf.add_n(reg) + tf.losses.get_regularization_loss()\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss)\n",
+            fixed=TF1 + "def model_fn(features, labels, mode):\n"
+            "    h = tf.layers.dense(features, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "    reg = tf.get_collection('regularization_losses')\n"
+            "    loss = tf.reduce_mean(tf.square(h - labels)) + tf.add_n(reg)\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss)\n",
+        ),
+        # differentiated with tf.gradients
+        Invalid(
+            TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss() + tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "grads = tf.gradients(loss, tf.trainable_variables())\n",
+            fixed=TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "grads = tf.gradients(loss, tf.trainable_variables())\n",
+        ),
+        # slim: the list reader, and a train op
+        Invalid(
+            "import tf_slim as slim\nimport tensorflow.compat.v1 as tf\n"
+            "net = slim.fully_connected(x, 1, weights_regularizer=slim.l2_regularizer(0.01))\n"
+            "slim.losses.mean_squared_error(net, y)\n"
+            "total = slim.losses.get_total_loss()\n"
+            "loss = total + tf.add_n(slim.losses.get_regularization_losses())\n"
+            "train_op = slim.learning.create_train_op(loss, tf.train.AdamOptimizer())\n",
+            fixed="import tf_slim as slim\nimport tensorflow.compat.v1 as tf\n"
+            "net = slim.fully_connected(x, 1, weights_regularizer=slim.l2_regularizer(0.01))\n"
+            "slim.losses.mean_squared_error(net, y)\n"
+            "total = slim.losses.get_total_loss()\n"
+            "loss = total\n"
+            "train_op = slim.learning.create_train_op(loss, tf.train.AdamOptimizer())\n",
+        ),
+        # a manual L2 over everything plus get_total_loss of a declared regularizer (the bare
+        # `regularizer=` of get_variable: the file has no `_regularizer`)
+        Invalid(
+            TF1 + "w = tf.get_variable('w', [3, 1], regularizer=tf.nn.l2_loss)\n"
+            "tf.losses.mean_squared_error(y, tf.matmul(x, w))\n"
+            "l2 = 0.01 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])\n"
+            "loss = tf.losses.get_total_loss() + l2\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed=TF1 + "w = tf.get_variable('w', [3, 1], regularizer=tf.nn.l2_loss)\n"
+            "tf.losses.mean_squared_error(y, tf.matmul(x, w))\n"
+            "l2 = 0.01 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        ),
+        # the collection read twice
+        Invalid(
+            TF1 + LAYER + "reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.reduce_mean(tf.square(h - y)) + tf.add_n(reg)\n"
+            "loss += tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed=TF1 + LAYER + "reg = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "loss = tf.reduce_mean(tf.square(h - y)) + tf.add_n(reg)\n"
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
         ),
         # a manual L2 over everything plus the declared regularizers

@@ -14,6 +14,7 @@ from reglint.dataflow import (
 )
 from reglint.model import Safety
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid
+from reglint.rules.reg007_double_counted_regularization import GRAPH_READS, OPTIMIZED
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 BUILD = (
@@ -68,7 +69,11 @@ class CollectionReadTooEarly(FlowRule):
 
     code = "REG009"
     name = "collection-read-too-early"
-    TOKENS = (b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss", b"get_total_loss")
+    # A finding needs a read of the collection, get_regularization_loss() or get_total_loss()
+    # (GRAPH_READS) that reaches a place the loss is optimized (OPTIMIZED, a dataflow Sink),
+    # AND a call that attaches a regularizer to the variables it creates: its `regularizer=`
+    # or `*_regularizer=` keyword is in the file.
+    TOKENS = tuple((read, b"regularizer", *sink) for read in GRAPH_READS for sink in OPTIMIZED)
     fix_safety = Safety.UNSAFE
 
     VALID = [
@@ -106,6 +111,28 @@ class CollectionReadTooEarly(FlowRule):
             "loss = tf.add_n([tf.reduce_mean(tf.square(logits - y))] + reg)\n"
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
             message="line 6",
+        ),
+        # get_total_loss, differentiated with tf.gradients
+        Invalid(
+            TF1 + BUILD + "total = tf.losses.get_total_loss()\n"
+            "logits = build(x)\n"
+            "grads = tf.gradients(total, tf.trainable_variables())\n",
+            fixed=TF1 + BUILD + "logits = build(x)\n"
+            "total = tf.losses.get_total_loss()\n"
+            "grads = tf.gradients(total, tf.trainable_variables())\n",
+        ),
+        # slim: a string key, and a train op
+        Invalid(
+            "import tf_slim as slim\nimport tensorflow.compat.v1 as tf\n"
+            "reg = tf.get_collection('regularization_losses')\n"
+            "net = slim.fully_connected(x, 1, weights_regularizer=slim.l2_regularizer(0.01))\n"
+            "loss = tf.reduce_mean(tf.square(net - y)) + tf.add_n(reg)\n"
+            "train_op = slim.learning.create_train_op(loss, tf.train.AdamOptimizer())\n",
+            fixed="import tf_slim as slim\nimport tensorflow.compat.v1 as tf\n"
+            "net = slim.fully_connected(x, 1, weights_regularizer=slim.l2_regularizer(0.01))\n"
+            "reg = tf.get_collection('regularization_losses')\n"
+            "loss = tf.reduce_mean(tf.square(net - y)) + tf.add_n(reg)\n"
+            "train_op = slim.learning.create_train_op(loss, tf.train.AdamOptimizer())\n",
         ),
         # inside a method, with the layers created directly; the name is used early: no fix
         Invalid(
