@@ -88,12 +88,23 @@ class MisspelledCollectionKey(Rule):
     # - `GraphKeys`: a misspelled `GraphKeys.X` (the class resolves only through that name);
     # - `get_collection` (also get_collection_ref and `graph.get_collection`): a literal read;
     # - `add_to_collection` (also add_to_collections): a literal write.
-    # A bare b"collection" matched every `import collections`.
+    # A bare b"collection" matched every `import collections`. Each needs TensorFlow in the
+    # file too: the functions and GraphKeys resolve only under `tensorflow` (no canonical
+    # rewrite makes that name up), and the method form on a Graph object counts only in a
+    # file that binds tensorflow, keras or slim (`_imports_tensorflow`: pymongo's
+    # `db.get_collection` is not one); `tf_keras` and `tf_slim` contain those words.
     # The implicit readers (get_regularization_loss(es), get_total_loss, get_losses) record
     # reads of TensorFlow's own collections only; such a read changes no finding unless the
-    # project holds a literal write of a custom name (see check_project), so their files are
-    # asked for by `wanted_tokens` then, not parsed in every project.
-    TOKENS = (b"GraphKeys", b"get_collection", b"add_to_collection")
+    # project holds a literal write of a custom name (see wanted_tokens), so their files are
+    # asked for then, not parsed in every project.
+    TOKENS = (
+        (b"GraphKeys", b"tensorflow"),
+        *(
+            (call, lib)
+            for call in (b"get_collection", b"add_to_collection")
+            for lib in (b"tensorflow", b"keras", b"slim")
+        ),
+    )
     fix_safety = Safety.SAFE
     mixed_safety = True
 
