@@ -177,6 +177,16 @@ class MisspelledCollectionKey(Rule):
             fixed="import tensorflow as tf\ng = tf.get_default_graph()\n"
             "r = g.get_collection(key='regularization_losses')\n",
         ),
+        # a Graph object in a file that names Keras or slim, never `tensorflow`
+        Invalid(
+            "import keras\ng = keras.backend.get_graph()\nr = g.get_collection('regularization_loss')\n",
+            fixed="import keras\ng = keras.backend.get_graph()\nr = g.get_collection('regularization_losses')\n",
+        ),
+        Invalid(
+            "import tf_slim as slim\n\ndef penalties(graph):\n    return graph.get_collection('regularization_loss')\n",
+            fixed="import tf_slim as slim\n\ndef penalties(graph):\n"
+            "    return graph.get_collection('regularization_losses')\n",
+        ),
         Invalid(
             "import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variable')\n",
             fixed="import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variables')\n",
