@@ -169,7 +169,8 @@ class CoupledWeightDecay(Rule):
             files={
                 "loss.py": "import tensorflow.compat.v1 as tf\n"
                 "penalty = 5e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])\n",
-                "train.py": "import tensorflow.compat.v1 as tf\ntrain_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
+                "train.py": "import tensorflow.compat.v1 as tf\n"
+                "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
             },
             path="train.py",
             message="loss.py:2",
