@@ -6,7 +6,7 @@ import libcst as cst
 
 from reglint.engine import ProjectFacts
 from reglint.model import Edit, Fact, Finding, Fix, Safety
-from reglint.rule import Invalid, Replace, Rule, Valid
+from reglint.rule import Invalid, Replace, Rule, Token, Valid
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_METHODS_WRITE,
@@ -28,6 +28,8 @@ IMPLICIT_READS = {
     "slim.losses.get_total_loss": ("losses", REGULARIZATION_COLLECTION),
     "slim.losses.get_regularization_losses": (REGULARIZATION_COLLECTION,),
 }
+# what the source of every call in IMPLICIT_READS contains (its last name)
+IMPLICIT_READ_TOKENS = (b"get_regularization_loss", b"get_total_loss", b"get_losses")
 
 
 def _collection_arg(call: cst.Call) -> cst.Arg | None:
@@ -81,15 +83,27 @@ class MisspelledCollectionKey(Rule):
 
     code = "REG004"
     name = "misspelled-collection-key"
-    # `get_collection` covers get_collection_ref and `graph.get_collection`; `add_to_collection`
-    # covers add_to_collections (a bare b"collection" matched every `import collections`)
+    # Every finding is on one of three spellings, each an identifier the resolver needs
+    # whole in the source (an import or an attribute chain; no alias hides the last name):
+    # - `GraphKeys`: a misspelled `GraphKeys.X` (the class resolves only through that name);
+    # - `get_collection` (also get_collection_ref and `graph.get_collection`): a literal read;
+    # - `add_to_collection` (also add_to_collections): a literal write.
+    # A bare b"collection" matched every `import collections`. Each needs TensorFlow in the
+    # file too: the functions and GraphKeys resolve only under `tensorflow` (no canonical
+    # rewrite makes that name up), and the method form on a Graph object counts only in a
+    # file that binds tensorflow, keras or slim (`_imports_tensorflow`: pymongo's
+    # `db.get_collection` is not one); `tf_keras` and `tf_slim` contain those words.
+    # The implicit readers (get_regularization_loss(es), get_total_loss, get_losses) record
+    # reads of TensorFlow's own collections only; such a read changes no finding unless the
+    # project holds a literal write of a custom name (see wanted_tokens), so their files are
+    # asked for then, not parsed in every project.
     TOKENS = (
-        b"GraphKeys",
-        b"get_collection",
-        b"add_to_collection",
-        b"get_regularization_loss",
-        b"get_total_loss",
-        b"get_losses",
+        (b"GraphKeys", b"tensorflow"),
+        *(
+            (call, lib)
+            for call in (b"get_collection", b"add_to_collection")
+            for lib in (b"tensorflow", b"keras", b"slim")
+        ),
     )
     fix_safety = Safety.SAFE
     mixed_safety = True
@@ -120,6 +134,15 @@ class MisspelledCollectionKey(Rule):
         Valid(
             "import tensorflow as tf\ng = tf.Graph()\ng.add_to_collection('regularization_loss', r)\n"
             "total = tf.add_n(g.get_collection('regularization_loss'))\n"
+        ),
+        # both spellings of the TensorFlow collection filled, and nothing reads it: no finding
+        # (the counterpart of the cross-module INVALID example with get_total_loss)
+        Valid(
+            files={
+                "model.py": "import tensorflow as tf\ntf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, a)\n"
+                "tf.add_to_collection('REGULARIZATION_LOSSES', b)\n",
+                "other.py": "import tensorflow as tf\nx = 1\n",
+            }
         ),
     ]
     INVALID = [
@@ -154,6 +177,16 @@ class MisspelledCollectionKey(Rule):
             fixed="import tensorflow as tf\ng = tf.get_default_graph()\n"
             "r = g.get_collection(key='regularization_losses')\n",
         ),
+        # a Graph object in a file that names Keras or slim, never `tensorflow`
+        Invalid(
+            "import keras\ng = keras.backend.get_graph()\nr = g.get_collection('regularization_loss')\n",
+            fixed="import keras\ng = keras.backend.get_graph()\nr = g.get_collection('regularization_losses')\n",
+        ),
+        Invalid(
+            "import tf_slim as slim\n\ndef penalties(graph):\n    return graph.get_collection('regularization_loss')\n",
+            fixed="import tf_slim as slim\n\ndef penalties(graph):\n"
+            "    return graph.get_collection('regularization_losses')\n",
+        ),
         Invalid(
             "import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variable')\n",
             fixed="import tensorflow.compat.v1 as tf\nr = tf.get_collection_ref('trainable_variables')\n",
@@ -165,6 +198,19 @@ class MisspelledCollectionKey(Rule):
             },
             path="train.py",
             fixed="import tensorflow as tf\nx = tf.add_n(tf.get_collection('weight_penalties'))\n",
+        ),
+        # the read that decides is an implicit one (get_total_loss), in a module that names no
+        # collection: it is analysed because a custom name is written (wanted_tokens); without
+        # it, the TensorFlow collection is filled and never read, and the write is not flagged
+        Invalid(
+            files={
+                "model.py": "import tensorflow as tf\ntf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, a)\n"
+                "tf.add_to_collection('REGULARIZATION_LOSSES', b)\n",
+                "train.py": "import tensorflow as tf\ntotal = tf.losses.get_total_loss()\n",
+            },
+            path="model.py",
+            fixed="import tensorflow as tf\ntf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, a)\n"
+            "tf.add_to_collection('regularization_losses', b)\n",
         ),
     ]
 
@@ -230,6 +276,20 @@ class MisspelledCollectionKey(Rule):
             key = GRAPH_KEYS.get(resolved.rsplit(".", 1)[1])
             if key is not None:
                 self.fact(kind, value, collection=key, literal=False)
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """The files of implicit reads, when they can matter. Such a read names one of
+        TensorFlow's collections, so it never decides a read's finding (those are literal
+        reads, judged against written and TensorFlow names) nor, in the write loop, whether
+        a written name is read or what it is nearest to (a TensorFlow name is a candidate
+        anyway); it decides only `target not in read`, for a literal write of a name that is
+        not TensorFlow's. No such write in the project (all writes are in files holding
+        `add_to_collection`, never skipped): the implicit reads change nothing."""
+        for fact in project.of(cls.code, "write"):
+            if fact.data["literal"] and fact.data["collection"] not in COLLECTION_NAMES:
+                return IMPLICIT_READ_TOKENS
+        return ()
 
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:

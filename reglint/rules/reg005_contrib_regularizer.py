@@ -128,7 +128,17 @@ class ContribRegularizer(Rule):
 
     code = "REG005"
     name = "contrib-regularizer"
-    TOKENS = (b"_regularizer",)
+    # A finding needs the call to resolve into CONTRIB_REGULARIZERS / CONTRIB_TO_KERAS. Its
+    # last name is spelled whole in the source (an attribute, or the imported name that an
+    # alias renames): l1_regularizer, l2_regularizer (which l1_l2_regularizer contains) or
+    # sum_regularizer. Its first part is `tensorflow.contrib...` or `slim...`, which the
+    # source spells with `contrib` (tf.contrib, tensorflow.contrib.layers / .framework /
+    # .slim) or `slim` (tf_slim, a module named slim): no canonical rewrite makes either up.
+    # sum_regularizer is only known under tensorflow.contrib.layers.
+    TOKENS = (
+        *((name, lib) for name in (b"l1_regularizer", b"l2_regularizer") for lib in (b"contrib", b"slim")),
+        (b"sum_regularizer", b"contrib"),
+    )
     fix_safety = Safety.SAFE
 
     VALID = [
@@ -180,6 +190,11 @@ class ContribRegularizer(Rule):
             fixed="import tf_slim as slim\nimport keras\n"
             "a = keras.regularizers.l1_l2(l1=0.01, l2=0.5)\n"
             "b = keras.regularizers.l1_l2(l1=0.1, l2=0.5 * wd)\n",
+        ),
+        # slim's l1 alone (a file without `contrib` nor `l2_regularizer`)
+        Invalid(
+            "import tf_slim as slim\nimport keras\nr = slim.l1_regularizer(0.1)\n",
+            fixed="import tf_slim as slim\nimport keras\nr = keras.regularizers.l1(0.1)\n",
         ),
         # no import reaches keras.regularizers: one is added
         Invalid(

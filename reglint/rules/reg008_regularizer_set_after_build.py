@@ -131,7 +131,17 @@ class RegularizerSetAfterBuild(Rule):
 
     code = "REG008"
     name = "regularizer-set-after-build"
-    TOKENS = (b"_regularizer",)
+    # A finding is an assignment (`layer.<attr> = ...`, or `setattr` with the name as a string
+    # literal or a loop over literals) of one of WEIGHT_REGULARIZER_ATTRIBUTES, spelled whole
+    # (activity_regularizer and l2_regularizer are not among them), to a layer reached
+    # through `M.layers` (a subscript, a loop, a name assigned from one) or `M.get_layer(...)`;
+    # a helper call is flagged only for such an assignment in the same file. What makes the
+    # model built has a path with no token (`model(x)` called before), so it adds none.
+    TOKENS = tuple(
+        (attribute.encode(), access)
+        for attribute in sorted(WEIGHT_REGULARIZER_ATTRIBUTES)
+        for access in (b"layers", b"get_layer")
+    )
 
     VALID = [
         # inside a layer's own __init__: set before the weights exist
@@ -239,6 +249,12 @@ class RegularizerSetAfterBuild(Rule):
             "model.get_layer('out').kernel_regularizer = keras.regularizers.l2()\n"
             "head = model.layers[-1]\nhead.bias_regularizer = 'l2'\n",
             expected=2,
+        ),
+        # get_layer in a file that never spells `layers`, the layer kept in a name
+        Invalid(
+            "from keras.models import load_model\nmodel = load_model('m.keras')\n"
+            "head = model.get_layer('head')\nhead.kernel_regularizer = 'l2'\n",
+            message="load_model",
         ),
         # Sequential with an Input, setattr with a literal and with a loop over literal names
         Invalid(

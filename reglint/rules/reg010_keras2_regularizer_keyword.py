@@ -47,7 +47,17 @@ class Keras2RegularizerKeyword(Rule):
 
     code = "REG010"
     name = "keras2-regularizer-keyword"
-    TOKENS = (b"regulariz",)
+    # A finding needs three spellings in the source. The callee resolves to
+    # keras.regularizers.<name>: `regularizers` is spelled in the import or the chain (no
+    # canonical rewrite makes it up), and so is the last name, l1 / l2 / L1 / L2 (an alias
+    # `import l2 as reg` still spells it). The keyword is the name `l`, followed by what a
+    # tokenizer allows before its `=`: `=` itself, a blank (space, tab, form feed), a line
+    # break inside the parentheses, a backslash continuation or a comment.
+    TOKENS = tuple(
+        (b"regularizers", name.rsplit(".", 1)[1].encode(), b"l" + after)
+        for name in sorted(KEYWORD_FOR)
+        for after in (b"=", b" ", b"\t", b"\x0c", b"\n", b"\r", b"\\", b"#")
+    )
     fix_safety = Safety.SAFE
 
     VALID = [
@@ -71,6 +81,11 @@ class Keras2RegularizerKeyword(Rule):
         Invalid(
             "from keras.regularizers import L2\nx = L2(l=0.5)\n",
             fixed="from keras.regularizers import L2\nx = L2(l2=0.5)\n",
+        ),
+        # a tab before `=`: the file spells neither `l=` nor `l `
+        Invalid(
+            "from keras.regularizers import L2\nx = L2(l\t=0.5)\n",
+            fixed="from keras.regularizers import L2\nx = L2(l2\t=0.5)\n",
         ),
         Invalid(
             "import tensorflow.compat.v1 as tf\nreg = tf.keras.regularizers\nr = reg.l2(l=3)\n",

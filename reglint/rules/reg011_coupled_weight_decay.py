@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import product
 
 import libcst as cst
 
 from reglint.engine import ProjectFacts
 from reglint.model import Finding
-from reglint.rule import Invalid, Rule, Valid
+from reglint.rule import Invalid, Rule, Token, Valid
 from reglint.tfnames import (
     ADAM_FAMILY_OPTIMIZERS,
     ADAM_FAMILY_STRINGS,
@@ -93,7 +94,23 @@ class CoupledWeightDecay(Rule):
 
     code = "REG011"
     name = "coupled-weight-decay"
-    TOKENS = (b"dam", b"daM", b"l2", b"L2")
+    # A finding needs a penalty and an Adam in the project. The penalty side is parsed
+    # everywhere (it is the rarer); the Adam side is asked for by `wanted_tokens` once a
+    # penalty is known. A penalty is keras.regularizers' l2 / L2 / l1_l2 / L1L2 (the source
+    # spells `regularizers` and the last name, which holds l2 or L2), the contrib / slim
+    # l2_regularizer or l1_l2_regularizer, tf.nn.l2_loss, or a `*_regularizer=` keyword given
+    # "l2" in any case (`l2` or `L2` in the source, ignoring escapes in the literal).
+    TOKENS = ((b"l2", b"regulariz"), (b"L2", b"regulariz"), (b"l2_loss",))
+    # An Adam is Adam / Adamax / Nadam under keras.optimizers or tf.optimizers (`optimizers`
+    # is spelled in the import or the chain), tf.train.AdamOptimizer or contrib's
+    # NadamOptimizer / AdaMaxOptimizer (the names are spelled whole), or a `compile` whose
+    # optimizer string is adam, adamax or nadam in any case: `dam` in one of its 8 casings.
+    ADAM_TOKENS: tuple[Token, ...] = (
+        (b"dam", b"optimizers"),
+        b"damOptimizer",
+        b"daMaxOptimizer",
+        *((b"compile", bytes(casing)) for casing in product(b"dD", b"aA", b"mM")),
+    )
     default_enabled = False
 
     VALID = [
@@ -147,6 +164,27 @@ class CoupledWeightDecay(Rule):
             path="train.py",
             message="model.py:3",
         ),
+        # TF1: the summed l2_loss in one module, AdamOptimizer in another
+        Invalid(
+            files={
+                "loss.py": "import tensorflow.compat.v1 as tf\n"
+                "penalty = 5e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])\n",
+                "train.py": "import tensorflow.compat.v1 as tf\n"
+                "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
+            },
+            path="train.py",
+            message="loss.py:2",
+        ),
+        # an upper-case optimizer string in a module without any penalty (compile lower-cases it)
+        Invalid(
+            files={
+                "model.py": "import keras\n\ndef build():\n"
+                "    return keras.Sequential([keras.layers.Dense(1, kernel_regularizer='L2')])\n",
+                "train.py": "from model import build\nmodel = build()\nmodel.compile(optimizer='ADAM', loss='mse')\n",
+            },
+            path="train.py",
+            message="'ADAM'",
+        ),
         # an optimizer whose module holds no other token
         Invalid(
             files={
@@ -194,6 +232,13 @@ class CoupledWeightDecay(Rule):
                 text = _string(arg.value)
                 if text is not None and text.lower() in ADAM_FAMILY_STRINGS:
                     self.fact("adam", arg.value, label=repr(text))
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """The files of Adam optimizers, once the project holds a penalty: without one there
+        is no finding, and every penalty is in a file the prefilter lets through, so the
+        message (the first penalty, how many more) is the same as without the prefilter."""
+        return cls.ADAM_TOKENS if project.of(cls.code, "penalty") else ()
 
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:

@@ -187,7 +187,12 @@ class LateBoundPenaltyLambda(Rule):
 
     code = "REG012"
     name = "late-bound-penalty-lambda"
-    TOKENS = (ADD_LOSS_METHOD.encode(),)
+    # A finding is a `.add_loss(...)` call (the attribute spelled whole) given a `lambda`, or
+    # the name of a function (`def`) made in the loop body, inside a loop: `for` (statements
+    # and comprehensions, async or not) or `while`.
+    TOKENS = tuple(
+        (ADD_LOSS_METHOD.encode(), penalty, loop) for penalty in (b"lambda", b"def") for loop in (b"for", b"while")
+    )
     fix_safety = Safety.UNSAFE
 
     VALID = [
@@ -321,6 +326,12 @@ class LateBoundPenaltyLambda(Rule):
         Invalid(
             "for layer in model.layers:\n    def penalty():\n        return 1e-4 * tf.nn.l2_loss(layer.kernel)\n"
             "    model.add_loss(penalty)\n",
+            message="`def penalty(layer=layer): ...`",
+        ),
+        # the same in a while loop (a file without `for` nor `lambda`)
+        Invalid(
+            "while queue:\n    layer = queue.pop()\n    def penalty():\n"
+            "        return 1e-4 * tf.nn.l2_loss(layer.kernel)\n    model.add_loss(penalty)\n",
             message="`def penalty(layer=layer): ...`",
         ),
         # a lambda with *args is reported without a fix
