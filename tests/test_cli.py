@@ -41,7 +41,7 @@ def test_exit_1_on_findings_and_exit_zero(tmp_path: Path) -> None:
 
 
 def test_exit_1_on_unparsable_file(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"py2.py": 'print "regularizer"\n', "clean.py": CLEAN})
+    write_tree(tmp_path, {"py2.py": 'print "bias_regularizer"\n', "clean.py": CLEAN})
     out = check(tmp_path)
     assert out.code == 1
     assert out.stdout.startswith("py2.py:1:")
@@ -250,8 +250,8 @@ def test_fix_stdin_writes_fixed_source_to_stdout(tmp_path: Path) -> None:
     out = check(tmp_path, "--fix", "-", input=CLEAN.encode())
     assert out.stdout_bytes == CLEAN.encode()
     # an unparsable input comes back unchanged too
-    out = check(tmp_path, "--fix", "-", input=b'print "regularizer"\n')
-    assert out.stdout_bytes == b'print "regularizer"\n' and out.code == 1
+    out = check(tmp_path, "--fix", "-", input=b'print "bias_regularizer"\n')
+    assert out.stdout_bytes == b'print "bias_regularizer"\n' and out.code == 1
 
 
 def test_stdin_combined_with_paths_is_a_usage_error(tmp_path: Path) -> None:
@@ -361,7 +361,7 @@ def test_rules_and_rule_commands(tmp_path: Path) -> None:
 
 
 def test_json_output_fields(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"a.py": KERAS2, "bad.py": "def f(:\n  regularizer\n"})
+    write_tree(tmp_path, {"a.py": KERAS2, "bad.py": "def f(:\n  bias_regularizer\n"})
     out = check(tmp_path, "--output-format", "json")
     assert out.code == 1
     items = json.loads(out.stdout)
@@ -379,7 +379,7 @@ def test_json_output_fields(tmp_path: Path) -> None:
 def test_findings_sorted_by_path_and_position(tmp_path: Path) -> None:
     line = "r = tf.keras.regularizers.l2(l=1e-4)"
     body = f"import tensorflow as tf\n{line}; {line}\n{line}\n"
-    write_tree(tmp_path, {"z.py": body, "a/b.py": body, "a.py": body, "m.py": 'print "regularizer"\n'})
+    write_tree(tmp_path, {"z.py": body, "a/b.py": body, "a.py": body, "m.py": 'print "bias_regularizer"\n'})
     out = check(tmp_path)
     lines = [line.split(": ")[0] for line in out.stdout.splitlines() if line.count(":") >= 3]
     keys = [(p.rsplit(":", 2)[0], int(p.rsplit(":", 2)[1]), int(p.rsplit(":", 2)[2])) for p in lines]

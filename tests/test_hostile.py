@@ -3,7 +3,8 @@ reason, no traceback, the other files are still checked, and the exit code is th
 one (1 for a file that cannot be read or parsed, 2 for bad configuration or an internal error).
 
 Files without any rule token are skipped by the prefilter and never parsed (README), so every
-hostile file here contains a token (`regularizer`) to make sure it is really analysed.
+hostile file here contains a token (`bias_regularizer`, which alone makes a file matter) to make
+sure it is really analysed.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ def _line_for(stdout: str, name: str) -> str:
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("nonutf8.py", b'x = "regularizer \xff\xfe"\n', "not valid UTF-8"),
-        ("badcookie.py", b"# -*- coding: klingon -*-\nregularizer = 1\n", "unknown encoding"),
-        ("nul.py", b"regularizer = 1\nx = 2\x00\n", "NUL byte"),
-        ("tabs.py", b"if True:\n\tx = 1\n        regularizer = 2\n", "inconsistent mixing of tabs and spaces"),
-        ("py2.py", b'print "regularizer"\n', "SyntaxError"),
-        ("py2b.py", b"regularizer = 1\nexec 'x'\n", "SyntaxError"),
-        ("truncated.py", b"regularizer = dict(\n  a=1,\n", "SyntaxError"),
-        ("unterminated.py", b'regularizer = """abc\n', "SyntaxError"),
+        ("nonutf8.py", b'x = "bias_regularizer \xff\xfe"\n', "not valid UTF-8"),
+        ("badcookie.py", b"# -*- coding: klingon -*-\nbias_regularizer = 1\n", "unknown encoding"),
+        ("nul.py", b"bias_regularizer = 1\nx = 2\x00\n", "NUL byte"),
+        ("tabs.py", b"if True:\n\tx = 1\n        bias_regularizer = 2\n", "inconsistent mixing of tabs and spaces"),
+        ("py2.py", b'print "bias_regularizer"\n', "SyntaxError"),
+        ("py2b.py", b"bias_regularizer = 1\nexec 'x'\n", "SyntaxError"),
+        ("truncated.py", b"bias_regularizer = dict(\n  a=1,\n", "SyntaxError"),
+        ("unterminated.py", b'bias_regularizer = """abc\n', "SyntaxError"),
     ],
 )
 def test_unparsable_file_is_one_line_and_the_rest_is_checked(
@@ -105,7 +106,7 @@ def test_tabs_consistent_indentation_is_fine(tmp_path: Path) -> None:
 
 def test_empty_files(tmp_path: Path) -> None:
     write_tree(
-        tmp_path, {"empty.py": b"", "blank.py": b"\n\n", "bomonly.py": b"\xef\xbb\xbf", "c.py": b"# regularizer"}
+        tmp_path, {"empty.py": b"", "blank.py": b"\n\n", "bomonly.py": b"\xef\xbb\xbf", "c.py": b"# bias_regularizer"}
     )
     out = _check(tmp_path)
     assert out.code == 0 and "All checks passed!" in out.stdout
@@ -147,7 +148,7 @@ def test_ten_megabyte_generated_file(tmp_path: Path) -> None:
     ids=["unary50k", "parens5k", "lists5k", "calls5k", "not20k", "binop5k"],
 )
 def test_deeply_nested_expression(tmp_path: Path, expression: str) -> None:
-    write_tree(tmp_path, {**GOOD, "deep.py": f"regularizer = {expression}\n"})
+    write_tree(tmp_path, {**GOOD, "deep.py": f"bias_regularizer = {expression}\n"})
     out = _check(tmp_path)
     assert out.code == 1, out.out
     line = _line_for(out.stdout, "deep.py")
@@ -180,7 +181,7 @@ def test_deep_but_valid_code_is_analysed_and_fixed(tmp_path: Path, source: str) 
 
 
 def test_deep_nesting_does_not_crash_a_worker_process(tmp_path: Path) -> None:
-    write_tree(tmp_path, {**GOOD, "deep.py": "regularizer = " + "-" * 50_000 + "1\n"})
+    write_tree(tmp_path, {**GOOD, "deep.py": "bias_regularizer = " + "-" * 50_000 + "1\n"})
     out = run_cli("check", "--no-cache", "-j", "2", cwd=tmp_path)
     assert out.code == 1 and "too deeply nested" in out.stdout
     _assert_others_checked(out.stdout)
@@ -317,10 +318,10 @@ def test_never_executes_the_checked_code(tmp_path: Path) -> None:
         tmp_path,
         {
             "evil.py": source,
-            "__init__.py": payload + "regularizer = 1\n",
-            "conftest.py": payload + "regularizer = 1\n",
-            "setup.py": payload + "regularizer = 1\n",
-            "__main__.py": payload + "regularizer = 1\n",
+            "__init__.py": payload + "bias_regularizer = 1\n",
+            "conftest.py": payload + "bias_regularizer = 1\n",
+            "setup.py": payload + "bias_regularizer = 1\n",
+            "__main__.py": payload + "bias_regularizer = 1\n",
             # config is data: a value that looks like code is rejected, never evaluated
             "pyproject.toml": "[tool.reglint]\nselect = [\"REG010\"]\ncache-dir = '.cache'\n",
         },
@@ -341,7 +342,7 @@ def check_marker(marker: Path) -> bool:
 
 def test_every_parse_error_is_one_line(tmp_path: Path) -> None:
     # a long syntax error message is still one line of output
-    write_tree(tmp_path, {"a.py": "regularizer = (1,\n\n\n" + "x +\n" * 3})
+    write_tree(tmp_path, {"a.py": "bias_regularizer = (1,\n\n\n" + "x +\n" * 3})
     out = _check(tmp_path)
     assert len([line for line in out.stdout.splitlines() if line.startswith("a.py")]) == 1
 

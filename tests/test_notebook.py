@@ -224,7 +224,7 @@ def test_cells_of_other_languages_and_other_kernels_are_skipped() -> None:
 
 
 def test_invalid_notebook_is_a_parse_error() -> None:
-    result = _check(b'{"cells": [ "GraphKeys" }')
+    result = _check(b'{"cells": [ "get_collection" }')
     [error] = result.parse_errors  # type: ignore[attr-defined]
     assert "not a notebook" in error.message
     with pytest.raises(SourceError):
