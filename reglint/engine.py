@@ -6,7 +6,9 @@ And judge a project: the facts of every file go to the rules that override `chec
 
 from __future__ import annotations
 
+import ast
 import re
+import tokenize
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -55,7 +57,19 @@ def contains_token(raw: bytes, groups: Sequence[Group]) -> bool:
     """Whether every token of some group is in `raw`. One `in` per token (a vectorised
     substring search; 3x faster than one scan with a regular-expression alternation, which
     tries every alternative at every byte), each token searched at most once per file."""
+    return _matches(raw, groups, {})
+
+
+def rules_for(raw: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules whose own TOKENS a file matches: by the contract, only they can report on it
+    (or record a fact the project needs), so only they run on it. A file that passes the
+    prefilter for one rule's tokens is not analysed by all the others (on a TensorFlow code
+    base, the dataflow of REG001 on every file REG002 lets in would cost more than the parse)."""
     seen: dict[bytes, bool] = {}
+    return [rule for rule in rules if _matches(raw, _groups((rule,)), seen)]
+
+
+def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool]) -> bool:
     for group in groups:
         for token in group:
             present = seen.get(token)
@@ -302,6 +316,46 @@ class _Walker(cst.CSTVisitor):
         self.ctx.ancestors.pop()
 
 
+def _definition_names(module: cst.Module, python: bytes | None) -> dict[int, Range]:
+    """The ranges of the names of the module-level functions and classes, from CPython's
+    `ast` (a tenth of libcst's cost): its top-level statements are libcst's, one per small
+    statement. Empty if the file is not Python or the two parsers disagree anywhere."""
+    if python is None or not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in module.body):
+        return {}
+    try:
+        tree = ast.parse(python)
+        encoding, _ = tokenize.detect_encoding(iter(python.splitlines(keepends=True)).__next__)
+        lines = _LINE_BREAK.split(python.decode(encoding))
+    except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError):
+        return {}
+    found: dict[int, Range] = {}
+    index = 0
+    for statement in module.body:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        nodes = tree.body[index : index + count]
+        index += count
+        if len(nodes) != count:
+            return {}
+        if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        node = nodes[0]
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
+            node.name != statement.name.value
+        ):
+            return {}
+        text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+        keyword = _DEFINITION.match(text)
+        if keyword is None or not text.startswith(node.name, keyword.end()):
+            return {}
+        column = keyword.end()
+        found[id(statement.name)] = Range(Position(node.lineno, column), Position(node.lineno, column + len(node.name)))
+    return found if index == len(tree.body) else {}
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines knows more)
+_DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
+
+
 def _range(code_range: Any) -> Range:
     return Range(
         Position(code_range.start.line, code_range.start.column),
@@ -312,15 +366,25 @@ def _range(code_range: Any) -> Range:
 class _Positions:
     """Positions computed once per file, and only for files where something was reported."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, python: bytes | None = None) -> None:
         self.module = module
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._syntactic: Any = None
         self._inclusive: Any = None
         self._lines: list[str] | None = None
+        self._python = python  # the file's bytes, when it is a Python file
+        self._definitions: dict[int, Range] | None = None
 
     def of(self, node: cst.CSTNode) -> Range:
         if self._syntactic is None:
+            # the name of a module-level def or class (what project facts about builders
+            # point at) is placed without libcst's PositionProvider, which generates the
+            # code of the whole module: on a large file that costs more than its parse
+            if self._definitions is None:
+                self._definitions = _definition_names(self.module, self._python)
+            found = self._definitions.get(id(node))
+            if found is not None:
+                return found
             self._syntactic = self.wrapper.resolve(PositionProvider)
         return _range(self._syntactic[node])
 
@@ -374,17 +438,20 @@ def analyse_module(
     module: cst.Module,
     rule_types: Sequence[type[Rule]],
     raw: bytes | None = None,
+    *,
+    python: bool = False,
 ) -> FileResult:
     """Run every rule over one parsed module; return plain data.
 
     With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
-    hold a suppression comment (see `prunable`). A tree deeper than the recursion limit is
-    analysed again on a thread with a deep stack."""
+    hold a suppression comment (see `prunable`); with `python` too (the bytes are the Python
+    source the module was parsed from, not a notebook), definitions are placed from them. A
+    tree deeper than the recursion limit is analysed again on a thread with a deep stack."""
     try:
-        return _analyse_once(path, module, rule_types, raw)
+        return _analyse_once(path, module, rule_types, raw, python)
     except RecursionError:
         pass
-    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw))
+    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw, python))
     # a limit of the analysis, not a bug: reported like a file that cannot be parsed
     return deep or FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
 
@@ -394,12 +461,13 @@ def _analyse_once(
     module: cst.Module,
     rule_types: Sequence[type[Rule]],
     raw: bytes | None,
+    python: bool,
 ) -> FileResult:
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:
-        return _analyse_module(ctx, rules, raw)
+        return _analyse_module(ctx, rules, raw, python)
     finally:
         # Break the reference cycles between rules and the context (rule.ctx -> ctx ->
         # reports -> rule, and whatever a rule keeps on itself), so that the tree is freed
@@ -413,7 +481,7 @@ def _analyse_once(
         vars(ctx).clear()  # and whatever analyses cached on the context (dataflow's Flow)
 
 
-def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> FileResult:
+def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, python: bool) -> FileResult:
     path, module = ctx.path, ctx.module
     result = FileResult(path)
     walker = _Walker(ctx, rules, result.internal_errors)
@@ -422,7 +490,7 @@ def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> F
     walker.walk(module)  # a RecursionError propagates: analyse_module retries on a deep stack
     failed = walker.failed
     if ctx.reports or ctx.facts:
-        positions = _Positions(module)
+        positions = _Positions(module, raw if python else None)
         for report in ctx.reports:
             if id(report.rule) in failed:
                 continue
@@ -462,14 +530,17 @@ def _build_fix(positions: _Positions, rule: Rule, pending: PendingFix | None, re
 
 
 def analyse_source(source: Any, rule_types: Sequence[type[Rule]], *, prefilter: bool = True) -> FileResult:
-    """Analyse a source object (see reglint.sources): prefilter, parse, run the rules."""
-    if prefilter and not may_matter(source.raw, rule_types):
-        return FileResult(source.path, skipped=True)
+    """Analyse a source object (see reglint.sources): prefilter, parse, run the rules (with
+    the prefilter, only those whose tokens the file holds)."""
+    if prefilter:
+        rule_types = rules_for(source.raw, rule_types)
+        if not rule_types:
+            return FileResult(source.path, skipped=True)
     try:
         module = source.parse()
     except SourceError as error:
         return FileResult(source.path, parse_error=error.to_parse_error(source.path))
-    return analyse_module(source.path, module, rule_types, raw=source.raw)
+    return analyse_module(source.path, module, rule_types, raw=source.raw, python=source.kind == "python")
 
 
 # --------------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ def _init_worker(codes: tuple[str, ...]) -> None:
     _WORKER_RULES = tuple(by_code[c] for c in codes)
 
 
-def _analyse_batch_in_worker(batch: list[tuple[str, bytes]]) -> list[FileResult]:
-    return [_analyse(path, raw, _WORKER_RULES, prefilter=False) for path, raw in batch]
+def _analyse_batch_in_worker(batch: list[tuple[str, bytes]], prefilter: bool) -> list[FileResult]:
+    return [_analyse(path, raw, _WORKER_RULES, prefilter=prefilter) for path, raw in batch]
 
 
 # Files smaller than this are sent to workers in batches of about this many bytes (fewer
@@ -78,6 +78,7 @@ def _run_pool(
     rules: Sequence[type[Rule]],
     jobs: int,
     on_result: Callable[[int, FileResult], None],
+    prefilter: bool,
 ) -> None:
     """Analyse `todo` in worker processes, largest files first, within the memory budget."""
     sizes = [len(raw) for _, raw in items]
@@ -99,7 +100,7 @@ def _run_pool(
                     batch, size = pending.pop()
                 else:
                     break
-                future = pool.submit(_analyse_batch_in_worker, [items[i] for i in batch])
+                future = pool.submit(_analyse_batch_in_worker, [items[i] for i in batch], prefilter)
                 in_flight[future] = (batch, size)
                 used += size
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -111,7 +112,8 @@ def _run_pool(
 
 
 def _analyse(path: str, raw: bytes, rules: Sequence[type[Rule]], *, prefilter: bool = False) -> FileResult:
-    """Analyse one file; the caller has already applied the prefilter unless `prefilter`."""
+    """Analyse one file; with `prefilter`, only by the rules whose tokens it holds (a file
+    no rule wants never gets here)."""
     try:
         source = source_for(path, raw)
     except SourceError as error:
@@ -176,11 +178,11 @@ def analyse_many(
             if progress is not None:
                 progress(done, total)
 
-        _run_pool(items, todo, rules, jobs, on_result)
+        _run_pool(items, todo, rules, jobs, on_result, prefilter)
     else:
         for index in todo:
             path, raw = items[index]
-            results[index] = _analyse(path, raw, rules)
+            results[index] = _analyse(path, raw, rules, prefilter=prefilter)
             done += 1
             if progress is not None:
                 progress(done, total)

@@ -26,3 +26,40 @@ def test_validation_is_back_after_a_parse_and_after_a_failed_parse() -> None:
         parse_python(b"def (:\n")
     with pytest.raises(cst.CSTValidationError):
         cst.Name("1x")
+
+
+DEFINITIONS = [
+    *SOURCES,
+    b"@decorator\ndef  f(x):\n    return x\nclass C(object): pass\nasync\tdef g(): pass\n",
+    b"\xef\xbb\xbfx = 1; y = 2\ndef f(): pass\n",
+    b"# -*- coding: latin-1 -*-\ns = '\xe9\xe9'\ndef f(): pass\n",
+    b"x = '''\x0c\ndef not_a_def(): pass\n'''\r\ndef real(): pass\rclass K: pass\n",
+    b"if x:\n    def inner(): pass\ndef \\\n    continued(): pass\n",
+]
+
+
+@pytest.mark.parametrize("raw", DEFINITIONS)
+def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
+    """Module-level def/class names are placed from `ast` (see engine._definition_names),
+    exactly where libcst's PositionProvider puts them, or not at all."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from reglint.engine import _definition_names
+
+    module = parse_python(raw)
+    placed = _definition_names(module, raw)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    by_id = {id(node): node for node in module.body if isinstance(node, (cst.FunctionDef, cst.ClassDef))}
+    for statement in by_id.values():
+        if id(statement.name) in placed:
+            expected = positions[statement.name]
+            got = placed[id(statement.name)]
+            assert (got.start.line, got.start.column, got.end.line, got.end.column) == (
+                expected.start.line,
+                expected.start.column,
+                expected.end.line,
+                expected.end.column,
+            )
+    names = [s.name.value for s in by_id.values()]
+    if b"continued" not in raw and names:
+        assert placed  # the plain cases are placed, not left to the provider
