@@ -350,3 +350,61 @@ def test_lint_helper_still_agrees() -> None:
     source = "from tensorflow.keras import regularizers\nr = regularizers.l2(l=1e-4)\n"
     assert [f.code for f in lint(source).findings] == ["REG010"]
     assert FileResult("x").skipped is False
+
+
+# ---------------------------------------------------------------------------------------
+# the finished run of a project
+
+
+def _project(tmp_path: Path) -> Path:
+    code = tmp_path / "proj"
+    code.mkdir()
+    (code / "a.py").write_text("import tensorflow as tf\nr = tf.keras.regularizers.l2(l=1e-4)\n")
+    (code / "b.py").write_text("import tensorflow as tf\nk = tf.GraphKeys.REGULARIZATOIN_LOSSES\n")
+    (code / "c.py").write_text("print('nothing to see')\n")
+    return code
+
+
+def test_unchanged_project_is_answered_without_loading_libcst(tmp_path: Path) -> None:
+    code = _project(tmp_path)
+    cold = _cli("--output-format", "json", ".", cwd=code)
+    assert cold.returncode == 1 and len(json.loads(cold.stdout)) == 2
+    # -X importtime lists every module imported on stderr
+    env_run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "reglint", "check", "--output-format", "json", "."],
+        cwd=code,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert env_run.returncode == 1 and env_run.stdout == cold.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in env_run.stderr.splitlines()}
+    assert "reglint.cli" in imported
+    assert not {"libcst", "reglint.rule", "reglint.engine"} & imported
+
+
+def test_a_changed_file_or_setting_misses_the_finished_run(tmp_path: Path) -> None:
+    code = _project(tmp_path)
+    assert _cli(".", cwd=code).returncode == 1
+    (code / "a.py").write_text("import tensorflow as tf\nr = tf.keras.regularizers.l2(1e-4)\n")
+    changed = _cli("--output-format", "json", ".", cwd=code)
+    assert [f["code"] for f in json.loads(changed.stdout)] == ["REG004"]
+    ignored = _cli("--output-format", "json", "--ignore", "REG004", ".", cwd=code)
+    assert ignored.returncode == 0 and json.loads(ignored.stdout) == []
+    (code / "d.py").write_text("import tensorflow as tf\nr = tf.keras.regularizers.l1(l=1e-4)\n")
+    added = _cli("--output-format", "json", ".", cwd=code)
+    assert sorted(f["code"] for f in json.loads(added.stdout)) == ["REG004", "REG010"]
+
+
+def test_a_corrupt_finished_run_is_ignored(tmp_path: Path) -> None:
+    code = _project(tmp_path)
+    first = _cli("--output-format", "json", ".", cwd=code)
+    runs = list((code / ".reglint_cache").rglob("runs/*.json"))
+    assert len(runs) == 1
+    for damage in (b"", b"{", b'{"key": 1}', b'{"key": "x", "result": {}}', b"\xff"):
+        runs[0].write_bytes(damage)
+        assert _cli("--output-format", "json", ".", cwd=code).stdout == first.stdout
+    key = json.loads(runs[0].read_text())["key"]
+    runs[0].write_text(json.dumps({"key": key, "result": {"findings": [[1]]}}))
+    assert _cli("--output-format", "json", ".", cwd=code).stdout == first.stdout
