@@ -165,7 +165,7 @@ def describe(directory: Path) -> dict[str, int]:
     """Files and lines, and how many of them contain a token of the default rules."""
     sys.path.insert(0, str(ROOT))
     from reglint.config import Settings
-    from reglint.engine import may_matter
+    from reglint.engine import rules_to_run
 
     rules = Settings().enabled_rules()
     files = lines = relevant = relevant_lines = 0
@@ -174,7 +174,7 @@ def describe(directory: Path) -> dict[str, int]:
         count = raw.count(b"\n") + (0 if raw.endswith(b"\n") or not raw else 1)
         files += 1
         lines += count
-        if may_matter(raw, rules):
+        if rules_to_run(raw, rules):
             relevant += 1
             relevant_lines += count
     return {
@@ -253,11 +253,11 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
     listing_relevant = scratch / "relevant.txt"
     sys.path.insert(0, str(ROOT))
     from reglint.config import Settings
-    from reglint.engine import may_matter
+    from reglint.engine import rules_to_run
 
     rules = Settings().enabled_rules()
     listing_relevant.write_text(
-        "\n".join(str(p) for p in python_files(directory) if may_matter(p.read_bytes(), rules)), encoding="utf-8"
+        "\n".join(str(p) for p in python_files(directory) if rules_to_run(p.read_bytes(), rules)), encoding="utf-8"
     )
     ruff = shutil.which("ruff")
     ruff_cache = scratch / "ruff-cache"

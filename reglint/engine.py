@@ -82,6 +82,61 @@ def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool]) -> bo
     return False
 
 
+# Python files at least this large that pass the byte prefilter are screened once more with
+# their docstrings blanked (see `without_docstrings`): an `ast` parse costs a tenth of
+# libcst's, and a large module that names a rule's words only in its documentation (the
+# generated `gen_*_ops.py` of TensorFlow: "Computes gradients of ...") then costs nothing.
+SCREEN_BYTES = 50_000
+_BOM = b"\xef\xbb\xbf"
+_BREAK = re.compile(rb"\r\n|\r|\n")
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+
+
+def without_docstrings(raw: bytes) -> bytes | None:
+    """`raw` with every docstring (module, class, function) replaced by spaces, or None when
+    that cannot be done exactly (not UTF-8, not parsable by `ast`). No rule reads a
+    docstring, so a file whose tokens are all in docstrings cannot produce a finding. This
+    screen only decides *whether* rules run; the analysis is the same libcst one."""
+    for cookie in _COOKIE.findall(b"\n".join(raw.split(b"\n", 2)[:2])):
+        if cookie.lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+            return None  # ast's offsets are in UTF-8; the bytes are not
+    try:
+        tree = ast.parse(raw)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts = [0, *(m.end() for m in _BREAK.finditer(raw))]
+    bom = len(_BOM) if raw.startswith(_BOM) else 0
+    out = bytearray(raw)
+    stack: list[ast.AST] = [tree]
+    while stack:  # statements only: expressions hold no docstring
+        node = stack.pop()
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                doc = first.value
+                if isinstance(doc.value, str) and doc.end_lineno is not None and doc.end_col_offset is not None:
+                    begin = starts[doc.lineno - 1] + doc.col_offset + (bom if doc.lineno == 1 else 0)
+                    end = starts[doc.end_lineno - 1] + doc.end_col_offset + (bom if doc.end_lineno == 1 else 0)
+                    out[begin:end] = b" " * (end - begin)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+    return bytes(out)
+
+
+def rules_to_run(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:
+    """The rules that analyse a file: those whose tokens its bytes hold, and, for a large
+    Python file, still hold once its docstrings are blanked."""
+    chosen = rules_for(raw, rules)
+    if chosen and python and len(raw) >= SCREEN_BYTES:
+        code = without_docstrings(raw)
+        if code is not None:
+            chosen = rules_for(code, chosen)
+    return chosen
+
+
 def may_matter(raw: bytes, rules: Sequence[type[Rule]]) -> bool:
     """Whether a file holds all the tokens of one of the groups `rules` need: files without
     cannot produce a finding or a fact any project judgement needs unconditionally, so they
@@ -533,7 +588,7 @@ def analyse_source(source: Any, rule_types: Sequence[type[Rule]], *, prefilter: 
     """Analyse a source object (see reglint.sources): prefilter, parse, run the rules (with
     the prefilter, only those whose tokens the file holds)."""
     if prefilter:
-        rule_types = rules_for(source.raw, rule_types)
+        rule_types = rules_to_run(source.raw, rule_types, python=source.kind == "python")
         if not rule_types:
             return FileResult(source.path, skipped=True)
     try:

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 import libcst as cst
+import pytest
 
 from reglint.engine import ProjectFacts, as_groups, contains_token
 from reglint.rule import Rule, Token
@@ -67,3 +68,64 @@ def test_wanted_tokens_bring_in_skipped_files_only_when_asked() -> None:
     # nothing reads: the writer is never parsed
     alone = analyse_project([writer, other], [_Writes])
     assert alone["w.py"].skipped and not alone["w.py"].facts
+
+
+# ---------------------------------------------------------------------------------------
+# the docstring screen of large files
+
+
+def test_docstrings_are_blanked_and_nothing_else() -> None:
+    from reglint.engine import without_docstrings
+
+    raw = (
+        '"""Module: regularizer."""\nimport tensorflow as tf\n\n\n'
+        "class A:\n    '''gradients é'''\n    x = 'kept string'\n\n"
+        "    def f(self):\n        r'''\n        multi\n        line'''\n        return \"\"\"not a docstring\"\"\"\n"
+        "if True:\n    def g():\n        'doc'\n        pass\n"
+    ).encode()
+    blank = without_docstrings(raw)
+    assert blank is not None and len(blank) == len(raw)
+    for gone in (b"regularizer", b"gradients", b"multi", b"doc'"):
+        assert gone not in blank
+    for kept in (b"kept string", b"not a docstring", b"import tensorflow as tf", b"def g():"):
+        assert kept in blank
+    # line breaks of every style, a BOM, and a UTF-8 cookie keep the offsets exact
+    for variant in (
+        raw.replace(b"\n", b"\r\n"),
+        raw.replace(b"\n", b"\r"),
+        b"\xef\xbb\xbf" + raw,
+        b"# -*- coding: utf-8 -*-\n" + raw,
+    ):
+        done = without_docstrings(variant)
+        assert done is not None and b"regularizer" not in done and b"kept string" in done
+        assert b"not a docstring" in done and b"gradients" not in done
+
+
+def test_screen_gives_up_where_it_cannot_be_exact() -> None:
+    from reglint.engine import without_docstrings
+
+    assert without_docstrings(b"# -*- coding: latin-1 -*-\n'''r\xe9gularizer'''\n") is None
+    assert without_docstrings(b"def f(:\n") is None
+    assert without_docstrings(b'print "py2"\n') is None
+
+
+def test_screen_never_changes_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every example and fixture, screened whatever its size, gives the findings it gives
+    without any prefilter."""
+    from reglint import engine
+    from reglint.rule import Invalid, Valid, all_rules, rules_by_code
+    from tests.fixture_harness import fixture_cases
+    from tests.helpers import lint
+
+    cases: list[tuple[dict[str, str], list[type[Rule]]]] = []
+    for rule in all_rules():
+        for example in [*rule.VALID, *rule.INVALID]:
+            assert isinstance(example, Valid | Invalid)
+            files = dict(example.files) if example.files else {"example.py": example.code}
+            cases.append((files, [rule, *(rules_by_code()[c] for c in getattr(example, "select", ()))]))
+    for case in fixture_cases():
+        before = {"before.py": case.source("before").decode("utf-8")}
+        cases.append((before, [rules_by_code()[c] for c in case.expect["select"]]))
+    monkeypatch.setattr(engine, "SCREEN_BYTES", 0)
+    for files, rules in cases:
+        assert lint(files, rules, prefilter=True).findings == lint(files, rules, prefilter=False).findings

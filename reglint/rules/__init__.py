@@ -18,7 +18,9 @@ The contract, for every rule:
         # judgement needs whatever the rest of the project holds, contains one of the byte
         # strings, or ALL the byte strings of one of the tuples
 
-- A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively.
+- A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively,
+  except that in a Python file of at least `engine.SCREEN_BYTES` docstrings are blanked
+  first (`engine.without_docstrings`): no rule may need a docstring.
   Pick the shortest spelling every variant of the pattern necessarily contains
   (`b"regulariz"` covers `regularizers`, `kernel_regularizer`, `l2_regularizer`; a rule
   that resolves names through imports must list the attribute it looks for, not the module
