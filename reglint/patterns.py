@@ -57,3 +57,17 @@ def is_penalty_of(resolve: Callable[[cst.CSTNode], str | None], expr: cst.CSTNod
         if name in REDUCTIONS and _elementwise(resolve, call.args[0].value):
             return True
     return False
+
+
+# The bytes every penalty `reglint.patterns.is_penalty_of` recognises necessarily contains (one
+# group of them), shared by REG002 and REG003. Names resolve only through the file's own imports and
+# aliases, so the last segment of a canonical name is written in the file whatever the alias:
+# - `tf.nn.l2_loss(w)` / `tf.math.l2_loss(w)` (also `from tensorflow.nn import l2_loss as f`);
+# - a regularizer called on the variable, `l2(0.1)(w)`: every factory's canonical name holds a
+#   `regularizers` module or an `*_regularizer` function (`from keras.regularizers import l2`);
+# - `reduce_sum` / `reduce_mean` of an elementwise term: `tf.square(w)`, `tf.abs(w)`, `w ** 2`.
+PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
+    (b"l2_loss",),
+    (b"regularizer",),
+    *((reduction, term) for reduction in (b"reduce_sum", b"reduce_mean") for term in (b"square", b"abs", b"**")),
+)

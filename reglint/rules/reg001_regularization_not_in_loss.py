@@ -5,11 +5,16 @@ from collections.abc import Iterable
 import libcst as cst
 
 from reglint.dataflow import (
+    ALWAYS_TRAINING_TOKENS,
     GRAPH_FAMILY,
+    GRAPH_READ_TOKENS,
     KERAS_LOSSES,
+    KERAS_LOSSES_TOKEN,
     KERAS_MODEL,
     L2_ALL,
+    L2_TOKENS,
     PENALTIES,
+    TRAINABLE_TOKENS,
     Flow,
     FlowRule,
     Imported,
@@ -37,23 +42,14 @@ from reglint.tfnames import (
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 
-_ALWAYS_TRAINS = (b"minimize", b"compute_gradients", b"create_train_op", b"EstimatorSpec")
-_TRAINS = (*_ALWAYS_TRAINS, b"gradients", b"GradientTape")
-_L2_TERMS: tuple[tuple[bytes, ...], ...] = (
-    (b"l2_loss",),
-    (b"norm",),
-    (b"regularizer",),
-    *((b"sum", square) for square in (b"square", b"abs", b"**")),
-)
+_TRAINS = (*ALWAYS_TRAINING_TOKENS, b"gradients", b"GradientTape")
 _PENALTY_TERMS: tuple[tuple[bytes, ...], ...] = (
-    (b"REGULARIZATION_LOSSES",),
-    (b"regularization_loss",),
-    (b"get_total_loss",),
-    (b"losses",),
-    *((weights, *l2) for weights in (b"variables", b"weights") for l2 in _L2_TERMS),
+    *((read,) for read in GRAPH_READ_TOKENS),
+    (KERAS_LOSSES_TOKEN,),
+    *((weights, *l2) for weights in TRAINABLE_TOKENS for l2 in L2_TOKENS),
 )
 _DECLARERS = (b"get_variable", b"get_local_variable", b"variable_scope", b"layers", b"slim", b"arg_scope")
-_READ_TOKENS = (b"get_collection", b"regularization_loss", b"get_total_loss", b"REGULARIZATION_LOSSES")
+_READ_TOKENS = (b"get_collection", *GRAPH_READ_TOKENS)
 
 
 class RegularizationNotInLoss(FlowRule):
@@ -137,9 +133,9 @@ class RegularizationNotInLoss(FlowRule):
     # that train. The `keras_returns` facts of an import chain are asked for by module name
     # (`wanted_modules`).
     TOKENS = (
-        *((b"GradientTape", need) for need in (b"variables", b"weights", b"_regularizer")),
-        *((sink, *term) for sink in _ALWAYS_TRAINS for term in _PENALTY_TERMS),
-        *((b"gradients", weights, *term) for weights in (b"variables", b"weights") for term in _PENALTY_TERMS),
+        *((b"GradientTape", need) for need in (*TRAINABLE_TOKENS, b"_regularizer")),
+        *((sink, *term) for sink in ALWAYS_TRAINING_TOKENS for term in _PENALTY_TERMS),
+        *((b"gradients", weights, *term) for weights in TRAINABLE_TOKENS for term in _PENALTY_TERMS),
         *_READ_TOKENS,
     )
     fix_safety = Safety.UNSAFE

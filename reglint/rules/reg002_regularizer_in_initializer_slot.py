@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.patterns import is_penalty_of
+from reglint.patterns import PENALTY_TOKENS, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Valid
 from reglint.tfnames import (
     INITIALIZER_SUFFIX,
@@ -21,19 +21,6 @@ if TYPE_CHECKING:
 
 # Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
 WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
-
-# The bytes every penalty `reglint.patterns.is_penalty_of` recognises necessarily contains (one
-# group of them), shared with REG003. Names resolve only through the file's own imports and
-# aliases, so the last segment of a canonical name is written in the file whatever the alias:
-# - `tf.nn.l2_loss(w)` / `tf.math.l2_loss(w)` (also `from tensorflow.nn import l2_loss as f`);
-# - a regularizer called on the variable, `l2(0.1)(w)`: every factory's canonical name holds a
-#   `regularizers` module or an `*_regularizer` function (`from keras.regularizers import l2`);
-# - `reduce_sum` / `reduce_mean` of an elementwise term: `tf.square(w)`, `tf.abs(w)`, `w ** 2`.
-PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    (b"l2_loss",),
-    (b"regularizer",),
-    *((reduction, term) for reduction in (b"reduce_sum", b"reduce_mean") for term in (b"square", b"abs", b"**")),
-)
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.patterns import is_penalty_of
+from reglint.patterns import PENALTY_TOKENS, is_penalty_of
 from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
-from reglint.rules.reg002_regularizer_in_initializer_slot import PENALTY_TOKENS, WEIGHT_METHODS
+from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS
 from reglint.tfnames import (
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
@@ -245,7 +245,7 @@ class RegularizedBias(Rule):
     #   only through an import naming `slim`: `tf_slim`, `tensorflow.contrib.slim`);
     # - a `variable_scope(..., regularizer=...)` holding biases: the keyword and the scope;
     # - a comprehension or loop over all variables whose element is a penalty: a source of
-    #   ALL_VARIABLES_TOKENS and a group of PENALTY_TOKENS (see REG002);
+    #   ALL_VARIABLES_TOKENS and a group of PENALTY_TOKENS (reglint/patterns.py);
     # - `apply_regularization` over all variables: its name and a source.
     TOKENS = (
         b"bias_regularizer",

@@ -4,8 +4,10 @@ import libcst as cst
 
 from reglint.dataflow import (
     KERAS_LOSSES,
+    KERAS_LOSSES_TOKEN,
     L2,
     L2_ALL,
+    L2_TOKENS,
     Flow,
     FlowRule,
     Sink,
@@ -43,23 +45,9 @@ def _inside(penalty: str) -> str:
     )
 
 
-# What every finding needs (reglint/dataflow.py): a `tape.gradient(...)` call (a "tape" Sink:
-# the method `gradient`) on a tape opened by `with tf.GradientTape()` (resolved by name: the
-# attribute or imported name `GradientTape` is in the file), AND a penalty Source of this
-# file: `x.losses` (KERAS_LOSSES), or an L2 (L2, and L2_ALL which is an L2 in a
-# comprehension): tf.nn.l2_loss, tf.norm / tf.nn.l2_normalize, reduce_sum / sum of
-# tf.square / tf.abs or of `w ** 2`, or a regularizer object called on a tensor
-# (`keras.regularizers.l2(0.01)(w)`, `*_regularizer(...)(w)`). Names are matched as the
-# file spells them whatever the aliases: the last part of a resolved name is always in it.
-_PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    (b"losses",),
-    (b"l2_loss",),
-    (b"norm",),
-    (b"sum", b"square"),
-    (b"sum", b"abs"),
-    (b"sum", b"**"),
-    (b"regulariz",),
-)
+# What every finding needs (reglint/dataflow.py): a `tape.gradient(...)` call on a tape opened
+# by `with tf.GradientTape()`, AND a penalty Source of this file: `x.losses` or an L2.
+_PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = ((KERAS_LOSSES_TOKEN,), *L2_TOKENS)
 MODEL = "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(0.01))])\n"
 
 

@@ -4,12 +4,16 @@ import libcst as cst
 
 from reglint.dataflow import (
     COLLECTION,
+    GRAPH_READ_TOKENS,
     KERAS_LOSSES,
+    KERAS_LOSSES_TOKEN,
     KERAS_MODEL,
     L2_ALL,
     PENALTIES,
     REG_LOSS,
+    SINK_TOKENS,
     TOTAL_LOSS,
+    TRAINABLE_TOKENS,
     Flow,
     FlowRule,
     Sink,
@@ -25,23 +29,6 @@ TF1 = "import tensorflow.compat.v1 as tf\n"
 LAYER = "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
 
 # Prefilter tokens (see reglint.rules). Every finding of `judge` needs a place this file
-# optimizes a loss, a Sink of reglint/dataflow.py: opt.minimize / compute_gradients,
-# tf.gradients, tape.gradient of a tf.GradientTape, create_train_op, EstimatorSpec(loss=...),
-# x.add_loss. Names are matched as the file spells them whatever the aliases: the last part of
-# a resolved name (`minimize`, `gradients`, `EstimatorSpec`) is always in the file.
-OPTIMIZED: tuple[tuple[bytes, ...], ...] = (
-    (b"minimize",),
-    (b"gradients",),
-    (b"gradient", b"GradientTape"),
-    (b"create_train_op",),
-    (b"EstimatorSpec",),
-    (b"add_loss",),
-)
-# Reads of the regularization losses (Sources COLLECTION, REG_LOSS, TOTAL_LOSS):
-# get_collection('regularization_losses' or GraphKeys.REGULARIZATION_LOSSES),
-# get_regularization_losses(), get_regularization_loss(), get_total_loss().
-GRAPH_READS = (b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss", b"get_total_loss")
-
 DESCRIBE = {
     COLLECTION: "the regularization collection",
     REG_LOSS: "`get_regularization_loss()`",
@@ -114,10 +101,10 @@ class DoubleCountedRegularization(FlowRule):
     #   `compile` AND `losses` AND `fit` or `train_on_batch`. Not `.losses`: the attribute may
     #   follow the dot after a line break inside brackets (an example has it).
     TOKENS = (
-        *((read, *sink) for read in GRAPH_READS for sink in OPTIMIZED),
-        *((b"losses", b"_regularizer", every, *sink) for every in (b"variables", b"weights") for sink in OPTIMIZED),
-        (b"compile", b"losses", b"fit"),
-        (b"compile", b"losses", b"train_on_batch"),
+        *((read, *sink) for read in GRAPH_READ_TOKENS for sink in SINK_TOKENS),
+        *((KERAS_LOSSES_TOKEN, b"_regularizer", every, *sink) for every in TRAINABLE_TOKENS for sink in SINK_TOKENS),
+        (b"compile", KERAS_LOSSES_TOKEN, b"fit"),
+        (b"compile", KERAS_LOSSES_TOKEN, b"train_on_batch"),
     )
     fix_safety = Safety.UNSAFE
 

@@ -4,6 +4,8 @@ import libcst as cst
 
 from reglint.dataflow import (
     GRAPH_FAMILY,
+    GRAPH_READ_TOKENS,
+    SINK_TOKENS,
     Flow,
     FlowRule,
     Source,
@@ -14,7 +16,6 @@ from reglint.dataflow import (
 )
 from reglint.model import Safety
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid
-from reglint.rules.reg007_double_counted_regularization import GRAPH_READS, OPTIMIZED
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 BUILD = (
@@ -70,10 +71,10 @@ class CollectionReadTooEarly(FlowRule):
     code = "REG009"
     name = "collection-read-too-early"
     # A finding needs a read of the collection, get_regularization_loss() or get_total_loss()
-    # (GRAPH_READS) that reaches a place the loss is optimized (OPTIMIZED, a dataflow Sink),
+    # (GRAPH_READ_TOKENS) that reaches a place the loss is optimized (SINK_TOKENS, a dataflow Sink),
     # AND a call that attaches a regularizer to the variables it creates: its `regularizer=`
     # or `*_regularizer=` keyword is in the file.
-    TOKENS = tuple((read, b"regularizer", *sink) for read in GRAPH_READS for sink in OPTIMIZED)
+    TOKENS = tuple((read, b"regularizer", *sink) for read in GRAPH_READ_TOKENS for sink in SINK_TOKENS)
     fix_safety = Safety.UNSAFE
 
     VALID = [
