@@ -88,8 +88,6 @@ def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool]) -> bo
 # generated `gen_*_ops.py` of TensorFlow: "Computes gradients of ...") then costs nothing.
 SCREEN_BYTES = 50_000
 _BOM = b"\xef\xbb\xbf"
-_BREAK = re.compile(rb"\r\n|\r|\n")
-_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
 
 def without_docstrings(raw: bytes) -> bytes | None:
@@ -97,14 +95,13 @@ def without_docstrings(raw: bytes) -> bytes | None:
     that cannot be done exactly (not UTF-8, not parsable by `ast`). No rule reads a
     docstring, so a file whose tokens are all in docstrings cannot produce a finding. This
     screen only decides *whether* rules run; the analysis is the same libcst one."""
-    for cookie in _COOKIE.findall(b"\n".join(raw.split(b"\n", 2)[:2])):
-        if cookie.lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-            return None  # ast's offsets are in UTF-8; the bytes are not
     try:
+        if _encoding(raw) not in ("utf-8", "utf-8-sig"):
+            return None  # ast's offsets are in UTF-8; the bytes are not
         tree = ast.parse(raw)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError):
         return None
-    starts = [0, *(m.end() for m in _BREAK.finditer(raw))]
+    starts = line_starts(raw)
     bom = len(_BOM) if raw.startswith(_BOM) else 0
     out = bytearray(raw)
     stack: list[ast.AST] = [tree]
@@ -379,10 +376,10 @@ def _definition_names(module: cst.Module, python: bytes | None) -> dict[int, Ran
         return {}
     try:
         tree = ast.parse(python)
-        encoding, _ = tokenize.detect_encoding(iter(python.splitlines(keepends=True)).__next__)
-        lines = _LINE_BREAK.split(python.decode(encoding))
+        text = python.decode(_encoding(python))
     except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError):
         return {}
+    starts = line_starts(text)
     found: dict[int, Range] = {}
     index = 0
     for statement in module.body:
@@ -398,17 +395,23 @@ def _definition_names(module: cst.Module, python: bytes | None) -> dict[int, Ran
             node.name != statement.name.value
         ):
             return {}
-        text = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
-        keyword = _DEFINITION.match(text)
+        if node.lineno > len(starts):
+            return {}
+        begin = starts[node.lineno - 1]
+        keyword = _DEFINITION.match(text, begin)
         if keyword is None or not text.startswith(node.name, keyword.end()):
             return {}
-        column = keyword.end()
+        column = keyword.end() - begin
         found[id(statement.name)] = Range(Position(node.lineno, column), Position(node.lineno, column + len(node.name)))
     return found if index == len(tree.body) else {}
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines knows more)
 _DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
+
+
+def _encoding(raw: bytes) -> str:
+    """The encoding Python reads a source file in (PEP 263 cookie, BOM; default UTF-8)."""
+    return tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)[0]
 
 
 def _range(code_range: Any) -> Range:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # libcst is imported when a file is parsed, not to read a cac
 
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
 # Runs of openers or unary operators (or nested calls, or long operator chains): what nests
 # deeply enough to overflow a parser's stack. Only files containing one are first given to
 # CPython's own parser (which fails cleanly) before libcst's native parser (which can crash
@@ -34,11 +35,13 @@ _DEEP = re.compile(
 )
 
 
-def line_starts(text: str) -> list[int]:
+def line_starts(text: str | bytes) -> list[int]:
     """Offsets of the start of each line (index 0 is line 1), counting \\r\\n, \\r and \\n
-    as line breaks, as libcst's positions do."""
+    as line breaks, as Python, libcst's positions and `ast` do (not str.splitlines, which
+    also breaks at form feeds and other separators)."""
     starts = [0]
-    starts.extend(match.end() for match in _NEWLINE.finditer(text))
+    breaks = _NEWLINE_BYTES.finditer(text) if isinstance(text, bytes) else _NEWLINE.finditer(text)
+    starts.extend(match.end() for match in breaks)
     return starts
 
 

@@ -129,3 +129,21 @@ def test_screen_never_changes_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "SCREEN_BYTES", 0)
     for files, rules in cases:
         assert lint(files, rules, prefilter=True).findings == lint(files, rules, prefilter=False).findings
+
+
+def test_a_large_file_naming_the_rules_only_in_docstrings_is_not_parsed() -> None:
+    """The screen at work: past SCREEN_BYTES, words in docstrings do not let a file in, the
+    same words in code do, and a small file is not screened."""
+    from reglint.engine import SCREEN_BYTES
+    from reglint.rule import rules_by_code
+
+    rules = [rules_by_code()["REG003"]]
+    filler = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(SCREEN_BYTES // 20))
+    documented = f'"""Set bias_regularizer= on the layer."""\n{filler}'.encode()
+    coded = f"import keras\nlayer = keras.layers.Dense(1, bias_regularizer='l2')\n{filler}".encode()
+    assert len(documented) >= SCREEN_BYTES
+    results = analyse_project([("doc.py", documented), ("code.py", coded)], rules)
+    assert results["doc.py"].skipped
+    assert not results["code.py"].skipped and [f.code for f in results["code.py"].findings] == ["REG003"]
+    small = analyse_project([("doc.py", b'"""Set bias_regularizer= on the layer."""\n')], rules)
+    assert not small["doc.py"].skipped
