@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,6 +29,9 @@ from reglint.model import RunResult
 from reglint.output import FORMATTERS, View
 from reglint.sources import source_for
 from reglint.writer import WriteError, unified_diff, write_atomic
+
+if TYPE_CHECKING:
+    from reglint.cache import Cache
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -189,7 +193,7 @@ def _run(
     fixing: bool,
     unsafe_fixes: bool,
     jobs: int | None,
-    cache: object,
+    cache: Cache | None,
     output_format: str,
 ) -> RunResult:
     from reglint.runner import default_jobs, run  # the engine, the rules and libcst
@@ -202,7 +206,7 @@ def _run(
             fix=fixing,
             unsafe_fixes=unsafe_fixes,
             jobs=jobs or default_jobs(),
-            cache=cache,  # type: ignore[arg-type]
+            cache=cache,
             progress=progress,
         )
     except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2

@@ -16,7 +16,6 @@ import pathspec
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.discovery import read_files  # noqa: F401  (re-exported: where scripts import it from)
 from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
 from reglint.rule import Rule, rules_by_code

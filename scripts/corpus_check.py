@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 import libcst as cst  # noqa: E402
 
 from reglint.config import Settings  # noqa: E402
-from reglint.discovery import discover  # noqa: E402
+from reglint.discovery import discover, read_files  # noqa: E402
 from reglint.rule import all_rules  # noqa: E402
-from reglint.runner import read_files, run  # noqa: E402
+from reglint.runner import run  # noqa: E402
 
 
 def check_corpus(directory: Path, jobs: int, show_findings: bool, prefilter: bool = True) -> int:
