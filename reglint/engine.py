@@ -6,7 +6,7 @@ And judge a project: the facts of every file go to the rules that override `chec
 
 from __future__ import annotations
 
-import ast
+import contextlib
 import re
 import tokenize
 import traceback
@@ -19,10 +19,11 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
+from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token
-from reglint.sources import SourceError, line_starts, on_deep_stack
+from reglint.sources import Outline, SourceError, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -82,55 +83,42 @@ def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool]) -> bo
     return False
 
 
-# Python files at least this large that pass the byte prefilter are screened once more with
-# their docstrings blanked (see `without_docstrings`): an `ast` parse costs a tenth of
-# libcst's, and a large module that names a rule's words only in its documentation (the
-# generated `gen_*_ops.py` of TensorFlow: "Computes gradients of ...") then costs nothing.
-SCREEN_BYTES = 50_000
-_BOM = b"\xef\xbb\xbf"
-
-
-def without_docstrings(raw: bytes) -> bytes | None:
+def without_docstrings(raw: bytes, outline: Outline | None = None) -> bytes | None:
     """`raw` with every docstring (module, class, function) replaced by spaces, or None when
     that cannot be done exactly (not UTF-8, not parsable by `ast`). No rule reads a
-    docstring, so a file whose tokens are all in docstrings cannot produce a finding. This
-    screen only decides *whether* rules run; the analysis is the same libcst one."""
-    try:
-        if _encoding(raw) not in ("utf-8", "utf-8-sig"):
-            return None  # ast's offsets are in UTF-8; the bytes are not
-        tree = ast.parse(raw)
-    except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError):
+    docstring, so a file whose tokens are all in docstrings cannot produce a finding: on a
+    TensorFlow code base, the generated `gen_*_ops.py` ("Computes gradients of ...") then
+    cost nothing. This screen only decides *whether* rules run; the analysis is the same
+    libcst one. `outline`: the file's, if taken already (see reglint.sources.Outline)."""
+    if outline is None:
+        try:
+            outline = sources.outline(raw)
+        except SourceError:
+            return None
+    if outline is None or outline.docstrings is None:
         return None
-    starts = line_starts(raw)
-    bom = len(_BOM) if raw.startswith(_BOM) else 0
+    if not outline.docstrings:
+        return raw
     out = bytearray(raw)
-    stack: list[ast.AST] = [tree]
-    while stack:  # statements only: expressions hold no docstring
-        node = stack.pop()
-        body = getattr(node, "body", None)
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
-            first = body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                doc = first.value
-                if isinstance(doc.value, str) and doc.end_lineno is not None and doc.end_col_offset is not None:
-                    begin = starts[doc.lineno - 1] + doc.col_offset + (bom if doc.lineno == 1 else 0)
-                    end = starts[doc.end_lineno - 1] + doc.end_col_offset + (bom if doc.end_lineno == 1 else 0)
-                    out[begin:end] = b" " * (end - begin)
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, name, None)
-            if isinstance(children, list):
-                stack.extend(child for child in children if isinstance(child, ast.AST))
+    for begin, end in outline.docstrings:
+        out[begin:end] = b" " * (end - begin)
     return bytes(out)
 
 
+def screen(raw: bytes, outline: Outline | None, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """Of the rules whose tokens a Python file holds, those that still find them once its
+    docstrings are blanked (all of them when the outline has no docstring offsets)."""
+    code = without_docstrings(raw, outline) if outline is not None else None
+    return rules_for(code, rules) if code is not None and code is not raw else list(rules)
+
+
 def rules_to_run(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:
-    """The rules that analyse a file: those whose tokens its bytes hold, and, for a large
-    Python file, still hold once its docstrings are blanked."""
+    """The rules that analyse a file: those whose tokens its bytes hold, and, for a Python
+    file, still hold once its docstrings are blanked."""
     chosen = rules_for(raw, rules)
-    if chosen and python and len(raw) >= SCREEN_BYTES:
-        code = without_docstrings(raw)
-        if code is not None:
-            chosen = rules_for(code, chosen)
+    if chosen and python:
+        with contextlib.suppress(SourceError):  # reported by the parse
+            chosen = screen(raw, sources.outline(raw), chosen)
     return chosen
 
 
@@ -368,42 +356,37 @@ class _Walker(cst.CSTVisitor):
         self.ctx.ancestors.pop()
 
 
-def _definition_names(module: cst.Module, python: bytes | None) -> dict[int, Range]:
-    """The ranges of the names of the module-level functions and classes, from CPython's
-    `ast` (a tenth of libcst's cost): its top-level statements are libcst's, one per small
-    statement. Empty if the file is not Python or the two parsers disagree anywhere."""
-    if python is None or not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in module.body):
+def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> dict[int, Range]:
+    """The ranges of the names of the module-level functions and classes, from the file's
+    `ast` Outline: its top-level statements are libcst's, one per small statement. Empty if
+    the two parsers disagree anywhere."""
+    if not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in module.body):
         return {}
     try:
-        tree = ast.parse(python)
         text = python.decode(_encoding(python))
-    except (SyntaxError, ValueError, UnicodeError, LookupError, RecursionError, MemoryError):
+    except (SyntaxError, UnicodeError, LookupError):
         return {}
     starts = line_starts(text)
     found: dict[int, Range] = {}
     index = 0
+    statements = outline.statements
     for statement in module.body:
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        nodes = tree.body[index : index + count]
-        index += count
-        if len(nodes) != count:
+        if index + count > len(statements):
             return {}
+        line, name = statements[index]
+        index += count
         if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
-        node = nodes[0]
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
-            node.name != statement.name.value
-        ):
+        if name != statement.name.value or line > len(starts):
             return {}
-        if node.lineno > len(starts):
-            return {}
-        begin = starts[node.lineno - 1]
+        begin = starts[line - 1]
         keyword = _DEFINITION.match(text, begin)
-        if keyword is None or not text.startswith(node.name, keyword.end()):
+        if keyword is None or not text.startswith(name, keyword.end()):
             return {}
         column = keyword.end() - begin
-        found[id(statement.name)] = Range(Position(node.lineno, column), Position(node.lineno, column + len(node.name)))
-    return found if index == len(tree.body) else {}
+        found[id(statement.name)] = Range(Position(line, column), Position(line, column + len(name)))
+    return found if index == len(statements) else {}
 
 
 _DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
@@ -424,13 +407,14 @@ def _range(code_range: Any) -> Range:
 class _Positions:
     """Positions computed once per file, and only for files where something was reported."""
 
-    def __init__(self, module: cst.Module, python: bytes | None = None) -> None:
+    def __init__(self, module: cst.Module, python: bytes | None = None, outline: Outline | None = None) -> None:
         self.module = module
         self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         self._syntactic: Any = None
         self._inclusive: Any = None
         self._lines: list[str] | None = None
         self._python = python  # the file's bytes, when it is a Python file
+        self._outline = outline  # and what `ast` read of them
         self._definitions: dict[int, Range] | None = None
 
     def of(self, node: cst.CSTNode) -> Range:
@@ -439,7 +423,10 @@ class _Positions:
             # point at) is placed without libcst's PositionProvider, which generates the
             # code of the whole module: on a large file that costs more than its parse
             if self._definitions is None:
-                self._definitions = _definition_names(self.module, self._python)
+                python, outline = self._python, self._outline
+                self._definitions = {}
+                if python is not None and outline is not None:
+                    self._definitions = _definition_names(self.module, python, outline)
             found = self._definitions.get(id(node))
             if found is not None:
                 return found
@@ -497,19 +484,20 @@ def analyse_module(
     rule_types: Sequence[type[Rule]],
     raw: bytes | None = None,
     *,
-    python: bool = False,
+    outline: Outline | None = None,
 ) -> FileResult:
     """Run every rule over one parsed module; return plain data.
 
     With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
-    hold a suppression comment (see `prunable`); with `python` too (the bytes are the Python
-    source the module was parsed from, not a notebook), definitions are placed from them. A
-    tree deeper than the recursion limit is analysed again on a thread with a deep stack."""
+    hold a suppression comment (see `prunable`); with its `outline` too (`raw` is then the
+    Python source the module was parsed from, not a notebook), definitions are placed from
+    that. A tree deeper than the recursion limit is analysed again on a thread with a deep
+    stack."""
     try:
-        return _analyse_once(path, module, rule_types, raw, python)
+        return _analyse_once(path, module, rule_types, raw, outline)
     except RecursionError:
         pass
-    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw, python))
+    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw, outline))
     # a limit of the analysis, not a bug: reported like a file that cannot be parsed
     return deep or FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
 
@@ -519,13 +507,13 @@ def _analyse_once(
     module: cst.Module,
     rule_types: Sequence[type[Rule]],
     raw: bytes | None,
-    python: bool,
+    outline: Outline | None,
 ) -> FileResult:
     resolver = Resolver(module)
     ctx = FileContext(path, module, resolver)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:
-        return _analyse_module(ctx, rules, raw, python)
+        return _analyse_module(ctx, rules, raw, outline)
     finally:
         # Break the reference cycles between rules and the context (rule.ctx -> ctx ->
         # reports -> rule, and whatever a rule keeps on itself), so that the tree is freed
@@ -539,7 +527,7 @@ def _analyse_once(
         vars(ctx).clear()  # and whatever analyses cached on the context (dataflow's Flow)
 
 
-def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, python: bool) -> FileResult:
+def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, outline: Outline | None) -> FileResult:
     path, module = ctx.path, ctx.module
     result = FileResult(path)
     walker = _Walker(ctx, rules, result.internal_errors)
@@ -548,7 +536,7 @@ def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, pyth
     walker.walk(module)  # a RecursionError propagates: analyse_module retries on a deep stack
     failed = walker.failed
     if ctx.reports or ctx.facts:
-        positions = _Positions(module, raw if python else None)
+        positions = _Positions(module, raw if outline is not None else None, outline)
         for report in ctx.reports:
             if id(report.rule) in failed:
                 continue
@@ -589,16 +577,21 @@ def _build_fix(positions: _Positions, rule: Rule, pending: PendingFix | None, re
 
 def analyse_source(source: Any, rule_types: Sequence[type[Rule]], *, prefilter: bool = True) -> FileResult:
     """Analyse a source object (see reglint.sources): prefilter, parse, run the rules (with
-    the prefilter, only those whose tokens the file holds)."""
-    if prefilter:
-        rule_types = rules_to_run(source.raw, rule_types, python=source.kind == "python")
-        if not rule_types:
-            return FileResult(source.path, skipped=True)
+    the prefilter, only those whose tokens the file holds, outside its docstrings). A Python
+    file is read by `ast` once (its Outline) before libcst parses it."""
+    python = source.kind == "python"
     try:
+        if prefilter:
+            rule_types = rules_for(source.raw, rule_types)
+            if rule_types and python:
+                rule_types = screen(source.raw, source.outline(), rule_types)
+            if not rule_types:
+                return FileResult(source.path, skipped=True)
         module = source.parse()
     except SourceError as error:
         return FileResult(source.path, parse_error=error.to_parse_error(source.path))
-    return analyse_module(source.path, module, rule_types, raw=source.raw, python=source.kind == "python")
+    outline = source.outline() if python else None
+    return analyse_module(source.path, module, rule_types, raw=source.raw, outline=outline)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,14 +25,6 @@ if TYPE_CHECKING:  # libcst is imported when a file is parsed, not to read a cac
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _NEWLINE_BYTES = re.compile(rb"\r\n|\r|\n")
-# Runs of openers or unary operators (or nested calls, or long operator chains): what nests
-# deeply enough to overflow a parser's stack. Only files containing one are first given to
-# CPython's own parser (which fails cleanly) before libcst's native parser (which can crash
-# the process on such input).
-_DEEP = re.compile(
-    rb"[-+~(\[{ \t]{200,}|(?:\w+[ \t]*\([ \t]*){100,}|(?:not[ \t]+){100,}|(?:lambda[ \t]*:[ \t]*){100,}"
-    rb"|(?:[\w.]+[ \t]*(?:[-+*/%&|^@<>]|\*\*|//|and|or)[ \t]*){500,}"
-)
 
 
 def line_starts(text: str | bytes) -> list[int]:
@@ -96,18 +88,29 @@ class SourceError(Exception):
         return ParseError(path, self.line, self.column, self.message)
 
 
-def _refuse_deep_nesting(data: bytes | str) -> None:
-    """Raise a SourceError if the source nests too deeply to parse safely.
+@dataclass(frozen=True)
+class Outline:
+    """What CPython's own parser tells about a Python source, from one `ast` parse (a tenth
+    of libcst's cost), taken before libcst's: that the source does not nest too deeply for
+    libcst's native parser (which can crash the process on such input, where CPython's fails
+    with an exception), where its docstrings are (for the prefilter's screen), and where each
+    module-level statement starts (to place definitions without libcst's PositionProvider)."""
 
-    Only sources with a suspicious run (see _DEEP) are checked, by CPython's parser, which
-    only parses (nothing is executed) and fails with an exception, never a crash."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _DEEP.search(raw) is None:
-        return
+    # byte spans of the module, class and function docstrings; None when the offsets would
+    # not be exact (a str source, or bytes in another encoding than UTF-8)
+    docstrings: tuple[tuple[int, int], ...] | None
+    # per top-level statement of `ast` (one per small statement of a line): its first line,
+    # and its name if it is a def or class
+    statements: tuple[tuple[int, str | None], ...]
+
+
+def outline(data: bytes | str) -> Outline | None:
+    """The Outline of a source; None if CPython cannot parse it (libcst then says why, in
+    its words). Raises SourceError if it nests too deeply to parse safely."""
     try:
         with warnings.catch_warnings():  # SyntaxWarnings about the user's code are not ours to print
             warnings.simplefilter("ignore")
-            compile(data, "<reglint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            tree = ast.parse(data, "<reglint>")
     except (RecursionError, MemoryError):
         raise SourceError(1, 0, "too deeply nested to parse") from None
     except SyntaxError as error:
@@ -115,8 +118,53 @@ def _refuse_deep_nesting(data: bytes | str) -> None:
             raise SourceError(
                 error.lineno or 1, max((error.offset or 1) - 1, 0), "too deeply nested to parse"
             ) from None
+        return None
     except (ValueError, UnicodeError, LookupError):
-        pass  # libcst reports it
+        return None  # libcst reports it
+    statements = tuple(
+        (node.lineno, node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None)
+        for node in tree.body
+    )
+    docstrings = _docstring_spans(data, tree) if isinstance(data, bytes) and _is_utf8(data) else None
+    return Outline(docstrings, statements)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether Python reads `raw` as UTF-8 (no PEP 263 cookie naming another encoding):
+    `ast` offsets are then offsets in the bytes."""
+    import io
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(raw).readline)[0] in ("utf-8", "utf-8-sig")
+    except SyntaxError:
+        return False
+
+
+def _docstring_spans(raw: bytes, tree: ast.Module) -> tuple[tuple[int, int], ...]:
+    starts = line_starts(raw)
+    bom = len(_BOM) if raw.startswith(_BOM) else 0
+    spans: list[tuple[int, int]] = []
+    stack: list[ast.AST] = [tree]
+    while stack:  # statements only: expressions hold no docstring
+        node = stack.pop()
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                doc = first.value
+                if isinstance(doc.value, str) and doc.end_lineno is not None and doc.end_col_offset is not None:
+                    begin = starts[doc.lineno - 1] + doc.col_offset + (bom if doc.lineno == 1 else 0)
+                    end = starts[doc.end_lineno - 1] + doc.end_col_offset + (bom if doc.end_lineno == 1 else 0)
+                    spans.append((begin, end))
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+    return tuple(spans)
 
 
 @contextmanager
@@ -143,11 +191,14 @@ def _no_validation(self: object) -> None:
     return None
 
 
-def parse_python(data: bytes | str) -> cst.Module:
-    """Parse with libcst, turning its errors into one-line SourceErrors."""
+def parse_python(data: bytes | str, *, checked: bool = False) -> cst.Module:
+    """Parse with libcst, turning its errors into one-line SourceErrors. Unless `checked`
+    (the caller took the source's `outline` already), CPython's parser first makes sure the
+    source does not nest too deeply for libcst's."""
     import libcst as cst
 
-    _refuse_deep_nesting(data)
+    if not checked:
+        outline(data)
     try:
         with _parsing_without_validation():
             return cst.parse_module(data)
@@ -200,15 +251,25 @@ class PythonSource:
     raw: bytes
     module: cst.Module | None = field(default=None, repr=False)
     code_cache: str | None = field(default=None, repr=False)
+    outline_cache: Outline | None = field(default=None, repr=False)
+    outlined: bool = field(default=False, repr=False)
 
     kind = "python"
 
-    def parse(self) -> cst.Module:
-        if self.module is None:
+    def outline(self) -> Outline | None:
+        """The file's Outline, taken once (see `outline`): raises SourceError as `parse` does."""
+        if not self.outlined:
             if b"\x00" in self.raw:
                 line = self.raw[: self.raw.index(b"\x00")].count(b"\n") + 1
                 raise SourceError(line, 0, "source contains a NUL byte")
-            self.module = parse_python(self.raw)
+            self.outline_cache = outline(self.raw)
+            self.outlined = True
+        return self.outline_cache
+
+    def parse(self) -> cst.Module:
+        if self.module is None:
+            self.outline()
+            self.module = parse_python(self.raw, checked=True)
         return self.module
 
     def _lost_final_cr(self) -> bool:

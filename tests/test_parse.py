@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from reglint.sources import SourceError, parse_python
+from reglint.sources import SourceError, outline, parse_python
 from tests.fixture_harness import fixture_cases
 
 SOURCES = [case.source("before") for case in fixture_cases()]
@@ -47,7 +47,9 @@ def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
     from reglint.engine import _definition_names
 
     module = parse_python(raw)
-    placed = _definition_names(module, raw)
+    found = outline(raw)
+    assert found is not None
+    placed = _definition_names(module, raw, found)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     by_id = {id(node): node for node in module.body if isinstance(node, (cst.FunctionDef, cst.ClassDef))}
     for statement in by_id.values():

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 import libcst as cst
-import pytest
 
 from reglint.engine import ProjectFacts, as_groups, contains_token
 from reglint.rule import Rule, Token
@@ -109,10 +108,9 @@ def test_screen_gives_up_where_it_cannot_be_exact() -> None:
     assert without_docstrings(b'print "py2"\n') is None
 
 
-def test_screen_never_changes_findings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every example and fixture, screened whatever its size, gives the findings it gives
-    without any prefilter."""
-    from reglint import engine
+def test_screen_never_changes_findings() -> None:
+    """Every example and fixture, screened, gives the findings it gives without any
+    prefilter."""
     from reglint.rule import Invalid, Valid, all_rules, rules_by_code
     from tests.fixture_harness import fixture_cases
     from tests.helpers import lint
@@ -126,24 +124,20 @@ def test_screen_never_changes_findings(monkeypatch: pytest.MonkeyPatch) -> None:
     for case in fixture_cases():
         before = {"before.py": case.source("before").decode("utf-8")}
         cases.append((before, [rules_by_code()[c] for c in case.expect["select"]]))
-    monkeypatch.setattr(engine, "SCREEN_BYTES", 0)
     for files, rules in cases:
         assert lint(files, rules, prefilter=True).findings == lint(files, rules, prefilter=False).findings
 
 
-def test_a_large_file_naming_the_rules_only_in_docstrings_is_not_parsed() -> None:
-    """The screen at work: past SCREEN_BYTES, words in docstrings do not let a file in, the
-    same words in code do, and a small file is not screened."""
-    from reglint.engine import SCREEN_BYTES
+def test_a_file_naming_the_rules_only_in_docstrings_is_not_parsed() -> None:
+    """The screen at work: words in docstrings do not let a file in, the same words in code
+    or in another string do."""
     from reglint.rule import rules_by_code
 
     rules = [rules_by_code()["REG003"]]
-    filler = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(SCREEN_BYTES // 20))
-    documented = f'"""Set bias_regularizer= on the layer."""\n{filler}'.encode()
-    coded = f"import keras\nlayer = keras.layers.Dense(1, bias_regularizer='l2')\n{filler}".encode()
-    assert len(documented) >= SCREEN_BYTES
-    results = analyse_project([("doc.py", documented), ("code.py", coded)], rules)
+    documented = b'"""Set bias_regularizer= on the layer."""\nimport keras\n\n\ndef f():\n    "bias_regularizer"\n'
+    coded = b"import keras\nlayer = keras.layers.Dense(1, bias_regularizer='l2')\n"
+    quoted = b'import keras\nprint("""bias_regularizer""")\n'
+    results = analyse_project([("doc.py", documented), ("code.py", coded), ("str.py", quoted)], rules)
     assert results["doc.py"].skipped
     assert not results["code.py"].skipped and [f.code for f in results["code.py"].findings] == ["REG003"]
-    small = analyse_project([("doc.py", b'"""Set bias_regularizer= on the layer."""\n')], rules)
-    assert not small["doc.py"].skipped
+    assert not results["str.py"].skipped

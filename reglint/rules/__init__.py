@@ -19,8 +19,8 @@ The contract, for every rule:
         # strings, or ALL the byte strings of one of the tuples
 
 - A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively,
-  except that in a Python file of at least `engine.SCREEN_BYTES` docstrings are blanked
-  first (`engine.without_docstrings`): no rule may need a docstring.
+  except that in a Python file docstrings are blanked first (`engine.without_docstrings`,
+  from the `ast` parse every Python file gets before libcst's): no rule may need a docstring.
   Pick the shortest spelling every variant of the pattern necessarily contains
   (`b"regulariz"` covers `regularizers`, `kernel_regularizer`, `l2_regularizer`; a rule
   that resolves names through imports must list the attribute it looks for, not the module
