@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from reglint.names import dotted
 from reglint.rule import Insert, PendingFix, Replace, Rule
@@ -255,7 +254,6 @@ class Flow:
         self.chain: list[tuple[cst.CSTNode, cst.CSTNode]] = []
         self.called_names: set[str] = set()
         self.solved = False
-        self._positions: Any = None
         # results
         self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
         self.attrs: dict[tuple[Any, str], frozenset[Any]] = {}
@@ -368,9 +366,7 @@ class Flow:
 
     # -- positions -------------------------------------------------------------------------
     def line(self, node: cst.CSTNode) -> int:
-        if self._positions is None:
-            self._positions = MetadataWrapper(self.ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return int(self._positions[node].start.line)
+        return self.ctx.line(node)
 
     # -- solving ---------------------------------------------------------------------------
     def solve(self) -> Flow:

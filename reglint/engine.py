@@ -11,7 +11,7 @@ import re
 import tokenize
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -165,6 +165,20 @@ class FileContext:
     ancestors: list[cst.CSTNode] = field(default_factory=list)
     reports: list[_Report] = field(default_factory=list)
     facts: list[_PendingFact] = field(default_factory=list)
+    # the Python source the module was parsed from and its `ast` Outline (not for notebooks)
+    python: bytes | None = None
+    outline: Outline | None = None
+    _positions: _Positions | None = None
+
+    def positions(self) -> _Positions:
+        """Where nodes are (computed on demand; see _Positions)."""
+        if self._positions is None:
+            self._positions = _Positions(self.module, self.python, self.outline)
+        return self._positions
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The line a node starts on."""
+        return self.positions().of(node).start.line
 
     def add_report(self, rule: Rule, node: cst.CSTNode, message: str, fix: PendingFix | None) -> None:
         self.reports.append(_Report(rule, node, message, fix))
@@ -374,7 +388,7 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         if index + count > len(statements):
             return {}
-        line, name = statements[index]
+        line, _, name = statements[index]
         index += count
         if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
@@ -405,42 +419,125 @@ def _range(code_range: Any) -> Range:
 
 
 class _Positions:
-    """Positions computed once per file, and only for files where something was reported."""
+    """Positions of nodes, computed only for files where something is reported or asked.
+
+    libcst's PositionProvider generates the code of the whole module, which on a large file
+    costs more than its parse. So a node is placed within its module-level statement: the
+    provider runs on a module made of that statement alone, and the `ast` Outline says on
+    which line the statement starts (checked against where it ends, so that a disagreement
+    of the two parsers falls back to the whole module). Names of module-level definitions
+    are placed from the Outline alone."""
 
     def __init__(self, module: cst.Module, python: bytes | None = None, outline: Outline | None = None) -> None:
         self.module = module
-        self.wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._syntactic: Any = None
-        self._inclusive: Any = None
         self._lines: list[str] | None = None
         self._python = python  # the file's bytes, when it is a Python file
         self._outline = outline  # and what `ast` read of them
         self._definitions: dict[int, Range] | None = None
+        # id of a node -> index of its module-level statement, for the statements indexed
+        # so far (one statement at a time, until the node asked for is found)
+        self._statement: dict[int, int] = {}
+        self._indexing = self._index()
+        # per module-level statement, the first and last line of its `ast` statements
+        self._lines_of = None if outline is None else _statement_lines(module, outline)
+        self._offsets: dict[int, int | None] = {}  # per statement: its first line - 1, if checked
+        self._local: dict[tuple[int, type], Any] = {}
+        self._whole: dict[type, Any] = {}
 
     def of(self, node: cst.CSTNode) -> Range:
-        if self._syntactic is None:
-            # the name of a module-level def or class (what project facts about builders
-            # point at) is placed without libcst's PositionProvider, which generates the
-            # code of the whole module: on a large file that costs more than its parse
-            if self._definitions is None:
-                python, outline = self._python, self._outline
-                self._definitions = {}
-                if python is not None and outline is not None:
-                    self._definitions = _definition_names(self.module, python, outline)
-            found = self._definitions.get(id(node))
-            if found is not None:
-                return found
-            self._syntactic = self.wrapper.resolve(PositionProvider)
-        return _range(self._syntactic[node])
+        # the name of a module-level def or class (what project facts about builders point
+        # at) is placed from the Outline alone
+        if self._definitions is None:
+            python, outline = self._python, self._outline
+            self._definitions = {}
+            if python is not None and outline is not None:
+                self._definitions = _definition_names(self.module, python, outline)
+        found = self._definitions.get(id(node))
+        if found is not None:
+            return found
+        return self._place(node, PositionProvider)
 
     def inclusive(self, node: cst.CSTNode) -> Range:
-        if self._inclusive is None:
-            self._inclusive = self.wrapper.resolve(WhitespaceInclusivePositionProvider)
-        return _range(self._inclusive[node])
+        return self._place(node, WhitespaceInclusivePositionProvider)
+
+    def _place(self, node: cst.CSTNode, provider: type) -> Range:
+        index = None if node is self.module else self._statement_of(node)
+        offset = None if index is None else self._offset(index)
+        if index is None or offset is None:
+            whole = self._whole.get(provider)
+            if whole is None:
+                whole = self._whole[provider] = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(provider)
+            return _range(whole[node])
+        local = self._positions_in(index, provider)[node]
+        return Range(
+            Position(local.start.line + offset, local.start.column),
+            Position(local.end.line + offset, local.end.column),
+        )
+
+    def _index(self) -> Iterator[None]:
+        """Index the module-level statements' nodes, one statement per step."""
+        statement = self._statement
+        for index, top in enumerate(self.module.body):
+            stack: list[Any] = [top]
+            while stack:
+                node = stack.pop()
+                statement[id(node)] = index
+                fields = _CHILD_FIELDS.get(type(node))
+                if fields is None:
+                    fields = child_fields(type(node))
+                for name in fields:
+                    value = getattr(node, name)
+                    if type(value) is tuple or type(value) is list:
+                        stack.extend(value)
+                    elif isinstance(value, cst.CSTNode):
+                        stack.append(value)
+            yield
+
+    def _statement_of(self, node: cst.CSTNode) -> int | None:
+        found = self._statement.get(id(node))
+        while found is None:
+            if next(self._indexing, StopIteration) is StopIteration:
+                return None  # the Module itself, or its header or footer
+            found = self._statement.get(id(node))
+        return found
+
+    def _positions_in(self, index: int, provider: type) -> Any:
+        """`provider`'s positions in a module made of statement `index` alone."""
+        found = self._local.get((index, provider))
+        if found is None:
+            module = self.module
+            last = index == len(module.body) - 1
+            alone = cst.Module(
+                body=[module.body[index]],
+                header=(),
+                footer=module.footer if last else (),
+                encoding=module.encoding,
+                default_indent=module.default_indent,
+                default_newline=module.default_newline,
+                has_trailing_newline=module.has_trailing_newline if last else True,
+            )
+            found = self._local[(index, provider)] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(provider)
+        return found
+
+    def _offset(self, index: int) -> int | None:
+        """How many lines precede statement `index` in the file, from the Outline, if its
+        libcst statement spans exactly the lines its `ast` statements span."""
+        if index in self._offsets:
+            return self._offsets[index]
+        lines = self._lines_of
+        offset = None
+        if lines is not None:
+            first, last = lines[index]
+            span = self._positions_in(index, PositionProvider)[self.module.body[index]]
+            if last - first == span.end.line - span.start.line:
+                offset = first - span.start.line
+        self._offsets[index] = offset
+        return offset
 
     def indent_of_line(self, line: int) -> str:
         if self._lines is None:
-            code = self.module.code
+            # the file's own text when there is one: module.code generates the whole module
+            code = self.module.code if self._python is None else self._python.decode(_encoding(self._python))
             starts = line_starts(code)
             self._lines = [code[a:b] for a, b in zip(starts, [*starts[1:], len(code)], strict=True)]
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
@@ -470,6 +567,22 @@ class _Positions:
         text = "".join(f"{indent}{line}{newline}" if line else newline for line in lines)
         at = Position(span.end.line + 1, 0) if edit.after else Position(span.start.line, 0)
         return Edit(Range(at, at), text)
+
+
+def _statement_lines(module: cst.Module, outline: Outline) -> list[tuple[int, int]] | None:
+    """Per libcst module-level statement, the first and last line of its `ast` statements
+    (a line of small statements is several); None when the two parsers do not split the
+    module alike."""
+    statements = outline.statements
+    lines: list[tuple[int, int]] = []
+    index = 0
+    for statement in module.body:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        if index + count > len(statements):
+            return None
+        lines.append((statements[index][0], statements[index + count - 1][1]))
+        index += count
+    return lines if index == len(statements) else None
 
 
 def _newlines(text: str, newline: str) -> str:
@@ -510,10 +623,10 @@ def _analyse_once(
     outline: Outline | None,
 ) -> FileResult:
     resolver = Resolver(module)
-    ctx = FileContext(path, module, resolver)
+    ctx = FileContext(path, module, resolver, python=raw if outline is not None else None, outline=outline)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:
-        return _analyse_module(ctx, rules, raw, outline)
+        return _analyse_module(ctx, rules, raw)
     finally:
         # Break the reference cycles between rules and the context (rule.ctx -> ctx ->
         # reports -> rule, and whatever a rule keeps on itself), so that the tree is freed
@@ -527,7 +640,7 @@ def _analyse_once(
         vars(ctx).clear()  # and whatever analyses cached on the context (dataflow's Flow)
 
 
-def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, outline: Outline | None) -> FileResult:
+def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> FileResult:
     path, module = ctx.path, ctx.module
     result = FileResult(path)
     walker = _Walker(ctx, rules, result.internal_errors)
@@ -536,7 +649,7 @@ def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None, outl
     walker.walk(module)  # a RecursionError propagates: analyse_module retries on a deep stack
     failed = walker.failed
     if ctx.reports or ctx.facts:
-        positions = _Positions(module, raw if outline is not None else None, outline)
+        positions = ctx.positions()
         for report in ctx.reports:
             if id(report.rule) in failed:
                 continue

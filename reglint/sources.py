@@ -99,9 +99,9 @@ class Outline:
     # byte spans of the module, class and function docstrings; None when the offsets would
     # not be exact (a str source, or bytes in another encoding than UTF-8)
     docstrings: tuple[tuple[int, int], ...] | None
-    # per top-level statement of `ast` (one per small statement of a line): its first line,
-    # and its name if it is a def or class
-    statements: tuple[tuple[int, str | None], ...]
+    # per top-level statement of `ast` (one per small statement of a line): its first and
+    # last line, and its name if it is a def or class
+    statements: tuple[tuple[int, int, str | None], ...]
 
 
 def outline(data: bytes | str) -> Outline | None:
@@ -122,7 +122,11 @@ def outline(data: bytes | str) -> Outline | None:
     except (ValueError, UnicodeError, LookupError):
         return None  # libcst reports it
     statements = tuple(
-        (node.lineno, node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None)
+        (
+            node.lineno,
+            node.end_lineno or node.lineno,
+            node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None,
+        )
         for node in tree.body
     )
     docstrings = _docstring_spans(data, tree) if isinstance(data, bytes) and _is_utf8(data) else None

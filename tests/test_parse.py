@@ -65,3 +65,50 @@ def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
     names = [s.name.value for s in by_id.values()]
     if b"continued" not in raw and names:
         assert placed  # the plain cases are placed, not left to the provider
+
+
+POSITIONED = [
+    *DEFINITIONS,
+    b"# header\n\n@a\n# between\n@b(\n  1)\ndef f():\n    x = g(\n        1)  # c\n\n\n# before\nclass C: pass\n",
+    b"x = 1; y = f(2)\r\nif x:\r\n    z = 3\r\nelse:\r\n    pass\r\n",
+    b"def f():\n\treturn 1\ny = (1,\n     2)",  # no final newline
+    b"x = 1\ry = 2\r",
+    b"s = '''\nmulti\n'''; t = 1\nfor i in range(3):\n    pass\nelse:\n    pass\n# trailing comment\n",
+]
+
+
+@pytest.mark.parametrize("raw", POSITIONED)
+def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
+    """Positions are computed per module-level statement (see engine._Positions): for every
+    node, syntactic and whitespace-inclusive, they must be libcst's for the whole module."""
+    from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+
+    from reglint.engine import _Positions
+
+    module = parse_python(raw)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    expected = {
+        "of": wrapper.resolve(PositionProvider),
+        "inclusive": wrapper.resolve(WhitespaceInclusivePositionProvider),
+    }
+    in_statements: list[cst.CSTNode] = []
+    todo: list[cst.CSTNode] = list(module.body)
+    while todo:
+        node = todo.pop()
+        in_statements.append(node)
+        todo.extend(node.children)
+    positions = _Positions(module, raw, outline(raw))
+    for how, whole in expected.items():
+        for node in in_statements:
+            got, want = getattr(positions, how)(node), whole[node]
+            assert (got.start.line, got.start.column, got.end.line, got.end.column) == (
+                want.start.line,
+                want.start.column,
+                want.end.line,
+                want.end.column,
+            ), (how, node)
+    assert not positions._whole  # no statement fell back to the whole module's positions
+    for how, whole in expected.items():  # the module itself and its header do
+        for node, want in whole.items():
+            got = getattr(positions, how)(node)
+            assert (got.start.line, got.end.line, got.end.column) == (want.start.line, want.end.line, want.end.column)
