@@ -379,15 +379,19 @@ class Flow:
         # The resolver's scope stack is back at module level here; names bound inside
         # functions resolve through the module scope, which is what the analysis needs for
         # module aliases (functions rarely re-import TensorFlow under another name).
-        for _ in range(12):
+        # Every statement runs until a pass changes nothing (at most 12 passes, and one more
+        # if the 12th still changed something). What is recorded for the rules (additions,
+        # combinations, keras calls, escaping arguments) is kept from the last pass only: it
+        # ran on the final state. Recording changes no state, so this is the same as running
+        # one more pass to record, without its cost.
+        self._record = True
+        for _ in range(13):
             before = self._size()
+            self.additions, self.combinations, self.keras_calls, self.escaping_args = {}, [], [], []
             for stmt in self.stmts:
                 self._exec(stmt)
             if self._size() == before:
                 break
-        self._record = True
-        for stmt in self.stmts:
-            self._exec(stmt)
         self._record = False
         for func, tags in self.returns.items():
             if func.name.value not in self.called_names:
