@@ -567,51 +567,40 @@ class Flow:
             return frozenset({OPAQUE})
 
     def _eval(self, node: cst.BaseExpression) -> frozenset[Any]:
-        if isinstance(node, cst.Name):
-            return self._name(node)
-        if isinstance(node, cst.Attribute):
-            return self._attribute(node)
-        if isinstance(node, cst.Call):
-            return self._call(node)
-        if isinstance(node, cst.BinaryOperation):
-            left, right = self.eval(node.left), self.eval(node.right)
-            if self._record and isinstance(node.operator, cst.Add):
-                self.additions[node] = Addition(node, left, right)
-                self.combinations.append([left, right])
-            return _plain(left | right)
-        if isinstance(node, cst.UnaryOperation):
-            return self.eval(node.expression)
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            parts = [self.eval(e.value) for e in node.elements]
-            if self._record and len(parts) > 1:
-                self.combinations.append(parts)
-            return _union(parts)
-        if isinstance(node, cst.Dict):
-            return _union(
-                self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
-            )
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
-            return self._comprehension(node, node.elt)
-        if isinstance(node, cst.DictComp):
-            return self._comprehension(node, node.value)
-        if isinstance(node, cst.Subscript):
-            return self.eval(node.value)
-        if isinstance(node, cst.IfExp):
-            self.eval(node.test)
-            return self.eval(node.body) | self.eval(node.orelse)
-        if isinstance(node, (cst.Await, cst.StarredElement)):
-            return self.eval(node.expression if isinstance(node, cst.Await) else node.value)
-        if isinstance(node, cst.Lambda):
-            return self.eval(node.body)
-        if isinstance(node, cst.NamedExpr):
-            tags = self.eval(node.value)
-            self._assign(node.target, tags)
-            return tags
-        if isinstance(node, cst.Comparison):
-            self.eval(node.left)
-            return frozenset()
-        if isinstance(node, cst.BooleanOperation):
-            return self.eval(node.left) | self.eval(node.right)
+        # dispatched on the exact type: isinstance against libcst's classes (ABCs) costs a
+        # call of ABCMeta.__instancecheck__ each, and this runs on every expression
+        evaluate = _EVALUATORS.get(type(node))
+        return evaluate(self, node) if evaluate is not None else frozenset()
+
+    def _binary(self, node: cst.BinaryOperation) -> frozenset[Any]:
+        left, right = self.eval(node.left), self.eval(node.right)
+        if self._record and isinstance(node.operator, cst.Add):
+            self.additions[node] = Addition(node, left, right)
+            self.combinations.append([left, right])
+        return _plain(left | right)
+
+    def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> frozenset[Any]:
+        parts = [self.eval(e.value) for e in node.elements]
+        if self._record and len(parts) > 1:
+            self.combinations.append(parts)
+        return _union(parts)
+
+    def _dict(self, node: cst.Dict) -> frozenset[Any]:
+        return _union(
+            self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
+        )
+
+    def _if_expression(self, node: cst.IfExp) -> frozenset[Any]:
+        self.eval(node.test)
+        return self.eval(node.body) | self.eval(node.orelse)
+
+    def _named(self, node: cst.NamedExpr) -> frozenset[Any]:
+        tags = self.eval(node.value)
+        self._assign(node.target, tags)
+        return tags
+
+    def _comparison(self, node: cst.Comparison) -> frozenset[Any]:
+        self.eval(node.left)
         return frozenset()
 
     def _comprehension(self, node: cst.BaseComp, elt: cst.BaseExpression) -> frozenset[Any]:
@@ -1026,6 +1015,31 @@ class Flow:
                 continue
             for found in _loads(stmt.node, name):
                 yield found, stmt
+
+
+_EVALUATORS: dict[type, Any] = {
+    cst.Name: Flow._name,
+    cst.Attribute: Flow._attribute,
+    cst.Call: Flow._call,
+    cst.BinaryOperation: Flow._binary,
+    cst.UnaryOperation: lambda flow, node: flow.eval(node.expression),
+    cst.List: Flow._sequence,
+    cst.Tuple: Flow._sequence,
+    cst.Set: Flow._sequence,
+    cst.Dict: Flow._dict,
+    cst.ListComp: lambda flow, node: flow._comprehension(node, node.elt),
+    cst.GeneratorExp: lambda flow, node: flow._comprehension(node, node.elt),
+    cst.SetComp: lambda flow, node: flow._comprehension(node, node.elt),
+    cst.DictComp: lambda flow, node: flow._comprehension(node, node.value),
+    cst.Subscript: lambda flow, node: flow.eval(node.value),
+    cst.IfExp: Flow._if_expression,
+    cst.Await: lambda flow, node: flow.eval(node.expression),
+    cst.StarredElement: lambda flow, node: flow.eval(node.value),
+    cst.Lambda: lambda flow, node: flow.eval(node.body),
+    cst.NamedExpr: Flow._named,
+    cst.Comparison: Flow._comparison,
+    cst.BooleanOperation: lambda flow, node: flow.eval(node.left) | flow.eval(node.right),
+}
 
 
 class _Unknown:
