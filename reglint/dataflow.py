@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import libcst as cst
 
 from reglint.names import dotted
-from reglint.rule import Insert, PendingFix, Replace, Rule
+from reglint.rule import Insert, PendingFix, Replace, Rule, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
@@ -92,36 +92,47 @@ LOSSY_WORDS = ("loss", "cost", "objective")
 
 # The bytes the recognisers above need in a file, for the prefilter TOKENS of the rules that
 # read the dataflow (see reglint/rules/__init__.py). Names resolve only through the file's
-# own imports and aliases, so the last part of a resolved name is written in the file.
+# own imports and aliases, so the last part of a resolved name is written in the file, as a
+# whole word (a Word) where the recogniser compares whole names.
 # Sinks: opt.minimize / compute_gradients, tf.gradients, tape.gradient of a tf.GradientTape,
-# create_train_op, EstimatorSpec(loss=...), x.add_loss.
+# create_train_op, (TPU)EstimatorSpec(loss=...), x.add_loss.
 SINK_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    (b"minimize",),
-    (b"gradients",),
-    (b"gradient", b"GradientTape"),
+    (Word(b"minimize"),),
+    (Word(b"compute_gradients"),),
+    (Word(b"gradients"),),
+    (Word(b"gradient"), Word(b"GradientTape")),
     (b"create_train_op",),
     (b"EstimatorSpec",),
-    (b"add_loss",),
+    (Word(b"add_loss"),),
 )
 # Sinks that train whatever they are given (tf.gradients and tape.gradient train only with
-# respect to the trainable variables, which needs `variables` / `weights` too)
-ALWAYS_TRAINING_TOKENS = (b"minimize", b"compute_gradients", b"create_train_op", b"EstimatorSpec")
+# respect to the trainable variables, which needs TRAINABLE_TOKENS too)
+ALWAYS_TRAINING_TOKENS = (Word(b"minimize"), Word(b"compute_gradients"), b"create_train_op", b"EstimatorSpec")
 # COLLECTION, REG_LOSS and TOTAL_LOSS: get_collection('regularization_losses' or
 # GraphKeys.REGULARIZATION_LOSSES), get_regularization_loss(es)(), get_total_loss()
 GRAPH_READ_TOKENS = (b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss", b"get_total_loss")
 # L2: tf.nn.l2_loss, tf.norm / tf.nn.l2_normalize, a regularizer called on a tensor
-# (`keras.regularizers.l2(0.01)(w)`, `*_regularizer(...)(w)`), reduce_sum / sum of tf.square,
-# tf.abs or `w ** 2`. KERAS_LOSSES: `x.losses` (the attribute may follow the dot after a
-# line break inside brackets, so not `.losses`).
+# (`keras.regularizers.l2(0.01)(w)`, `*_regularizer(...)(w)`), (reduce_)sum of tf.square,
+# tf.abs or `w ** 2` (L2_CALLS, REGULARIZER_FACTORIES_PREFIXES, SUM_REDUCERS, SQUARE_CALLS).
+# KERAS_LOSSES: the attribute `x.losses` (the word: it may follow the dot after a line break
+# inside brackets).
 L2_TOKENS: tuple[tuple[bytes, ...], ...] = (
     (b"l2_loss",),
-    (b"norm",),
+    (Word(b"norm"),),
+    (Word(b"l2_normalize"),),
     (b"regularizer",),
-    *((b"sum", term) for term in (b"square", b"abs", b"**")),
+    *(
+        (total, term)
+        for total in (Word(b"sum"), Word(b"reduce_sum"))
+        for term in (Word(b"square"), Word(b"abs"), b"**")
+    ),
 )
-KERAS_LOSSES_TOKEN = b"losses"
-# what every `variables` / `weights` attribute or trainable_variables() call contains (TRAINABLE)
-TRAINABLE_TOKENS = (b"variables", b"weights")
+KERAS_LOSSES_TOKEN = Word(b"losses")
+# the attributes and calls that stand for all the trainable variables (TRAINABLE_ALL_ATTRS,
+# TRAINABLE_ALL_CALLS)
+TRAINABLE_TOKENS = tuple(
+    Word(name.rpartition(".")[2].encode()) for name in sorted(TRAINABLE_ALL_ATTRS | TRAINABLE_ALL_CALLS)
+)
 
 
 # --------------------------------------------------------------------------------------

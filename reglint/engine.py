@@ -23,7 +23,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusi
 from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
-from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token
+from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token, Word
 from reglint.sources import Outline, SourceError, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
@@ -39,9 +39,14 @@ def as_groups(tokens: Iterable[Token]) -> tuple[Group, ...]:
     without the redundant ones: a group is implied by another when each token of the other
     is part of one of its tokens (then whenever it matches, so does the other)."""
     found = {(t,) if isinstance(t, bytes) else tuple(sorted(set(t), key=lambda b: (-len(b), b))) for t in tokens}
-    kept = [g for g in found if not any(h != g and all(any(x in y for y in g) for x in h) for h in found)]
+    kept = [g for g in found if not any(h != g and all(any(_implied(x, y) for y in g) for x in h) for h in found)]
     # the longest (usually rarest) first token first: most files fail there
     return tuple(sorted(kept, key=lambda g: (-len(g[0]), g)))
+
+
+def _implied(token: bytes, by: bytes) -> bool:
+    """Whether every file that holds `by` holds `token`."""
+    return token == by if type(token) is Word else token in by
 
 
 @lru_cache(maxsize=64)
@@ -55,32 +60,81 @@ def prefilter_tokens(rules: Iterable[type[Rule]]) -> tuple[Group, ...]:
     return _groups(tuple(rules))
 
 
-def contains_token(raw: bytes, groups: Sequence[Group]) -> bool:
-    """Whether every token of some group is in `raw`. One `in` per token (a vectorised
-    substring search; 3x faster than one scan with a regular-expression alternation, which
-    tries every alternative at every byte), each token searched at most once per file."""
-    return _matches(raw, groups, {})
+def contains_token(raw: bytes, groups: Sequence[Group], *, python: bool = True) -> bool:
+    """Whether every token of some group is in `raw` (a Word as a whole word, if `raw` is
+    Python source). One `in` per token (a vectorised substring search; 3x faster than one
+    scan with a regular-expression alternation, which tries every alternative at every
+    byte), each token searched at most once per file."""
+    return _matches(raw, groups, {}, python)
 
 
-def rules_for(raw: bytes, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+def rules_for(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:
     """The rules whose own TOKENS a file matches: by the contract, only they can report on it
     (or record a fact the project needs), so only they run on it. A file that passes the
     prefilter for one rule's tokens is not analysed by all the others (on a TensorFlow code
     base, the dataflow of REG001 on every file REG002 lets in would cost more than the parse)."""
     seen: dict[bytes, bool] = {}
-    return [rule for rule in rules if _matches(raw, _groups((rule,)), seen)]
+    return [rule for rule in rules if _matches(raw, _groups((rule,)), seen, python)]
 
 
-def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool]) -> bool:
+def _matches(raw: bytes, groups: Sequence[Group], seen: dict[bytes, bool], python: bool) -> bool:
+    for first, rests in _by_first_token(groups):
+        if not _present(raw, first, seen, python):
+            continue  # every group starting with it fails: most files stop here
+        for rest in rests:
+            for token in rest:
+                if not _present(raw, token, seen, python):
+                    break
+            else:
+                return True
+    return False
+
+
+def _by_first_token(groups: Sequence[Group]) -> tuple[tuple[bytes, tuple[Group, ...]], ...]:
+    """The groups by their first (longest) token, with the rest of each; kept per groups
+    object (by identity: hashing hundreds of groups for every file would cost more)."""
+    kept = _BY_FIRST_TOKEN.get(id(groups))
+    if kept is not None and kept[0] is groups:
+        return kept[1]
+    rests: dict[bytes, list[Group]] = {}
     for group in groups:
-        for token in group:
-            present = seen.get(token)
-            if present is None:
-                present = seen[token] = token in raw
-            if not present:
-                break
-        else:
+        rests.setdefault(group[0], []).append(group[1:])
+    index = tuple((first, tuple(rest)) for first, rest in rests.items())
+    if len(_BY_FIRST_TOKEN) > 256:
+        _BY_FIRST_TOKEN.clear()
+    _BY_FIRST_TOKEN[id(groups)] = (groups, index)
+    return index
+
+
+_BY_FIRST_TOKEN: dict[int, tuple[Sequence[Group], tuple[tuple[bytes, tuple[Group, ...]], ...]]] = {}
+
+
+def _present(raw: bytes, token: bytes, seen: dict[bytes, bool], python: bool) -> bool:
+    found = seen.get(token)
+    if found is None:
+        found = token in raw
+        if found and python and type(token) is Word:
+            found = _has_word(raw, token)
+        seen[token] = found
+    return found
+
+
+# what continues an identifier: a byte of one of these next to a Word makes it part of a
+# longer name (non-ASCII bytes too: they can only belong to an identifier, a string or a
+# comment in valid Python source)
+_NAME_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_" + bytes(range(0x80, 0x100)))
+
+
+def _has_word(raw: bytes, word: bytes) -> bool:
+    """Whether `word` occurs in `raw` with no identifier byte right before or after it.
+    Written by hand: a regular expression with lookarounds has no fast literal search."""
+    size, end_of_raw = len(word), len(raw)
+    at = raw.find(word)
+    while at >= 0:
+        end = at + size
+        if (at == 0 or raw[at - 1] not in _NAME_BYTES) and (end == end_of_raw or raw[end] not in _NAME_BYTES):
             return True
+        at = raw.find(word, at + 1)
     return False
 
 
@@ -116,19 +170,19 @@ def screen(raw: bytes, outline: Outline | None, rules: Sequence[type[Rule]]) -> 
 def rules_to_run(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:
     """The rules that analyse a file: those whose tokens its bytes hold, and, for a Python
     file, still hold once its docstrings are blanked."""
-    chosen = rules_for(raw, rules)
+    chosen = rules_for(raw, rules, python=python)
     if chosen and python:
         with contextlib.suppress(SourceError):  # reported by the parse
             chosen = screen(raw, sources.outline(raw), chosen)
     return chosen
 
 
-def may_matter(raw: bytes, rules: Sequence[type[Rule]]) -> bool:
+def may_matter(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> bool:
     """Whether a file holds all the tokens of one of the groups `rules` need: files without
     cannot produce a finding or a fact any project judgement needs unconditionally, so they
     are not parsed (a project rule asks for the rest through `Rule.wanted_tokens`). The
     tests prove this for every example."""
-    return contains_token(raw, prefilter_tokens(rules))
+    return contains_token(raw, prefilter_tokens(rules), python=python)
 
 
 # --------------------------------------------------------------------------------------
@@ -719,7 +773,7 @@ def _analyse_source(source: Any, rule_types: Sequence[type[Rule]], prefilter: bo
     python = source.kind == "python"
     try:
         if prefilter:
-            rule_types = rules_for(source.raw, rule_types)
+            rule_types = rules_for(source.raw, rule_types, python=python)
             if rule_types and python:
                 rule_types = screen(source.raw, source.outline(), rule_types)
             if not rule_types:

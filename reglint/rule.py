@@ -22,7 +22,31 @@ import libcst as cst
 
 from reglint.model import Fact, Finding, Safety
 
-# a prefilter entry: one byte string, or a tuple of byte strings a file must all contain
+
+class Word(bytes):
+    """A prefilter token that a Python file holds only as a whole word: no letter, digit,
+    underscore or non-ASCII byte touches it on either side (`sum` is in `sum(w)` and
+    `tf.reduce_sum`'s import is not `cumsum`). For a recogniser that compares a whole name:
+    the last part of a name the resolver resolves is written in the file as an identifier
+    (an attribute, a name, an imported name), so it stands there as a word. In other files
+    (a notebook's JSON, where `\\nsum` may start a line of code) it is matched as plain bytes."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Word and bytes.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((Word, bytes(self)))
+
+    def __repr__(self) -> str:
+        return f"Word({bytes(self)!r})"
+
+
+# a prefilter entry: one byte string (or Word), or a tuple of them a file must all contain
 Token = bytes | tuple[bytes, ...]
 
 if TYPE_CHECKING:

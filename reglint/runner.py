@@ -19,7 +19,7 @@ from reglint.config import Settings
 from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
 from reglint.rule import Rule, rules_by_code
-from reglint.sources import SourceError, source_for
+from reglint.sources import SourceError, is_notebook, source_for
 from reglint.suppress import is_suppressed
 
 MAX_FIX_PASSES = 10
@@ -155,7 +155,7 @@ def analyse_many(
     keys: dict[int, str] = {}
     tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
-        if prefilter and not contains_token(raw, tokens):
+        if prefilter and not contains_token(raw, tokens, python=not is_notebook(path)):
             results[index] = FileResult(path, skipped=True)
             continue
         if cache is not None:
@@ -284,7 +284,7 @@ def _analyse_wanted(
             and path in raw_of
             and (
                 any(("/" + Path(path).as_posix()).endswith("/" + end) for end in endings)
-                or (groups and contains_token(raw_of[path], groups))
+                or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
             )
         ]
         if not todo:

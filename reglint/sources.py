@@ -320,9 +320,13 @@ class PythonSource:
         return PythonSource(self.path, self.render(text))
 
 
+def is_notebook(path: str) -> bool:
+    return path.endswith(".ipynb")
+
+
 def source_for(path: str, raw: bytes) -> PythonSource:
     """The source object for a file, by its kind (notebooks are read as their code cells)."""
-    if path.endswith(".ipynb"):
+    if is_notebook(path):
         from reglint.notebook import NotebookSource
 
         return NotebookSource.load(path, raw)  # type: ignore[no-any-return,unused-ignore]

@@ -11,7 +11,7 @@ from typing import ClassVar
 import libcst as cst
 
 from reglint.engine import ProjectFacts, as_groups, contains_token
-from reglint.rule import Rule, Token
+from reglint.rule import Rule, Token, Word
 from reglint.runner import analyse_project
 
 
@@ -34,6 +34,29 @@ def test_implied_entries_are_dropped() -> None:
 
 def test_token_order_inside_a_group_does_not_matter() -> None:
     assert as_groups([(b"x", b"yy")]) == as_groups([(b"yy", b"x")])
+
+
+def test_a_word_is_matched_whole_in_python_only() -> None:
+    groups = as_groups([(Word(b"sum"), Word(b"square"))])
+    for found in (b"sum(tf.square(w))", b"x=sum\n;tf.square", b"np.sum(w*w) # square", b"sum\x0csquare"):
+        assert contains_token(found, groups), found
+    for missed in (b"cumsum(tf.square(w))", b"summary(square)", b"sum_(square)", b"\xc3\xa9sum square", b"square"):
+        assert not contains_token(missed, groups), missed
+    # a notebook's JSON escapes line breaks: "\nsum" starts a line there, so words are bytes
+    notebook = b'{"source": ["w = 1\\nsum(tf.square(w))"]}'
+    assert not contains_token(notebook, groups)
+    assert contains_token(notebook, groups, python=False)
+
+
+def test_a_word_is_not_the_same_token_as_its_bytes() -> None:
+    assert Word(b"sum") != b"sum" and b"sum" != Word(b"sum") and Word(b"sum") == Word(b"sum")  # noqa: SIM300
+    assert len({Word(b"sum"), b"sum"}) == 2
+    # bytes are implied by a word that contains them; a word only by itself
+    assert as_groups([b"sum", Word(b"reduce_sum")]) == ((b"sum",),)
+    assert set(as_groups([Word(b"sum"), b"reduce_sum"])) == {(b"reduce_sum",), (Word(b"sum"),)}
+    assert as_groups([Word(b"sum"), (Word(b"sum"), b"x")]) == ((Word(b"sum"),),)
+    # a word and its bytes are looked up separately in one file
+    assert contains_token(b"cumsum", as_groups([(b"sum", Word(b"sum"))])) is False
 
 
 class _Writes(Rule):

@@ -21,6 +21,13 @@ The contract, for every rule:
 - A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively,
   except that in a Python file docstrings are blanked first (`engine.without_docstrings`,
   from the `ast` parse every Python file gets before libcst's): no rule may need a docstring.
+- A `Word(b"...")` (reglint.rule.Word) matches in a Python file only as a whole word, not
+  inside a longer name: `Word(b"sum")` is in `sum(w)` and `np.sum(x)`, not in `cumsum` nor
+  in `reduce_sum` (which needs a Word of its own). Use it for a name the recogniser compares whole (a
+  method name, the last part of a resolved name, an attribute): the resolver only knows
+  names the file spells out, so such a name stands in the file as a word. Generic words
+  (`sum`, `norm`, `variables`, `gradients`) are parts of many other names in a TensorFlow
+  code base.
   Pick the shortest spelling every variant of the pattern necessarily contains
   (`b"regulariz"` covers `regularizers`, `kernel_regularizer`, `l2_regularizer`; a rule
   that resolves names through imports must list the attribute it looks for, not the module

@@ -29,7 +29,7 @@ from reglint.dataflow import (
 )
 from reglint.engine import ProjectFacts
 from reglint.model import Fact, Finding, Safety
-from reglint.rule import Invalid, Token, Valid
+from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_READERS,
@@ -135,7 +135,7 @@ class RegularizationNotInLoss(FlowRule):
     TOKENS = (
         *((b"GradientTape", need) for need in (*TRAINABLE_TOKENS, b"_regularizer")),
         *((sink, *term) for sink in ALWAYS_TRAINING_TOKENS for term in _PENALTY_TERMS),
-        *((b"gradients", weights, *term) for weights in TRAINABLE_TOKENS for term in _PENALTY_TERMS),
+        *((Word(b"gradients"), weights, *term) for weights in TRAINABLE_TOKENS for term in _PENALTY_TERMS),
         *_READ_TOKENS,
     )
     fix_safety = Safety.UNSAFE

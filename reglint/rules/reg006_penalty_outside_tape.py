@@ -17,7 +17,7 @@ from reglint.dataflow import (
     statement_text,
 )
 from reglint.model import Safety
-from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid
+from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid, Word
 
 PENALTY_KINDS = (KERAS_LOSSES, L2, L2_ALL)
 
@@ -102,7 +102,7 @@ class PenaltyOutsideTape(FlowRule):
 
     code = "REG006"
     name = "penalty-outside-tape"
-    TOKENS = tuple((b"GradientTape", b"gradient", *penalty) for penalty in _PENALTY_TOKENS)
+    TOKENS = tuple((b"GradientTape", Word(b"gradient"), *penalty) for penalty in _PENALTY_TOKENS)
     fix_safety = Safety.UNSAFE
 
     VALID = [
