@@ -570,10 +570,15 @@ class _Positions:
         self._offsets[index] = offset
         return offset
 
+    def text(self) -> str:
+        """The module's text: the file's own when there is one (module.code generates it
+        from the whole tree)."""
+        return self.module.code if self._python is None else self._python.decode(_encoding(self._python))
+
     def indent_of_line(self, line: int) -> str:
         if self._lines is None:
             # the file's own text when there is one: module.code generates the whole module
-            code = self.module.code if self._python is None else self._python.decode(_encoding(self._python))
+            code = self.text()
             starts = line_starts(code)
             self._lines = [code[a:b] for a, b in zip(starts, [*starts[1:], len(code)], strict=True)]
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
@@ -726,8 +731,9 @@ def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> F
             fix = _build_fix(positions, fact.rule, fact.fix, result)
             result.facts.append(Fact(fact.rule.code, fact.kind, path, positions.of(fact.node), fact.data, fix))
     if any("noqa" in c.lower() or "reglint" in c.lower() for c in walker.comments):
-        # module.code regenerates the whole text: only when a comment may suppress something
-        result.suppressions = find_suppressions(module.code, walker.comments)
+        # only when a comment may suppress something: the file's text is decoded again (or,
+        # for a notebook, generated from the tree)
+        result.suppressions = find_suppressions(ctx.positions().text(), walker.comments)
     result.findings.sort(key=Finding.sort_key)
     return result
 
