@@ -443,7 +443,7 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         if index + count > len(statements):
             return {}
-        line, _, name = statements[index]
+        line, _, name, _ = statements[index]
         index += count
         if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
@@ -641,7 +641,7 @@ def _statement_lines(module: cst.Module, outline: Outline) -> list[tuple[int, in
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         if index + count > len(statements):
             return None
-        lines.append((statements[index][0], statements[index + count - 1][1]))
+        lines.append((statements[index].line, statements[index + count - 1].end))
         index += count
     return lines if index == len(statements) else None
 

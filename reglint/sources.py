@@ -8,6 +8,7 @@ latin-1 and a BOM stays. Other kinds of source (notebooks) implement the same in
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import sys
 import threading
@@ -15,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from reglint.model import ParseError
 
@@ -99,9 +100,17 @@ class Outline:
     # byte spans of the module, class and function docstrings; None when the offsets would
     # not be exact (a str source, or bytes in another encoding than UTF-8)
     docstrings: tuple[tuple[int, int], ...] | None
-    # per top-level statement of `ast` (one per small statement of a line): its first and
-    # last line, and its name if it is a def or class
-    statements: tuple[tuple[int, int, str | None], ...]
+    # the top-level statements of `ast` (one per small statement of a line)
+    statements: tuple[Statement, ...]
+
+
+class Statement(NamedTuple):
+    """A module-level statement as `ast` reads it."""
+
+    line: int  # where the statement starts (the `def` line of a decorated function)
+    end: int  # its last line
+    name: str | None  # of a def or class
+    first: int  # its first line: the first decorator's, if any
 
 
 def outline(data: bytes | str) -> Outline | None:
@@ -122,10 +131,11 @@ def outline(data: bytes | str) -> Outline | None:
     except (ValueError, UnicodeError, LookupError):
         return None  # libcst reports it
     statements = tuple(
-        (
+        Statement(
             node.lineno,
             node.end_lineno or node.lineno,
             node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else None,
+            min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))]),
         )
         for node in tree.body
     )
@@ -221,6 +231,61 @@ def parse_python(data: bytes | str, *, checked: bool = False) -> cst.Module:
         raise SourceError(1, 0, "too deeply nested to parse") from None
 
 
+# libcst's native parser holds about 800 bytes of memory per byte of source while it parses
+# (the tree it returns is a twentieth of that): 400 MB for the 437 KB of Keras's
+# numpy_test.py. A UTF-8 file larger than this is parsed a run of module-level statements
+# at a time, and the statements put together in one Module (see parse_in_pieces).
+PIECE_BYTES = 64 * 1024
+
+
+def parse_in_pieces(raw: bytes, outline: Outline, piece_bytes: int = PIECE_BYTES) -> cst.Module | None:
+    """The Module libcst would parse from `raw` (a UTF-8 Python file), parsed in pieces of
+    about `piece_bytes` cut between module-level statements; None where that cannot give
+    the same tree, and the caller parses the whole file.
+
+    A piece starts right after the last line of a statement, and only where every line
+    between that statement and the next is empty or a comment at column 0: libcst gives
+    such lines to the next statement (its `leading_lines`), or, at the top of a piece, to
+    the piece's `header`, which is moved back onto the statement. An indented line there
+    could belong to the previous block, so no cut is made. Every piece must agree on the
+    newline and indentation that nodes without their own take from the module."""
+    import libcst as cst
+
+    starts = line_starts(raw)
+    cuts = [0]
+    statements = outline.statements
+    for before, after in itertools.pairwise(statements):
+        if after.first <= before.end or starts[before.end] - cuts[-1] < piece_bytes:
+            continue
+        gap = raw[starts[before.end] : starts[after.first - 1]]
+        if all(line == b"" or line.startswith(b"#") for line in gap.splitlines()):
+            cuts.append(starts[before.end])
+    if len(cuts) == 1:
+        return None
+    pieces = [parse_python(raw[a:b], checked=True) for a, b in zip(cuts, [*cuts[1:], len(raw)], strict=True)]
+    first = pieces[0]
+    newline = first.default_newline
+    indents = {
+        p.default_indent for p in pieces if any(isinstance(getattr(s, "body", None), cst.IndentedBlock) for s in p.body)
+    }
+    if len(indents) > 1 or any(piece.default_newline != newline for piece in pieces):
+        return None
+    body = list(first.body)
+    for previous, piece in itertools.pairwise(pieces):
+        if previous.footer or not piece.body:
+            return None
+        lead = piece.body[0]
+        body.append(lead.with_changes(leading_lines=(*piece.header, *lead.leading_lines)))
+        body.extend(piece.body[1:])
+    last = pieces[-1]
+    return first.with_changes(
+        body=body,
+        footer=last.footer,
+        default_indent=indents.pop() if indents else first.default_indent,
+        has_trailing_newline=last.has_trailing_newline,
+    )
+
+
 def _decode_error(data: bytes | str, error: Exception) -> SourceError:
     """Say why the bytes do not decode, and where, in one line."""
     if isinstance(data, bytes):
@@ -272,8 +337,11 @@ class PythonSource:
 
     def parse(self) -> cst.Module:
         if self.module is None:
-            self.outline()
-            self.module = parse_python(self.raw, checked=True)
+            found = self.outline()
+            module = None
+            if found is not None and found.docstrings is not None and len(self.raw) > PIECE_BYTES:
+                module = parse_in_pieces(self.raw, found)
+            self.module = module or parse_python(self.raw, checked=True)
         return self.module
 
     def _lost_final_cr(self) -> bool:

@@ -112,3 +112,43 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
         for node, want in whole.items():
             got = getattr(positions, how)(node)
             assert (got.start.line, got.end.line, got.end.column) == (want.start.line, want.end.line, want.end.column)
+
+
+PIECES = [
+    *POSITIONED,
+    b"import a\n\n\n# about f\n\ndef f():\n  return 1\n\n# about g\n@d\nclass G:\n  x = 1\n  # g's own\n\ny = 2\n",
+    b"def f():\r\n\tpass\r\n\r\ng = 1\r\nh = 2\r\n",
+    b"x = 1\ndef f():\n    pass\n    \ny = 2\n",  # a whitespace-only line: no cut there
+    b"if a:\n    b = 1\n# c\nelse_ = 2\ndef f():\n        deep = 1\nz = 3",  # no final newline
+    b"# -*- coding: utf-8 -*-\n\xef\xbb\xbfx = '\xc3\xa9'\n\ny = 1\n",
+]
+
+
+@pytest.mark.parametrize("raw", PIECES)
+def test_parsing_in_pieces_gives_the_same_tree(raw: bytes) -> None:
+    """A large file is parsed a few module-level statements at a time (see
+    sources.parse_in_pieces); with the smallest pieces, the tree must be the whole parse's,
+    node for node, or the function must decline."""
+    from reglint.sources import parse_in_pieces
+
+    found = outline(raw)
+    if found is None or found.docstrings is None:
+        return
+    whole = parse_python(raw)
+    pieces = parse_in_pieces(raw, found, piece_bytes=1)
+    if pieces is not None:
+        assert pieces.deep_equals(whole)
+        assert pieces.code == whole.code
+    assert parse_in_pieces(raw, found, piece_bytes=len(raw) + 1) is None  # one piece: parsed whole
+
+
+def test_large_files_are_parsed_in_pieces() -> None:
+    from reglint.sources import PIECE_BYTES, PythonSource, parse_in_pieces
+
+    statement = b"def f(x):\n    return x + 1\n\n\n"
+    raw = statement * (2 * PIECE_BYTES // len(statement))
+    source = PythonSource("big.py", raw)
+    found = source.outline()
+    assert found is not None and parse_in_pieces(raw, found) is not None
+    module = source.parse()
+    assert module.deep_equals(cst.parse_module(raw)) and module.code == raw.decode()
