@@ -248,6 +248,16 @@ def analyse_project(
     return by_path
 
 
+def _path_endings(path: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+    """Every trailing run of a path's parts (`b/c.py` and `c.py` for `a/b/c.py`): what a
+    module's file path may end with. Kept in `known`."""
+    found = known.get(path)
+    if found is None:
+        parts = Path(path).as_posix().split("/")
+        found = known[path] = frozenset("/".join(parts[i:]) for i in range(len(parts)))
+    return found
+
+
 def _module_paths(module: str) -> tuple[str, ...]:
     stem = module.replace(".", "/")
     return (f"{stem}.py", f"{stem}/__init__.py")
@@ -272,6 +282,7 @@ def _analyse_wanted(
     if not askers:
         return
     raw_of = dict(items)
+    endings_of: dict[str, frozenset[str]] = {}
     for _ in range(len(items)):
         project = ProjectFacts([f for r in by_path.values() for f in r.facts])
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
@@ -283,7 +294,7 @@ def _analyse_wanted(
             if result.skipped
             and path in raw_of
             and (
-                any(("/" + Path(path).as_posix()).endswith("/" + end) for end in endings)
+                (endings and not endings.isdisjoint(_path_endings(path, endings_of)))
                 or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
             )
         ]
