@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-import tokenize
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,7 +23,7 @@ from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token, Word
-from reglint.sources import Outline, SourceError, line_starts, on_deep_stack
+from reglint.sources import Outline, SourceError, encoding_of, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -432,7 +431,7 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
     if not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in module.body):
         return {}
     try:
-        text = python.decode(_encoding(python))
+        text = python.decode(encoding_of(python))
     except (SyntaxError, UnicodeError, LookupError):
         return {}
     starts = line_starts(text)
@@ -459,11 +458,6 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
 
 
 _DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
-
-
-def _encoding(raw: bytes) -> str:
-    """The encoding Python reads a source file in (PEP 263 cookie, BOM; default UTF-8)."""
-    return tokenize.detect_encoding(iter(raw.splitlines(keepends=True)).__next__)[0]
 
 
 def _range(code_range: Any) -> Range:
@@ -573,7 +567,7 @@ class _Positions:
     def text(self) -> str:
         """The module's text: the file's own when there is one (module.code generates it
         from the whole tree)."""
-        return self.module.code if self._python is None else self._python.decode(_encoding(self._python))
+        return self.module.code if self._python is None else self._python.decode(encoding_of(self._python))
 
     def indent_of_line(self, line: int) -> str:
         if self._lines is None:

@@ -26,10 +26,10 @@ from reglint.model import Fact, Finding, Safety
 class Word(bytes):
     """A prefilter token that a Python file holds only as a whole word: no letter, digit,
     underscore or non-ASCII byte touches it on either side (`sum` is in `sum(w)` and
-    `tf.reduce_sum`'s import is not `cumsum`). For a recogniser that compares a whole name:
-    the last part of a name the resolver resolves is written in the file as an identifier
-    (an attribute, a name, an imported name), so it stands there as a word. In other files
-    (a notebook's JSON, where `\\nsum` may start a line of code) it is matched as plain bytes."""
+    `np.sum(x)`, not in `cumsum`). For a recogniser that compares a whole name: the last part
+    of a name the resolver resolves is written in the file as an identifier (an attribute, a
+    name, an imported name), so it stands there as a word. In other files (a notebook's
+    JSON, where `\\nsum` may start a line of code) it is matched as plain bytes."""
 
     __slots__ = ()
 

@@ -146,14 +146,19 @@ def outline(data: bytes | str) -> Outline | None:
 _BOM = b"\xef\xbb\xbf"
 
 
-def _is_utf8(raw: bytes) -> bool:
-    """Whether Python reads `raw` as UTF-8 (no PEP 263 cookie naming another encoding):
-    `ast` offsets are then offsets in the bytes."""
+def encoding_of(raw: bytes) -> str:
+    """The encoding Python reads a source file in (PEP 263 cookie, BOM; default UTF-8).
+    Raises SyntaxError for a cookie naming no codec."""
     import io
     import tokenize
 
+    return tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether Python reads `raw` as UTF-8: `ast` offsets are then offsets in the bytes."""
     try:
-        return tokenize.detect_encoding(io.BytesIO(raw).readline)[0] in ("utf-8", "utf-8-sig")
+        return encoding_of(raw) in ("utf-8", "utf-8-sig")
     except SyntaxError:
         return False
 
