@@ -120,7 +120,7 @@ PIECES = [
     b"def f():\r\n\tpass\r\n\r\ng = 1\r\nh = 2\r\n",
     b"x = 1\ndef f():\n    pass\n    \ny = 2\n",  # a whitespace-only line: no cut there
     b"if a:\n    b = 1\n# c\nelse_ = 2\ndef f():\n        deep = 1\nz = 3",  # no final newline
-    b"# -*- coding: utf-8 -*-\n\xef\xbb\xbfx = '\xc3\xa9'\n\ny = 1\n",
+    b"\xef\xbb\xbf# -*- coding: utf-8 -*-\nx = '\xc3\xa9'\n\ny = 1\n",  # a BOM, a cookie, non-ASCII text
 ]
 
 
