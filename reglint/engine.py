@@ -23,7 +23,7 @@ from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token, Word
-from reglint.sources import Outline, SourceError, encoding_of, line_starts, on_deep_stack
+from reglint.sources import Outline, SourceError, Statement, encoding_of, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -424,10 +424,10 @@ class _Walker(cst.CSTVisitor):
         self.ctx.ancestors.pop()
 
 
-def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> dict[int, Range]:
+def _definition_names(module: cst.Module, python: bytes, aligned: list[Statement]) -> dict[int, Range]:
     """The ranges of the names of the module-level functions and classes, from the file's
-    `ast` Outline: its top-level statements are libcst's, one per small statement. Empty if
-    the two parsers disagree anywhere."""
+    `ast` statements (`aligned` with libcst's, see _aligned_statements). Empty where the
+    text does not say what `ast` says."""
     if not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in module.body):
         return {}
     try:
@@ -436,14 +436,7 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
         return {}
     starts = line_starts(text)
     found: dict[int, Range] = {}
-    index = 0
-    statements = outline.statements
-    for statement in module.body:
-        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        if index + count > len(statements):
-            return {}
-        line, _, name, _ = statements[index]
-        index += count
+    for statement, (line, _, name, _) in zip(module.body, aligned, strict=True):
         if not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         if name != statement.name.value or line > len(starts):
@@ -454,7 +447,7 @@ def _definition_names(module: cst.Module, python: bytes, outline: Outline) -> di
             return {}
         column = keyword.end() - begin
         found[id(statement.name)] = Range(Position(line, column), Position(line, column + len(name)))
-    return found if index == len(statements) else {}
+    return found
 
 
 _DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
@@ -481,14 +474,13 @@ class _Positions:
         self.module = module
         self._lines: list[str] | None = None
         self._python = python  # the file's bytes, when it is a Python file
-        self._outline = outline  # and what `ast` read of them
         self._definitions: dict[int, Range] | None = None
         # id of a node -> index of its module-level statement, for the statements indexed
         # so far (one statement at a time, until the node asked for is found)
         self._statement: dict[int, int] = {}
         self._indexing = _index_statements(module, self._statement)  # not a method: no cycle with self
-        # per module-level statement, the first and last line of its `ast` statements
-        self._lines_of = None if outline is None else _statement_lines(module, outline)
+        # per module-level statement, what `ast` says of it (where it starts and ends)
+        self._aligned = None if outline is None else _aligned_statements(module, outline)
         self._offsets: dict[int, int | None] = {}  # per statement: its first line - 1, if checked
         self._local: dict[tuple[int, type], Any] = {}
         self._whole: dict[type, Any] = {}
@@ -497,10 +489,10 @@ class _Positions:
         # the name of a module-level def or class (what project facts about builders point
         # at) is placed from the Outline alone
         if self._definitions is None:
-            python, outline = self._python, self._outline
+            python, aligned = self._python, self._aligned
             self._definitions = {}
-            if python is not None and outline is not None:
-                self._definitions = _definition_names(self.module, python, outline)
+            if python is not None and aligned is not None:
+                self._definitions = _definition_names(self.module, python, aligned)
         found = self._definitions.get(id(node))
         if found is not None:
             return found
@@ -554,10 +546,10 @@ class _Positions:
         libcst statement spans exactly the lines its `ast` statements span."""
         if index in self._offsets:
             return self._offsets[index]
-        lines = self._lines_of
+        aligned = self._aligned
         offset = None
-        if lines is not None:
-            first, last = lines[index]
+        if aligned is not None:
+            first, last, _, _ = aligned[index]
             span = self._positions_in(index, PositionProvider)[self.module.body[index]]
             if last - first == span.end.line - span.start.line:
                 offset = first - span.start.line
@@ -624,20 +616,20 @@ def _index_statements(module: cst.Module, statement: dict[int, int]) -> Iterator
         yield
 
 
-def _statement_lines(module: cst.Module, outline: Outline) -> list[tuple[int, int]] | None:
-    """Per libcst module-level statement, the first and last line of its `ast` statements
-    (a line of small statements is several); None when the two parsers do not split the
-    module alike."""
+def _aligned_statements(module: cst.Module, outline: Outline) -> list[Statement] | None:
+    """Per libcst module-level statement, what `ast` says of it: a line of small statements
+    is several `ast` statements, joined here (the first one's line and name, the last one's
+    end). None when the two parsers do not split the module alike."""
     statements = outline.statements
-    lines: list[tuple[int, int]] = []
+    aligned: list[Statement] = []
     index = 0
     for statement in module.body:
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         if index + count > len(statements):
             return None
-        lines.append((statements[index].line, statements[index + count - 1].end))
+        aligned.append(statements[index]._replace(end=statements[index + count - 1].end))
         index += count
-    return lines if index == len(statements) else None
+    return aligned if index == len(statements) else None
 
 
 def _newlines(text: str, newline: str) -> str:

@@ -44,12 +44,14 @@ def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
     exactly where libcst's PositionProvider puts them, or not at all."""
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from reglint.engine import _definition_names
+    from reglint.engine import _aligned_statements, _definition_names
 
     module = parse_python(raw)
     found = outline(raw)
     assert found is not None
-    placed = _definition_names(module, raw, found)
+    aligned = _aligned_statements(module, found)
+    assert aligned is not None
+    placed = _definition_names(module, raw, aligned)
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     by_id = {id(node): node for node in module.body if isinstance(node, (cst.FunctionDef, cst.ClassDef))}
     for statement in by_id.values():
