@@ -137,42 +137,44 @@ def _has_word(raw: bytes, word: bytes) -> bool:
     return False
 
 
-def without_docstrings(raw: bytes, outline: Outline | None = None) -> bytes | None:
+def without_docstrings(raw: bytes) -> bytes | None:
     """`raw` with every docstring (module, class, function) replaced by spaces, or None when
     that cannot be done exactly (not UTF-8, not parsable by `ast`). No rule reads a
     docstring, so a file whose tokens are all in docstrings cannot produce a finding: on a
     TensorFlow code base, the generated `gen_*_ops.py` ("Computes gradients of ...") then
     cost nothing. This screen only decides *whether* rules run; the analysis is the same
-    libcst one. `outline`: the file's, if taken already (see reglint.sources.Outline)."""
-    if outline is None:
-        try:
-            outline = sources.outline(raw)
-        except SourceError:
-            return None
-    if outline is None or outline.docstrings is None:
+    libcst one."""
+    try:
+        found = sources.outline(raw)
+    except SourceError:
         return None
-    if not outline.docstrings:
-        return raw
+    return None if found is None or not found.utf8 else _blanked(raw, found.docstrings)
+
+
+def _blanked(raw: bytes, spans: Sequence[tuple[int, int]]) -> bytes:
     out = bytearray(raw)
-    for begin, end in outline.docstrings:
+    for begin, end in spans:
         out[begin:end] = b" " * (end - begin)
     return bytes(out)
 
 
-def screen(raw: bytes, outline: Outline | None, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
-    """Of the rules whose tokens a Python file holds, those that still find them once its
-    docstrings are blanked (all of them when the outline has no docstring offsets)."""
-    code = without_docstrings(raw, outline) if outline is not None else None
-    return rules_for(code, rules) if code is not None and code is not raw else list(rules)
-
-
-def rules_to_run(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:
+def rules_to_run(
+    raw: bytes,
+    rules: Sequence[type[Rule]],
+    *,
+    python: bool = True,
+    outline: Callable[[], Outline | None] | None = None,
+) -> list[type[Rule]]:
     """The rules that analyse a file: those whose tokens its bytes hold, and, for a Python
-    file, still hold once its docstrings are blanked."""
+    file, still hold once its docstrings are blanked. `outline`: what gives the file's
+    Outline, if the caller keeps it (a source's `outline`); a file too deeply nested to read
+    keeps its rules, and its parse reports it."""
     chosen = rules_for(raw, rules, python=python)
     if chosen and python:
-        with contextlib.suppress(SourceError):  # reported by the parse
-            chosen = screen(raw, sources.outline(raw), chosen)
+        with contextlib.suppress(SourceError):
+            found = outline() if outline is not None else sources.outline(raw)
+            if found is not None and found.docstrings:
+                chosen = rules_for(_blanked(raw, found.docstrings), chosen)
     return chosen
 
 
@@ -765,9 +767,7 @@ def _analyse_source(source: Any, rule_types: Sequence[type[Rule]], prefilter: bo
     python = source.kind == "python"
     try:
         if prefilter:
-            rule_types = rules_for(source.raw, rule_types, python=python)
-            if rule_types and python:
-                rule_types = screen(source.raw, source.outline(), rule_types)
+            rule_types = rules_to_run(source.raw, rule_types, python=python, outline=source.outline if python else None)
             if not rule_types:
                 return FileResult(source.path, skipped=True)
         module = source.parse()

@@ -97,9 +97,10 @@ class Outline:
     with an exception), where its docstrings are (for the prefilter's screen), and where each
     module-level statement starts (to place definitions without libcst's PositionProvider)."""
 
-    # byte spans of the module, class and function docstrings; None when the offsets would
-    # not be exact (a str source, or bytes in another encoding than UTF-8)
-    docstrings: tuple[tuple[int, int], ...] | None
+    # whether the source is bytes read as UTF-8: `ast`'s offsets are then offsets in them
+    utf8: bool
+    # byte spans of the module, class and function docstrings (only in UTF-8 bytes)
+    docstrings: tuple[tuple[int, int], ...]
     # the top-level statements of `ast` (one per small statement of a line)
     statements: tuple[Statement, ...]
 
@@ -139,8 +140,8 @@ def outline(data: bytes | str) -> Outline | None:
         )
         for node in tree.body
     )
-    docstrings = _docstring_spans(data, tree) if isinstance(data, bytes) and _is_utf8(data) else None
-    return Outline(docstrings, statements)
+    utf8 = isinstance(data, bytes) and _is_utf8(data)
+    return Outline(utf8, _docstring_spans(data, tree) if isinstance(data, bytes) and utf8 else (), statements)
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -344,7 +345,7 @@ class PythonSource:
         if self.module is None:
             found = self.outline()
             module = None
-            if found is not None and found.docstrings is not None and len(self.raw) > PIECE_BYTES:
+            if found is not None and found.utf8 and len(self.raw) > PIECE_BYTES:
                 module = parse_in_pieces(self.raw, found)
             self.module = module or parse_python(self.raw, checked=True)
         return self.module
