@@ -116,32 +116,55 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
             assert (got.start.line, got.end.line, got.end.column) == (want.start.line, want.end.line, want.end.column)
 
 
+# (source, whether it can be cut anywhere)
 PIECES = [
-    *POSITIONED,
-    b"import a\n\n\n# about f\n\ndef f():\n  return 1\n\n# about g\n@d\nclass G:\n  x = 1\n  # g's own\n\ny = 2\n",
-    b"def f():\r\n\tpass\r\n\r\ng = 1\r\nh = 2\r\n",
-    b"x = 1\ndef f():\n    pass\n    \ny = 2\n",  # a whitespace-only line: no cut there
-    b"if a:\n    b = 1\n# c\nelse_ = 2\ndef f():\n        deep = 1\nz = 3",  # no final newline
-    b"\xef\xbb\xbf# -*- coding: utf-8 -*-\nx = '\xc3\xa9'\n\ny = 1\n",  # a BOM, a cookie, non-ASCII text
+    *((raw, None) for raw in POSITIONED),  # fixtures and layouts: the same tree, or declined
+    (
+        b"import a\n\n\n# about f\n\ndef f():\n  return 1\n\n# about g\n@d\nclass G:\n  x = 1\n  # g's own\n\ny = 2\n",
+        True,
+    ),
+    (b"def f():\r\n\tpass\r\n\r\ng = 1\r\nh = 2\r\n", True),
+    (b"x = 1\ndef f():\n    pass\n    \ny = 2\n", True),  # not after the whitespace-only line
+    (b"if a:\n    b = 1\n# c\nelse_ = 2\nz = 3", True),  # no final newline
+    (b"if a:\n    b = 1\n\ndef f():\n        deep = 1\n", False),  # pieces would indent by 4 and by 8
+    (b"\xef\xbb\xbf# -*- coding: utf-8 -*-\nx = '\xc3\xa9'\n\ny = 1\n", True),  # a BOM, a cookie, non-ASCII
+    (b"class A:\n    x = 1\n    # A's own\ny = 2\n", False),  # an indented comment may be A's
+    (b"x = 1; y = 2\n", False),  # one line
 ]
 
 
-@pytest.mark.parametrize("raw", PIECES)
-def test_parsing_in_pieces_gives_the_same_tree(raw: bytes) -> None:
+@pytest.mark.parametrize(("raw", "cut"), PIECES)
+def test_parsing_in_pieces_gives_the_same_tree(raw: bytes, cut: bool | None) -> None:
     """A large file is parsed a few module-level statements at a time (see
     sources.parse_in_pieces); with the smallest pieces, the tree must be the whole parse's,
     node for node, or the function must decline."""
     from reglint.sources import parse_in_pieces
 
     found = outline(raw)
-    if found is None or found.docstrings is None:
+    assert found is not None
+    if not found.utf8:  # (a latin-1 file is parsed whole: its pieces would lose the cookie)
+        assert cut is None
         return
     whole = parse_python(raw)
     pieces = parse_in_pieces(raw, found, piece_bytes=1)
+    if cut is not None:
+        assert (pieces is not None) == cut
     if pieces is not None:
         assert pieces.deep_equals(whole)
         assert pieces.code == whole.code
     assert parse_in_pieces(raw, found, piece_bytes=len(raw) + 1) is None  # one piece: parsed whole
+
+
+def test_fixtures_are_cut_into_pieces() -> None:
+    """The fixtures above are really cut (the comparison is not all declines)."""
+    from reglint.sources import parse_in_pieces
+
+    cut = []
+    for raw in SOURCES:
+        found = outline(raw)
+        assert found is not None
+        cut.append(parse_in_pieces(raw, found, piece_bytes=1) is not None)
+    assert sum(cut) >= len(SOURCES) * 3 // 4
 
 
 def test_large_files_are_parsed_in_pieces() -> None:
