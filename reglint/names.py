@@ -37,6 +37,11 @@ _CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.contrib.framework", "tensorflow.contrib.layers"),
     ("tensorflow.python.ops.variable_scope", "tensorflow"),
 )
+# Modules that only share some names with the module they are rewritten to: their attributes
+# are rewritten (`variable_scope.get_variable` is `tf.get_variable`), the module itself is not
+# (`from tensorflow.python.ops import variable_scope` does not bind TensorFlow: a fix that
+# spelled `variable_scope.keras.regularizers` would break the file).
+_NAMES_ONLY = frozenset({"tensorflow.contrib.framework", "tensorflow.python.ops.variable_scope"})
 
 _BUILTINS = frozenset(
     {
@@ -72,7 +77,7 @@ def canonical(qualified: str) -> str:
     while changed:
         changed = False
         for prefix, replacement in _CANONICAL_PREFIXES:
-            if qualified == prefix or qualified.startswith(prefix + "."):
+            if qualified.startswith(prefix + ".") or (qualified == prefix and prefix not in _NAMES_ONLY):
                 qualified = replacement + qualified[len(prefix) :]
                 changed = True
     return qualified

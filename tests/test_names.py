@@ -33,6 +33,8 @@ def _resolve_last(source: str) -> str | None:
         ("import tensorflow.contrib.slim as slim\nslim.l2_regularizer\n", "slim.l2_regularizer"),
         ("import tf_slim as slim\nslim.l2_regularizer\n", "slim.l2_regularizer"),
         ("import tensorflow as tf\nreg = tf.keras.regularizers\nreg.l2\n", "keras.regularizers.l2"),
+        ("from tensorflow.python.ops import variable_scope\nvariable_scope.get_variable\n", "tensorflow.get_variable"),
+        ("from tensorflow.contrib import framework\nframework.arg_scope\n", "tensorflow.contrib.layers.arg_scope"),
         (
             "try:\n    import tensorflow.compat.v1 as tf\nexcept ImportError:\n    tf = None\ntf.GraphKeys\n",
             "tensorflow.GraphKeys",
@@ -73,3 +75,14 @@ def test_alias_for_finds_the_files_own_spelling() -> None:
     assert resolver.alias_for("tensorflow") == "tf1"
     assert resolver.alias_for("keras.regularizers") == "R"
     assert resolver.alias_for("keras") is None
+
+
+def test_a_module_sharing_some_names_with_tensorflow_is_not_an_alias_of_it() -> None:
+    # tensorflow/tpu's models import variable_scope for `variable_scope.variable_scope(...)`:
+    # a fix spelling `variable_scope.keras.regularizers` would raise AttributeError
+    module = cst.parse_module(
+        "from tensorflow.python.ops import variable_scope\nfrom tensorflow.contrib import framework\n"
+    )
+    resolver = Resolver(module)
+    assert resolver.alias_for("tensorflow") is None
+    assert resolver.alias_for("tensorflow.contrib.layers") is None

@@ -213,6 +213,16 @@ class ContribRegularizer(Rule):
             "import tensorflow as tf\nr = tf.contrib.layers.l2_regularizer(0.0001)\n",
             fixed="import tensorflow as tf\nr = tf.keras.regularizers.l2(0.00005)\n",
         ),
+        # tensorflow/tpu's imports: `variable_scope` shares names with TensorFlow but is not it,
+        # so it cannot spell `keras.regularizers`
+        Invalid(
+            "from tensorflow.contrib.layers.python.layers import regularizers\n"
+            "from tensorflow.python.ops import variable_scope\n\n"
+            "with variable_scope.variable_scope('s'):\n    r = regularizers.l2_regularizer(0.0004)\n",
+            fixed="from tensorflow.contrib.layers.python.layers import regularizers\n"
+            "from tensorflow.python.ops import variable_scope\nfrom tensorflow import keras\n\n"
+            "with variable_scope.variable_scope('s'):\n    r = keras.regularizers.l2(0.0002)\n",
+        ),
         # sum_regularizer has no Keras counterpart
         Invalid("import tensorflow as tf\nr = tf.contrib.layers.sum_regularizer([a, b])\n", message="no Keras"),
     ]
