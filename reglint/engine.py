@@ -11,13 +11,14 @@ import gc
 import re
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+from libcst.metadata import PositionProvider, WhitespaceInclusivePositionProvider
+from libcst.metadata.base_provider import BaseMetadataProvider
 
 from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
@@ -466,6 +467,19 @@ def _definition_names(module: cst.Module, python: bytes, aligned: list[Statement
 _DEFINITION = re.compile(r"(?:async[ \t\f]+def|def|class)[ \t\f]+")
 
 
+def node_positions(module: cst.Module, provider: type[BaseMetadataProvider[Any]]) -> Mapping[cst.CSTNode, Any]:
+    """What `MetadataWrapper(module).resolve(provider)` gives for libcst's position providers
+    (they depend on nothing), by running the provider alone. Written by hand because the
+    wrapper, after running it, visits the whole tree once more for the batchable providers
+    even when there are none (libcst 1.9's `_gen_batchable`): that visit rebuilds every node
+    and cost more than the positions themselves (a fifth of the analysis of training
+    scripts, which record facts in most statements). `_gen_impl` is the method libcst's
+    providers implement; tests compare the result with the wrapper's."""
+    instance = provider()
+    instance._gen_impl(module)
+    return instance._computed
+
+
 def _range(code_range: Any) -> Range:
     return Range(
         Position(code_range.start.line, code_range.start.column),
@@ -520,7 +534,7 @@ class _Positions:
         if index is None or offset is None:
             whole = self._whole.get(provider)
             if whole is None:
-                whole = self._whole[provider] = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(provider)
+                whole = self._whole[provider] = node_positions(self.module, provider)
             return _range(whole[node])
         local = self._positions_in(index, provider)[node]
         return Range(
@@ -551,7 +565,7 @@ class _Positions:
                 default_newline=module.default_newline,
                 has_trailing_newline=module.has_trailing_newline if last else True,
             )
-            found = self._local[(index, provider)] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(provider)
+            found = self._local[(index, provider)] = node_positions(alone, provider)
         return found
 
     def _offset(self, index: int) -> int | None:

@@ -116,6 +116,20 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
             assert (got.start.line, got.end.line, got.end.column) == (want.start.line, want.end.line, want.end.column)
 
 
+@pytest.mark.parametrize("raw", POSITIONED)
+def test_node_positions_are_the_metadata_wrappers(raw: bytes) -> None:
+    """engine.node_positions runs a position provider without MetadataWrapper (which visits
+    the whole tree once more for nothing): every node must get what the wrapper gives."""
+    from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
+
+    from reglint.engine import node_positions
+
+    module = parse_python(raw)
+    for provider in (PositionProvider, WhitespaceInclusivePositionProvider):
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(provider)
+        assert dict(node_positions(module, provider)) == dict(expected)
+
+
 # (source, whether it can be cut anywhere)
 PIECES = [
     *((raw, None) for raw in POSITIONED),  # fixtures and layouts: the same tree, or declined
