@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState  # what Module.code_for_node generates with
 from libcst.metadata import PositionProvider, WhitespaceInclusivePositionProvider
 from libcst.metadata.base_provider import BaseMetadataProvider
 
@@ -266,7 +267,12 @@ class FileContext:
         return None
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        """The code of a node of this file as the file has it: lines that continue it inside
+        brackets keep the indentation of the blocks around it (see _Positions.code_at)."""
+        text = self.module.code_for_node(node)
+        if "\n" not in text and "\r" not in text:
+            return text
+        return self.positions().code_at(node, node)
 
 
 _VISITED_FIELD = re.compile(
@@ -583,6 +589,35 @@ class _Positions:
         self._offsets[index] = offset
         return offset
 
+    def code_at(self, node: cst.CSTNode, at: cst.CSTNode) -> str:
+        """The code of `node` written in place of the node `at` of this module: with the
+        indentation of the blocks around `at`. `module.code_for_node` generates a node
+        alone, so a line break inside brackets (`f(a,\\n      b)` in a function) lost the
+        indentation of the function's body: a fix moved the continuation lines left."""
+        state = CodegenState(
+            default_indent=self.module.default_indent,
+            default_newline=self.module.default_newline,
+            indent_tokens=self._indents_around(at),
+        )
+        node._codegen(state)
+        return "".join(state.tokens)
+
+    def _indents_around(self, node: cst.CSTNode) -> list[str]:
+        """The indentation of each block enclosing `node`, outermost first."""
+        index = None if node is self.module else self._statement_of(node)
+        if index is None:
+            return []
+        default = self.module.default_indent
+        todo: list[tuple[cst.CSTNode, tuple[str, ...]]] = [(self.module.body[index], ())]
+        while todo:
+            current, indents = todo.pop()
+            if current is node:
+                return list(indents)
+            if type(current) is cst.IndentedBlock:
+                indents = (*indents, default if current.indent is None else current.indent)
+            todo.extend((child, indents) for child in current.children)
+        return []
+
     def text(self) -> str:
         """The module's text: the file's own when there is one (module.code generates it
         from the whole tree)."""
@@ -602,7 +637,7 @@ class _Positions:
         edits: list[Edit] = []
         for edit in pending.edits:
             if isinstance(edit, Replace):
-                new = edit.new if isinstance(edit.new, str) else self.module.code_for_node(edit.new)
+                new = edit.new if isinstance(edit.new, str) else self.code_at(edit.new, edit.node)
                 edits.append(Edit(self.inclusive(edit.node), _newlines(new, newline)))
             elif isinstance(edit, Remove):
                 edits.append(Edit(self.inclusive(edit.node), ""))

@@ -191,3 +191,44 @@ def test_large_files_are_parsed_in_pieces() -> None:
     assert found is not None and parse_in_pieces(raw, found) is not None
     module = source.parse()
     assert module.deep_equals(cst.parse_module(raw)) and module.code == raw.decode()
+
+
+CONTINUED = (
+    b"import tf_slim as slim\n\n\nclass Net:\n  def scope(self, decay):\n"
+    b"    with slim.arg_scope([slim.conv2d],\n"
+    b"                        weights_regularizer=slim.l2_regularizer(decay),\n"
+    b"                        biases_regularizer=slim.l2_regularizer(\n"
+    b"                            decay)):\n"
+    b"      pass\n"
+)
+
+
+def test_code_keeps_the_indentation_of_the_blocks_around_a_node() -> None:
+    """A node's code, for a fix, as the file has it: continuation lines inside brackets keep
+    the indentation of the class and function around them (libcst's code_for_node drops it)."""
+    from reglint.engine import FileContext
+    from reglint.names import Resolver
+
+    module = parse_python(CONTINUED)
+    ctx = FileContext("net.py", module, Resolver(module), python=CONTINUED, outline=outline(CONTINUED))
+    calls = [node for node in _descendants(module) if isinstance(node, cst.Call)]
+    scope = next(c for c in calls if cst.ensure_type(c.func, cst.Attribute).attr.value == "arg_scope")
+    text = CONTINUED.decode()
+    assert ctx.code(scope) in text
+    assert ctx.code(scope.args[-1].value) in text
+    # a node made from one of the file's, written in its place
+    shorter = scope.with_changes(args=scope.args[:-1])
+    assert ctx.positions().code_at(shorter, scope).splitlines() == [
+        "slim.arg_scope([slim.conv2d],",
+        "                        weights_regularizer=slim.l2_regularizer(decay),",
+        "                        )",
+    ]
+
+
+def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
+    found, todo = [], [node]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(current.children)
+    return found

@@ -366,6 +366,19 @@ class RegularizedBias(Rule):
             "with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0005)):\n"
             "    pass\n",
         ),
+        # inside a function (tensorflow/tpu's and SSD-Tensorflow's arg scopes, 2-space indents):
+        # the lines the fix keeps stay where they were
+        Invalid(
+            "import tf_slim as slim\n\n\ndef scope(decay):\n"
+            "  with slim.arg_scope([slim.conv2d],\n"
+            "                      weights_regularizer=slim.l2_regularizer(decay),\n"
+            "                      biases_regularizer=slim.l2_regularizer(decay)):\n"
+            "    pass\n",
+            fixed="import tf_slim as slim\n\n\ndef scope(decay):\n"
+            "  with slim.arg_scope([slim.conv2d],\n"
+            "                      weights_regularizer=slim.l2_regularizer(decay)):\n"
+            "    pass\n",
+        ),
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
             "b1 = tf.get_variable('b1', [10], regularizer=tf.keras.regularizers.l2(0.1),"
