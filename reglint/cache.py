@@ -38,7 +38,7 @@ from reglint.model import (
     Safety,
 )
 
-_FORMAT = 2
+_FORMAT = 3
 
 
 def _pos(p: Position) -> list[int]:
@@ -80,6 +80,7 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
         "internal_errors": [[e.code, e.message] for e in result.internal_errors],
         "suppressions": {str(line): sorted(codes) for line, codes in result.suppressions.items()},
         "skipped": result.skipped,
+        "rules": list(result.rules),
     }
 
 
@@ -108,6 +109,7 @@ def result_from_json(data: dict[str, Any]) -> FileResult:
         internal_errors=[InternalError(path, code, message) for code, message in data["internal_errors"]],
         suppressions={int(line): frozenset(codes) for line, codes in data["suppressions"].items()},
         skipped=bool(data["skipped"]),
+        rules=tuple(data["rules"]),
     )
 
 
@@ -154,9 +156,11 @@ class Cache:
             self._salt = f"{__version__}\0{_FORMAT}\0{code_fingerprint()}\0{fingerprint}\0".encode()
         return self._salt
 
-    def key(self, path: str, raw: bytes) -> str:
+    def key(self, path: str, raw: bytes, rules: str = "") -> str:
+        """Where a file's result is stored; `rules` names the rules it was analysed by when
+        they are not the ones its tokens choose (a project rule asked for the file)."""
         digest = hashlib.blake2b(self.salt, digest_size=20)
-        digest.update(path.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + rules.encode() + b"\0")
         digest.update(raw)
         return digest.hexdigest()
 

@@ -751,7 +751,7 @@ def _analyse_once(
 
 def _analyse_module(ctx: FileContext, rules: list[Rule], raw: bytes | None) -> FileResult:
     path, module = ctx.path, ctx.module
-    result = FileResult(path)
+    result = FileResult(path, rules=tuple(rule.code for rule in rules))
     walker = _Walker(ctx, rules, result.internal_errors)
     if raw is not None and _SUPPRESSION_WORD.search(raw) is None:
         walker.prune_whitespace()

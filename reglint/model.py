@@ -102,6 +102,9 @@ class FileResult:
     # line -> codes suppressed on it (an empty frozenset means every code: bare `# noqa`)
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
     skipped: bool = False  # the prefilter found nothing a rule could care about
+    # the codes of the rules that analysed the file (the prefilter lets each rule see only
+    # the files holding its tokens; a project rule may ask for the others)
+    rules: tuple[str, ...] = ()
 
 
 @dataclass

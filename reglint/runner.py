@@ -142,8 +142,10 @@ def analyse_many(
     cache: Cache | None,
     prefilter: bool = True,
     progress: Progress | None = None,
+    cache_rules: str = "",
 ) -> list[FileResult]:
     """Analyse files in order; the result list matches `items` whatever `jobs` is.
+    `cache_rules`: see Cache.key.
 
     Files the prefilter rules out and files found in the cache cost a byte scan and a hash;
     the rest are parsed, in `jobs` worker processes when there are several (see `_run_pool`
@@ -159,7 +161,7 @@ def analyse_many(
             results[index] = FileResult(path, skipped=True)
             continue
         if cache is not None:
-            keys[index] = cache.key(path, raw)
+            keys[index] = cache.key(path, raw, cache_rules)
             hit = cache.get(keys[index])
             if hit is not None:
                 results[index] = hit
@@ -271,8 +273,11 @@ def _analyse_wanted(
     jobs: int,
     cache: Cache | None,
 ) -> None:
-    """Analyse the files the prefilter skipped that a project rule asks for, by module name
-    or by tokens, until no rule asks for more (each file at most once)."""
+    """Analyse the files a project rule asks for, by module name or by tokens, with every
+    rule that has not analysed them yet, until no rule asks for more. The prefilter lets a
+    rule see only the files holding its tokens: a file skipped by all of them, or analysed
+    by some (`core/common.py` makes regularized layers: REG008 looks at it, REG001 does not
+    until a training loop elsewhere is built from it), gets the missing rules' facts."""
     askers = [
         r
         for r in rules
@@ -282,28 +287,51 @@ def _analyse_wanted(
     if not askers:
         return
     raw_of = dict(items)
+    codes = [rule.code for rule in rules]
     endings_of: dict[str, frozenset[str]] = {}
     for _ in range(len(items)):
         project = ProjectFacts([f for r in by_path.values() for f in r.facts])
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
         endings = {ending for module in wanted for ending in _module_paths(module)}
         groups = as_groups(t for rule in askers for t in rule.wanted_tokens(project))
-        todo = [
-            (path, raw_of[path])
-            for path, result in by_path.items()
-            if result.skipped
-            and path in raw_of
-            and (
-                (endings and not endings.isdisjoint(_path_endings(path, endings_of)))
-                or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
-            )
-        ]
+        # per set of missing rules (all of them for a skipped file), the files wanted
+        todo: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
+        for path, result in by_path.items():
+            missing = tuple(code for code in codes if code not in result.rules)
+            if (
+                missing
+                and result.parse_error is None
+                and path in raw_of
+                and (
+                    (endings and not endings.isdisjoint(_path_endings(path, endings_of)))
+                    or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
+                )
+            ):
+                todo.setdefault(missing, []).append((path, raw_of[path]))
         if not todo:
             return
-        for result in analyse_many(todo, rules, jobs=jobs, cache=cache, prefilter=False):
-            # no longer marked as skipped, so it is not asked for again; a file that gave
-            # nothing keeps nothing (not even a syntax error: the prefilter had skipped it)
-            by_path[result.path] = result if (result.facts or result.findings) else FileResult(result.path)
+        for missing, files in todo.items():
+            chosen = [rule for rule in rules if rule.code in missing]
+            # a file analysed by some rules already is cached apart from its prefiltered result
+            full = len(missing) == len(codes)
+            tag = "" if full else ",".join(missing)
+            for result in analyse_many(files, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
+                before = by_path[result.path]
+                # the missing rules have run: the file is not asked for again; a skipped file
+                # that gave nothing keeps nothing (not even a syntax error: the prefilter had
+                # skipped it)
+                if full and not (result.facts or result.findings):
+                    by_path[result.path] = FileResult(result.path, rules=missing)
+                    continue
+                by_path[result.path] = FileResult(
+                    result.path,
+                    findings=before.findings + result.findings,
+                    facts=before.facts + result.facts,
+                    parse_error=result.parse_error if full else before.parse_error,
+                    internal_errors=before.internal_errors + result.internal_errors,
+                    suppressions=result.suppressions if full else before.suppressions,
+                    rules=before.rules + missing,
+                )
 
 
 def run(
@@ -357,13 +385,17 @@ def run(
                     changed.append((path, data))
             if not changed:
                 break
-            for result in analyse_many(changed, rules, jobs=1, cache=None):
+            for result in analyse_many(changed, rules, jobs=1, cache=None, prefilter=prefilter):
                 by_path[result.path] = result
+            if prefilter:  # what a project rule asked of the fixed files, asked again
+                _analyse_wanted(list(current.items()), by_path, rules, jobs=1, cache=None)
             findings = judge()
         for path in frozen:
             # report the findings of the untouched original
-            by_path[path] = analyse_many([(path, originals[path])], rules, jobs=1, cache=None)[0]
+            by_path[path] = analyse_many([(path, originals[path])], rules, jobs=1, cache=None, prefilter=prefilter)[0]
         if frozen:
+            if prefilter:
+                _analyse_wanted(list(current.items()), by_path, rules, jobs=1, cache=None)
             findings = judge()
         for path, data in current.items():
             if data != originals[path] and path not in frozen:

@@ -11,8 +11,9 @@ from typing import ClassVar
 import libcst as cst
 
 from reglint.engine import ProjectFacts, as_groups, contains_token
-from reglint.rule import Rule, Token, Word
+from reglint.rule import Rule, Token, Word, all_rules
 from reglint.runner import analyse_project
+from tests.helpers import lint
 
 
 def test_a_group_needs_all_its_tokens() -> None:
@@ -92,6 +93,44 @@ def test_wanted_tokens_bring_in_skipped_files_only_when_asked() -> None:
     assert alone["w.py"].skipped and not alone["w.py"].facts
 
 
+# YunYang1994's TF2 YOLOv3, cut down: REG008 looks at the layers module (it makes layers
+# with kernel_regularizer=), REG001 only once train.py's loop is built from it
+YOLO = {
+    "core/common.py": "import tensorflow as tf\n"
+    "def convolutional(x, filters):\n"
+    "    return tf.keras.layers.Conv2D(filters, 3, kernel_regularizer=REGULARIZER)(x)\n",
+    "core/yolov3.py": "import core.common as common\ndef YOLOv3(x):\n    return [common.convolutional(x, 64)]\n",
+    "train.py": "import tensorflow as tf\nfrom core.yolov3 import YOLOv3\n"
+    "inputs = tf.keras.layers.Input([416, 416, 3])\n"
+    "model = tf.keras.Model(inputs, YOLOv3(inputs))\n"
+    "def train_step(images, target):\n"
+    "    with tf.GradientTape() as tape:\n"
+    "        total_loss = tf.reduce_mean(model(images, training=True) - target)\n"
+    "        gradients = tape.gradient(total_loss, model.trainable_variables)\n",
+}
+
+
+def _yolo(regularizer: str) -> dict[str, str]:
+    return {path: text.replace("REGULARIZER", regularizer) for path, text in YOLO.items()}
+
+
+def test_a_wanted_file_another_rule_analysed_gets_the_asking_rules_facts() -> None:
+    every = [r for r in all_rules() if r.default_enabled]
+    result = lint(_yolo("tf.keras.regularizers.l2(5e-4)"), every)
+    assert [(f.code, f.path) for f in result.findings] == [("REG001", "train.py")]
+
+
+def test_a_wanted_file_keeps_the_asking_rules_facts_once_fixed() -> None:
+    """REG005's fix rewrites core/common.py; analysed again, it must still tell REG001 that
+    its layers are regularized."""
+    every = [r for r in all_rules() if r.default_enabled]
+    files = _yolo("tf.contrib.layers.l2_regularizer(5e-4)")
+    assert sorted(f.code for f in lint(files, every).findings) == ["REG001", "REG005"]
+    fixed = lint(files, every, fix=True)
+    assert "keras.regularizers.l2" in fixed.changes["core/common.py"].fixed.decode()
+    assert [(f.code, f.path) for f in fixed.findings] == [("REG001", "train.py")]
+
+
 # ---------------------------------------------------------------------------------------
 # the docstring screen of large files
 
@@ -134,9 +173,8 @@ def test_screen_gives_up_where_it_cannot_be_exact() -> None:
 def test_screen_never_changes_findings() -> None:
     """Every example and fixture, screened, gives the findings it gives without any
     prefilter."""
-    from reglint.rule import Invalid, Valid, all_rules, rules_by_code
+    from reglint.rule import Invalid, Valid, rules_by_code
     from tests.fixture_harness import fixture_cases
-    from tests.helpers import lint
 
     cases: list[tuple[dict[str, str], list[type[Rule]]]] = []
     for rule in all_rules():

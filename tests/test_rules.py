@@ -57,12 +57,17 @@ def test_invalid_is_flagged_and_fixed(rule: type[Rule], example: Invalid) -> Non
     assert again.changes == {}
 
 
+@pytest.mark.parametrize("every_rule", [False, True], ids=["alone", "with-every-rule"])
 @pytest.mark.parametrize(("rule", "example"), _cases(Invalid) + _cases(Valid))
-def test_prefilter_never_skips_what_matters(rule: type[Rule], example: Valid | Invalid) -> None:
+def test_prefilter_never_skips_what_matters(rule: type[Rule], example: Valid | Invalid, every_rule: bool) -> None:
     """The byte prefilter may only skip files that cannot produce a finding, or a fact that the
-    project judgement needs (a rule asks for conditional facts through wanted_tokens)."""
+    project judgement needs (a rule asks for conditional facts through wanted_tokens). With
+    every rule enabled too, as users run it: another rule's tokens may let a file in that this
+    rule's do not (YunYang1994's YOLOv3 layers module: REG008 analysed it, REG001 never did)."""
     files = _files(example)
     rules = _rules(rule, example)
+    if every_rule:
+        rules = [*rules, *(r for r in all_rules() if r.default_enabled and r not in rules)]
     with_filter = lint(files, rules, prefilter=True)
     without = lint(files, rules, prefilter=False)
     assert with_filter.findings == without.findings
