@@ -6,6 +6,7 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -294,12 +295,14 @@ def _analyse_wanted(
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
         endings = {ending for module in wanted for ending in _module_paths(module)}
         groups = as_groups(t for rule in askers for t in rule.wanted_tokens(project))
-        # per set of missing rules (all of them for a skipped file), the files wanted
-        todo: dict[tuple[str, ...], list[tuple[str, bytes]]] = {}
+        # the files wanted, each with the rules that have not analysed it (all of them for a
+        # file the prefilter skipped)
+        todo: list[tuple[str, bytes]] = []
+        missing: dict[str, tuple[str, ...]] = {}
         for path, result in by_path.items():
-            missing = tuple(code for code in codes if code not in result.rules)
+            lacking = tuple(code for code in codes if code not in result.rules)
             if (
-                missing
+                lacking
                 and result.parse_error is None
                 and path in raw_of
                 and (
@@ -307,31 +310,31 @@ def _analyse_wanted(
                     or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
                 )
             ):
-                todo.setdefault(missing, []).append((path, raw_of[path]))
+                todo.append((path, raw_of[path]))
+                missing[path] = lacking
         if not todo:
             return
-        for missing, files in todo.items():
-            chosen = [rule for rule in rules if rule.code in missing]
-            # a file analysed by some rules already is cached apart from its prefiltered result
-            full = len(missing) == len(codes)
-            tag = "" if full else ",".join(missing)
-            for result in analyse_many(files, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
-                before = by_path[result.path]
-                # the missing rules have run: the file is not asked for again; a skipped file
-                # that gave nothing keeps nothing (not even a syntax error: the prefilter had
-                # skipped it)
-                if full and not (result.facts or result.findings):
-                    by_path[result.path] = FileResult(result.path, rules=missing)
-                    continue
-                by_path[result.path] = FileResult(
-                    result.path,
-                    findings=before.findings + result.findings,
-                    facts=before.facts + result.facts,
-                    parse_error=result.parse_error if full else before.parse_error,
-                    internal_errors=before.internal_errors + result.internal_errors,
-                    suppressions=result.suppressions if full else before.suppressions,
-                    rules=before.rules + missing,
-                )
+        # one analysis of every wanted file by every rule missing from any of them (one pool
+        # of workers per round), keeping of each file what its missing rules found
+        chosen = [rule for rule in rules if any(rule.code in lacking for lacking in missing.values())]
+        tag = ",".join(rule.code for rule in chosen) if len(chosen) < len(codes) else ""
+        for result in analyse_many(todo, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
+            before, lacking = by_path[result.path], missing[result.path]
+            # the missing rules have run: the file is not asked for again; a skipped file that
+            # gave nothing keeps nothing (not even a syntax error: the prefilter had skipped it)
+            if before.skipped:
+                kept = result if (result.facts or result.findings) else FileResult(result.path)
+                by_path[result.path] = dataclasses.replace(kept, rules=tuple(codes))
+                continue
+            by_path[result.path] = FileResult(
+                result.path,
+                findings=before.findings + [f for f in result.findings if f.code in lacking],
+                facts=before.facts + [f for f in result.facts if f.rule in lacking],
+                parse_error=before.parse_error,
+                internal_errors=before.internal_errors + [e for e in result.internal_errors if e.code in lacking],
+                suppressions=before.suppressions,
+                rules=before.rules + lacking,
+            )
 
 
 def run(

@@ -642,18 +642,29 @@ class RegularizationNotInLoss(FlowRule):
 
     @classmethod
     def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
-        """Modules named by an import in a shape-3 chain that no fact describes yet: an
-        intermediate module (`def YOLOv3(x): return common.convolutional(x)`) may hold no
-        token of this rule and be skipped by the prefilter."""
+        """The modules a shape-3 chain leads to that no fact describes yet: from each custom
+        loop's model, through the imported builders it is made from, to the builders they
+        import in turn. An intermediate module (`def YOLOv3(x): return common.convolutional(x)`)
+        may hold no token of this rule and be skipped by the prefilter. Only chains that start
+        at a loop are followed: following every builder's imports read the whole import graph
+        of a project (8 s of the 18 s on 22 training repositories)."""
         facts = project.by_kind(cls.code)
         returns = facts.get("keras_returns", [])
-        chained = [*facts.get("keras_loop", []), *(f for f in returns if not f.data["regularized"])]
-        for fact in chained:
-            for name in fact.data["imports"]:
-                if not any(_builder_matches(r, name) for r in returns):
-                    module = name.rpartition(".")[0]
-                    if module:
-                        yield module
+        todo = [name for loop in facts.get("keras_loop", []) for name in loop.data["imports"]]
+        seen: set[str] = set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            builders = [r for r in returns if _builder_matches(r, name)]
+            if not builders:
+                module = name.rpartition(".")[0]
+                if module:
+                    yield module
+            for builder in builders:
+                if not builder.data["regularized"]:
+                    todo.extend(builder.data["imports"])
 
     @classmethod
     def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
