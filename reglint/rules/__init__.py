@@ -41,9 +41,13 @@ The contract, for every rule:
   (a file that only *defines* what another file reads must not be skipped), unless the fact
   matters only when the project holds some other fact: then the rule asks for those files
   from `wanted_tokens(project)` (or, for an import chain, `wanted_modules(project)`), and the
-  runner analyses the skipped files that match, after the first pass, until no rule wants
-  more. REG001 does this for shape 2: the training files matter only when a regularizer is
-  declared and nothing reads the collection.
+  runner analyses the files that match with every rule that has not analysed them yet, after
+  the first pass, until no rule wants more. That includes files another rule's tokens let in:
+  the prefilter chooses the rules per file, so a layers module that REG008 analyses is not
+  analysed by REG001 until a training loop elsewhere is built from it. REG001 does this for
+  shape 2 (the training files matter only when a regularizer is declared and nothing reads
+  the collection) and shape 3 across modules (the modules a custom loop's model is built
+  from).
 - An entry that another entry implies is redundant (the shorter token already matches, the
   smaller tuple already holds); the engine drops it. More entries never make the prefilter
   unsafe, only slower.
@@ -51,8 +55,8 @@ The contract, for every rule:
   another enabled rule lets through. Every rule should declare its tokens.
 
 How it is proved: tests/test_rules.py::test_prefilter_never_skips_what_matters runs every
-VALID and INVALID example of every rule with and without the prefilter and requires the same
-findings (and, with the prefilter, no fact that the run without it lacks);
+VALID and INVALID example of every rule with and without the prefilter, alone and with every
+default rule enabled, and requires the same findings (and, with the prefilter, no fact that the run without it lacks);
 tests/test_fixtures.py::test_prefilter_keeps_fixtures requires every fixture's `before.py`
 to pass `may_matter`; tests/test_parallel_cache.py checks that the runner skips exactly what
 `may_matter` rejects. So a rule whose examples are complete cannot forget a token without a
