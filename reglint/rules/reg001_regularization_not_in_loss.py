@@ -141,6 +141,18 @@ class RegularizationNotInLoss(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # TensorFlow's FGSM tutorial: the gradient with respect to the image trains nothing, so
+        # the model's regularizers have no business in that loss
+        Valid(
+            "import tensorflow as tf\n"
+            "reg = tf.keras.regularizers.l2(1e-4)\n"
+            "model = tf.keras.Sequential([tf.keras.layers.Dense(10, kernel_regularizer=reg)])\n"
+            "def adversarial_pattern(image, label):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        tape.watch(image)\n"
+            "        loss = tf.keras.losses.categorical_crossentropy(label, model(image))\n"
+            "    return tf.sign(tape.gradient(loss, image))\n"
+        ),
         # seed 002: the collection concatenated to the base loss
         Valid(
             TF1 + "base_loss = tf.reduce_mean(tf.square(y - p))\n"
@@ -541,8 +553,9 @@ class RegularizationNotInLoss(FlowRule):
         for sink in sinks:
             # An opaque loss does not matter here: a helper can only add model.losses if it is
             # handed the model, and a model handed to a function the analysis cannot see is
-            # left alone (below).
-            if sink.kind != "tape" or sink.sources(PENALTIES):
+            # left alone (below). A gradient with respect to an input (adversarial examples,
+            # saliency maps) trains nothing.
+            if sink.kind != "tape" or not sink.trains or sink.sources(PENALTIES):
                 continue
             models = [m for m in sink.sources([KERAS_MODEL]) if m not in flow.fitted]
             if not models:
