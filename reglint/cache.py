@@ -157,8 +157,8 @@ class Cache:
         return self._salt
 
     def key(self, path: str, raw: bytes, rules: str = "") -> str:
-        """Where a file's result is stored; `rules` names the rules it was analysed by when
-        they are not the ones its tokens choose (a project rule asked for the file)."""
+        """Where a file's result is stored; `rules` says which rules analysed it when the
+        prefilter did not choose them (a project rule asked for the file)."""
         digest = hashlib.blake2b(self.salt, digest_size=20)
         digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + rules.encode() + b"\0")
         digest.update(raw)

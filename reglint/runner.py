@@ -315,9 +315,10 @@ def _analyse_wanted(
         if not todo:
             return
         # one analysis of every wanted file by every rule missing from any of them (one pool
-        # of workers per round), keeping of each file what its missing rules found
+        # of workers per round), keeping of each file what its missing rules found; cached
+        # apart from the first pass's results, which the prefilter chose the rules of
         chosen = [rule for rule in rules if any(rule.code in lacking for lacking in missing.values())]
-        tag = ",".join(rule.code for rule in chosen) if len(chosen) < len(codes) else ""
+        tag = "wanted:" + ",".join(rule.code for rule in chosen)
         for result in analyse_many(todo, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
             before, lacking = by_path[result.path], missing[result.path]
             # the missing rules have run: the file is not asked for again; a skipped file that
