@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -101,6 +101,25 @@ def _is_false(node: cst.BaseExpression) -> bool:
     return (isinstance(node, cst.Name) and node.value == "False") or _is_none(node)
 
 
+def _lambdas(node: cst.CSTNode) -> Iterator[cst.Lambda]:
+    if isinstance(node, cst.Lambda):
+        yield node
+    for child in node.children:
+        yield from _lambdas(child)
+
+
+def _reads_unchanged(lam: cst.Lambda, name: str) -> bool:
+    """Whether `name` in the lambda's body is the `name` around it: no parameter of that name,
+    or one that defaults to it (`lambda v=v: ...`)."""
+    params = lam.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name:
+            return isinstance(param.default, cst.Name) and param.default.value == name
+    return all(
+        not (isinstance(star, cst.Param) and star.name.value == name) for star in (params.star_arg, params.star_kwarg)
+    )
+
+
 def drop_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
     """The call without `arg`, its commas and line breaks as if it had never been written."""
     args = list(call.args)
@@ -187,7 +206,8 @@ class RegularizedBias(Rule):
     `b`, `b1`, `fc_b`, `bias`, `biases`, `beta`, `gamma`) with `regularizer=`, biases created
     inside `variable_scope(..., regularizer=...)`, and an L2 sum over
     `tf.trainable_variables()`, `model.trainable_variables` or `model.trainable_weights` that
-    does not leave the biases out.
+    does not leave the biases out (a comprehension, or a loop adding a penalty for each, also
+    as `model.add_loss(lambda v=v: ...)`).
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
@@ -318,8 +338,24 @@ class RegularizedBias(Rule):
         ),
         # a sum over trainable variables that is not a penalty
         Valid("import tensorflow as tf\nn = sum(tf.size(v) for v in tf.compat.v1.trainable_variables())\n"),
+        # the lambda's own `v` is another variable than the loop's
+        Valid(
+            "import keras\n"
+            "for v in model.trainable_variables:\n"
+            "    model.add_loss(lambda v=model.layers[0].kernel: keras.regularizers.L2(1e-4)(v))\n"
+        ),
     ]
     INVALID = [
+        # a penalty per trainable variable added as lambdas (real training code, once
+        # REG012's fix has bound the loop variable)
+        Invalid(
+            "import keras\n"
+            "for var in model.trainable_variables:\n"
+            "    model.add_loss(lambda var=var: keras.regularizers.L2(1e-4)(var))\n",
+            fixed="import keras\n"
+            "for var in [var for var in model.trainable_variables if len(var.shape) > 1]:\n"
+            "    model.add_loss(lambda var=var: keras.regularizers.L2(1e-4)(var))\n",
+        ),
         # an L1 sum over every variable (recognised by the shared penalty pattern)
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -712,4 +748,10 @@ class RegularizedBias(Rule):
         return None
 
     def _penalty_of(self, element: cst.CSTNode, target: str) -> bool:
-        return is_penalty_of(self.resolve, element, target)
+        """A penalty of `target` in `element`, also inside a lambda that reads the same
+        variable (`model.add_loss(lambda v=v: l2(1e-4)(v))` in a loop over the weights)."""
+        if is_penalty_of(self.resolve, element, target):
+            return True
+        return any(
+            _reads_unchanged(lam, target) and is_penalty_of(self.resolve, lam.body, target) for lam in _lambdas(element)
+        )
