@@ -213,6 +213,10 @@ REGULARIZER_FACTORIES = KERAS_REGULARIZERS | CONTRIB_REGULARIZERS | frozenset(CO
 # --- REG008/REG011/REG012 ---
 ADD_LOSS_METHOD = "add_loss"
 
+# --- REG002/REG003 ---
+# Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
+WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
+
 
 def is_keras_name(name: str | None) -> bool:
     """Whether a canonical name lies in Keras (any spelling: keras, tf.keras, tf_keras)."""

@@ -13,14 +13,12 @@ from reglint.tfnames import (
     REGULARIZER_FACTORIES,
     REGULARIZER_SUFFIX,
     TF_NAMESPACES,
+    WEIGHT_METHODS,
     is_initializer_name,
 )
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
-
-# Keras Layer methods that take `initializer=` / `regularizer=` (custom layers call them on self)
-WEIGHT_METHODS = frozenset({"add_weight", "add_variable"})
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:

@@ -9,7 +9,6 @@ import libcst as cst
 
 from reglint.patterns import PENALTY_TOKENS, is_penalty_of
 from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
-from reglint.rules.reg002_regularizer_in_initializer_slot import WEIGHT_METHODS
 from reglint.tfnames import (
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
@@ -18,6 +17,7 @@ from reglint.tfnames import (
     TRAINABLE_VARIABLE_CALLS,
     VARIABLE_GETTERS,
     VARIABLE_SCOPES,
+    WEIGHT_METHODS,
 )
 
 if TYPE_CHECKING:
