@@ -134,6 +134,23 @@ def test_a_wanted_file_keeps_the_asking_rules_facts_once_fixed() -> None:
     assert [(f.code, f.path) for f in fixed.findings] == [("REG001", "train.py")]
 
 
+def test_a_wanted_file_keeps_the_asking_rules_facts_with_a_cache(tmp_path: Path) -> None:
+    """The first pass caches core/common.py as the prefilter analysed it (REG008 only): the
+    wanted analysis must not be answered by that entry, cold or warm, nor when another file
+    changed (the run misses, the files' entries hit)."""
+    settings = Settings(select=("ALL",))
+    items = [(path, text.encode()) for path, text in _yolo("tf.keras.regularizers.l2(5e-4)").items()]
+
+    def reg001(files: list[tuple[str, bytes]]) -> list[str]:
+        cache = Cache(tmp_path / ".reglint_cache", settings.fingerprint())
+        return [f.path for f in run(files, settings, jobs=1, cache=cache).findings if f.code == "REG001"]
+
+    assert reg001(items) == ["train.py"]
+    assert reg001(items) == ["train.py"]
+    changed = [(path, raw + b"# edited\n" if path == "core/yolov3.py" else raw) for path, raw in items]
+    assert reg001(changed) == ["train.py"]
+
+
 # ---------------------------------------------------------------------------------------
 # the docstring screen of large files
 
@@ -205,20 +222,3 @@ def test_a_file_naming_the_rules_only_in_docstrings_is_not_parsed() -> None:
     assert results["doc.py"].skipped
     assert not results["code.py"].skipped and [f.code for f in results["code.py"].findings] == ["REG003"]
     assert not results["str.py"].skipped
-
-
-def test_a_wanted_file_keeps_the_asking_rules_facts_with_a_cache(tmp_path: Path) -> None:
-    """The first pass caches core/common.py as the prefilter analysed it (REG008 only): the
-    wanted analysis must not be answered by that entry, cold or warm, nor when another file
-    changed (the run misses, the files' entries hit)."""
-    settings = Settings(select=("ALL",))
-    items = [(path, text.encode()) for path, text in _yolo("tf.keras.regularizers.l2(5e-4)").items()]
-
-    def reg001(items: list[tuple[str, bytes]]) -> list[str]:
-        cache = Cache(tmp_path / ".reglint_cache", settings.fingerprint())
-        return [f.path for f in run(items, settings, jobs=1, cache=cache).findings if f.code == "REG001"]
-
-    assert reg001(items) == ["train.py"]
-    assert reg001(items) == ["train.py"]
-    changed = [(path, raw + b"# edited\n" if path == "core/yolov3.py" else raw) for path, raw in items]
-    assert reg001(changed) == ["train.py"]
