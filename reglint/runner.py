@@ -6,7 +6,6 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -320,20 +319,16 @@ def _analyse_wanted(
         chosen = [rule for rule in rules if any(rule.code in lacking for lacking in missing.values())]
         tag = "wanted:" + ",".join(rule.code for rule in chosen)
         for result in analyse_many(todo, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
+            # what the missing rules found joins what the others had; they have run, so the
+            # file is not asked for again. A syntax error is not kept: the prefilter had
+            # skipped the file (a file it let in and that does not parse is never asked for)
             before, lacking = by_path[result.path], missing[result.path]
-            # the missing rules have run: the file is not asked for again; a skipped file that
-            # gave nothing keeps nothing (not even a syntax error: the prefilter had skipped it)
-            if before.skipped:
-                kept = result if (result.facts or result.findings) else FileResult(result.path)
-                by_path[result.path] = dataclasses.replace(kept, rules=tuple(codes))
-                continue
             by_path[result.path] = FileResult(
                 result.path,
                 findings=before.findings + [f for f in result.findings if f.code in lacking],
                 facts=before.facts + [f for f in result.facts if f.rule in lacking],
-                parse_error=before.parse_error,
                 internal_errors=before.internal_errors + [e for e in result.internal_errors if e.code in lacking],
-                suppressions=before.suppressions,
+                suppressions=result.suppressions,
                 rules=before.rules + lacking,
             )
 
