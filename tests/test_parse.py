@@ -93,12 +93,7 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
         "of": wrapper.resolve(PositionProvider),
         "inclusive": wrapper.resolve(WhitespaceInclusivePositionProvider),
     }
-    in_statements: list[cst.CSTNode] = []
-    todo: list[cst.CSTNode] = list(module.body)
-    while todo:
-        node = todo.pop()
-        in_statements.append(node)
-        todo.extend(node.children)
+    in_statements = [node for statement in module.body for node in _descendants(statement)]
     positions = _Positions(module, raw, outline(raw))
     for how, whole in expected.items():
         for node in in_statements:
@@ -226,6 +221,7 @@ def test_code_keeps_the_indentation_of_the_blocks_around_a_node() -> None:
 
 
 def _descendants(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node and every node below it (libcst's own `children`, independent of the engine's)."""
     found, todo = [], [node]
     while todo:
         current = todo.pop()
