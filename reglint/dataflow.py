@@ -55,6 +55,11 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext
 
 OPAQUE = "opaque"
+# a value named for a loss or a penalty that this file does not bind (a parameter no call site
+# here binds, a name bound nowhere, an attribute never assigned here): it may hold anything,
+# but not something the project's own files could not make (a read of the collection, when no
+# file reads it)
+UNBOUND = "unbound"
 
 # kinds of Source
 COLLECTION = "collection"  # the REGULARIZATION_LOSSES list
@@ -67,6 +72,8 @@ KERAS_MODEL = "keras_model"  # a Keras layer built with *_regularizer=, and what
 
 GRAPH_FAMILY = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS})
 PENALTIES = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS, KERAS_LOSSES, L2, L2_ALL})
+# the penalties that stand for every regularizer declared (not a penalty on some tensors)
+COVERING = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS, KERAS_LOSSES, L2_ALL})
 
 SINK_METHODS = frozenset({"minimize", "compute_gradients"})
 FIT_METHODS = frozenset({"fit", "fit_generator", "train_on_batch", "compile"})
@@ -201,6 +208,11 @@ class Sink:
 
     @property
     def opaque(self) -> bool:
+        return OPAQUE in self.tags or UNBOUND in self.tags
+
+    @property
+    def opaque_call(self) -> bool:
+        """The loss comes from a call into code the analysis cannot see (another library)."""
         return OPAQUE in self.tags
 
 
@@ -237,8 +249,26 @@ class Imported:
     name: str
 
 
+@dataclass(frozen=True)
+class Param:
+    """What a parameter of a function holds when no call site of its own file binds it: what
+    the project's callers pass (joined in the project phase, see reglint/interproc.py)."""
+
+    func: cst.FunctionDef
+    name: str
+
+
+@dataclass(frozen=True)
+class Handed:
+    """The result of a call the analysis cannot follow that received a model (or a value
+    built by an imported builder): a loss that carries it may hold what the callee added."""
+
+    call: cst.Call
+
+
 OPTIMIZER = "optimizer"
 TAPE_CTOR = "tape_ctor"
+WEIGHT = "weight"  # a variable (tf.Variable, get_variable, a layer's kernel / bias / weights)
 TRAINABLE = "trainable"  # all the trainable variables of a graph or model
 KNOWN = "known"  # a value a TensorFlow / Keras call made: calling it or its methods is followed
 OBJECT_TAGS = (Tape, Instance, Function)
@@ -265,6 +295,10 @@ class Flow:
         self.tape_names: dict[cst.With, str] = {}
         self.chain: list[tuple[cst.CSTNode, cst.CSTNode]] = []
         self.called_names: set[str] = set()
+        # attribute names assigned anywhere in the file (`self.loss = 0`): a loss-named
+        # attribute of these is what the file binds, not an unknown value
+        self.assigned_attrs: set[str] = set()
+        self._roots: dict[cst.ClassDef, cst.ClassDef] = {}
         self.solved = False
         # results
         self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
@@ -374,6 +408,19 @@ class Flow:
         self.scope_of[scope.node] = scope
 
     def _stmt(self, node: cst.CSTNode, line: cst.CSTNode) -> None:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            targets = [node.target]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, cst.Attribute):
+                self.assigned_attrs.add(target.attr.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                targets.extend(e.value for e in target.elements)
+            elif isinstance(target, cst.Subscript):
+                targets.append(target.value)
         self.stmts.append(Stmt(node, line, self.scopes[-1], tuple(self.tapes), tuple(self.chain), len(self.stmts)))
 
     def _is_tape(self, expr: cst.BaseExpression) -> bool:
@@ -517,7 +564,7 @@ class Flow:
             self._join(self.env, "env", (scope, target.value), tags)
             if scope.kind == "class":
                 # a class attribute, read as `Class.name` or `self.name`
-                self._join(self.attrs, "attr", (scope.node, target.value), tags)
+                self._join(self.attrs, "attr", (self._root_class(scope.node), target.value), tags)  # type: ignore[arg-type]
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._assign(element.value, tags)
@@ -538,15 +585,28 @@ class Flow:
         assert self._current is not None
         scope = self._current.scope
         if isinstance(base, cst.Name):
-            if scope.self_name is not None and base.value == scope.self_name:
-                return scope.cls
+            if scope.self_name is not None and base.value == scope.self_name and scope.cls is not None:
+                return self._root_class(scope.cls)
             cls = self._find_class(base.value, scope)
             if cls is not None:
-                return cls
+                return self._root_class(cls)
             if self._bound(base.value, scope):
                 # attributes of an object of this file: keyed by the object's name
                 return _NameKey(base.value)
         return _UNKNOWN
+
+    def _root_class(self, cls: cst.ClassDef) -> cst.ClassDef:
+        """The first ancestor of `cls` in this file that has no base class here: the
+        attributes a class and its subclasses set on `self` are one object's, whichever
+        class's method sets or reads them."""
+        root = self._roots.get(cls)
+        if root is None:
+            root, seen = cls, {cls}
+            while (base := next((b for b in self._bases(root) if b not in seen), None)) is not None:
+                seen.add(base)
+                root = base
+            self._roots[cls] = root
+        return root
 
     def _find_class(self, name: str, scope: Scope | None) -> cst.ClassDef | None:
         while scope is not None:
@@ -645,8 +705,12 @@ class Flow:
                 func = scope.node
                 self._read(("param", (func, name)))
                 tags = self.params.get((func, name), frozenset())
-                if func.name.value not in self.called_names or name == scope.self_name:
-                    tags |= {OPAQUE} if name != scope.self_name else frozenset()
+                if name != scope.self_name and func.name.value not in self.called_names:
+                    # No call site of this file binds it: an entry point, a method a framework
+                    # calls, or a function of the project's other modules. It carries what
+                    # those callers pass (joined in the project phase), and a parameter named
+                    # for a loss or a penalty may carry anything, as an unbound name does.
+                    tags |= {UNBOUND} if _penalty_named(name) else {Param(func, name)}
                 return tags
             if name in scope.functions and scope.kind != "class":
                 return frozenset({Function(scope.functions[name])})
@@ -655,7 +719,7 @@ class Flow:
             scope = scope.parent
         # bound nowhere in this file (a star import, a global set elsewhere): unknown, and a
         # loss of that name may hold anything
-        return frozenset({OPAQUE}) if _lossy(name) else frozenset()
+        return frozenset({UNBOUND}) if _lossy(name) else frozenset()
 
     def _attribute(self, node: cst.Attribute) -> frozenset[Any]:
         resolved = self.resolve(node)
@@ -677,17 +741,19 @@ class Flow:
         for tag in list(tags):
             if isinstance(tag, Instance):
                 # `net.loss` for `net = Net()`: the attribute the class's methods set
-                self._read(("attr", (tag.cls, attr)))
-                tags |= self.attrs.get((tag.cls, attr), frozenset())
+                root = self._root_class(tag.cls)
+                self._read(("attr", (root, attr)))
+                tags |= self.attrs.get((root, attr), frozenset())
         if attr == "losses" and not isinstance(owner, cst.ClassDef):
             tags |= {self._source(KERAS_LOSSES, node)}
         elif attr in TRAINABLE_ALL_ATTRS:
             tags |= {TRAINABLE}
-        elif any(word in attr.lower() for word in LOSSY_WORDS) and not tags - {OPAQUE}:
-            tags |= {OPAQUE}
+        elif attr not in self.assigned_attrs and _lossy(attr) and not tags - {OPAQUE, UNBOUND}:
+            tags |= {UNBOUND}
         return _plain(tags) | {t for t in tags if isinstance(t, Instance)}
 
     def _instance_models(self, cls: cst.ClassDef) -> frozenset[Any]:
+        cls = self._root_class(cls)
         self._read(("attrs of", cls))
         return _union(
             frozenset(t for t in tags if isinstance(t, Source) and t.kind == KERAS_MODEL)
@@ -723,8 +789,7 @@ class Flow:
         args = _union(arg_tags)
         if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
-            self._escape_args(node, args)
-            made = frozenset({Imported(name)})
+            made = frozenset({Imported(name)}) | self._escape_args(node, args)
             return made | {OPAQUE} if _lossy(name) else made
         if name is not None:
             if name == "tensorflow.GradientTape":
@@ -757,8 +822,8 @@ class Flow:
                 and self._attr_owner(func.value) is _UNKNOWN
                 and not isinstance(func.value, cst.SimpleString)
             ):
-                self._escape_args(node, args)
-                return frozenset({OPAQUE}) if _lossy(method or "") else frozenset()
+                handed = self._escape_args(node, args)
+                return handed | {OPAQUE} if _lossy(method or "") else handed
             owner = self._attr_owner(func.value)
             if isinstance(owner, cst.ClassDef) and method is not None:
                 target = self._method(owner, method)
@@ -791,8 +856,8 @@ class Flow:
                         return self._invoke(tag.node, node, bound=False)
                 self._note_keras_call(node, callee)
                 return _plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
-            self._escape_args(node, args)
-            return frozenset({OPAQUE}) if _lossy(func.value) else frozenset()
+            handed = self._escape_args(node, args)
+            return handed | {OPAQUE} if _lossy(func.value) else handed
         # a call of a call: `tf.contrib.layers.l2_regularizer(0.5)(w)`, `Dense(3)(x)`
         callee = self.eval(func)
         if isinstance(func, cst.Call):
@@ -801,8 +866,7 @@ class Flow:
                 return _plain(callee | args)
         if callee:
             return _plain(callee | args)
-        self._escape_args(node, args)
-        return frozenset()
+        return self._escape_args(node, args)
 
     def _note_keras_call(self, node: cst.Call, callee: frozenset[Any]) -> None:
         if (
@@ -813,8 +877,26 @@ class Flow:
             self.keras_calls.append((node, self._current, callee))
 
     def _method(self, cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
+        """The method `name` of `cls`, or of its base classes defined in this file."""
+        todo, seen = [cls], set()
+        while todo:
+            current = todo.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            scope = self.scope_of.get(current)
+            if scope is None:
+                continue
+            if name in scope.functions:
+                return scope.functions[name]
+            todo.extend(self._bases(current))
+        return None
+
+    def _bases(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
         scope = self.scope_of.get(cls)
-        return scope.functions.get(name) if scope is not None else None
+        parent = scope.parent if scope is not None else None
+        found = (self._find_class(arg.value.value, parent) for arg in cls.bases if isinstance(arg.value, cst.Name))
+        return [base for base in found if base is not None]
 
     def _invoke(self, func: cst.FunctionDef, call: cst.Call, *, bound: bool) -> frozenset[Any]:
         scope = self.scope_of.get(func)
@@ -841,11 +923,16 @@ class Flow:
         self._read(("return", func))
         return self.returns.get(func, frozenset())
 
-    def _escape_args(self, node: cst.Call, args: frozenset[Any]) -> None:
-        """The arguments of a call the analysis cannot follow escape."""
+    def _escape_args(self, node: cst.Call, args: frozenset[Any]) -> frozenset[Any]:
+        """The arguments of a call the analysis cannot follow escape. When one is a model (a
+        Keras layer built with regularizers, or what an imported builder made), the call's
+        result is tagged `Handed`: a loss made by that call may include the model's losses."""
         self._escape(args)
         if self._record:
             self.escaping_args.extend(arg.value for arg in node.args)
+        if any((isinstance(t, Source) and t.kind == KERAS_MODEL) or isinstance(t, Imported) for t in args):
+            return frozenset({Handed(node)})
+        return frozenset()
 
     def _escape(self, tags: frozenset[Any]) -> None:
         for tag in tags:
@@ -1079,6 +1166,17 @@ def _plain(tags: frozenset[Any]) -> frozenset[Any]:
     return frozenset(t for t in tags if _is_plain(t))
 
 
+# what a parameter's name says it holds: a loss or a penalty (`total_loss`, `reg_loss`, `l2`,
+# `weight_decay_loss`, `wd`, `penalty`); matched on the lowercased name
+PENALTY_WORDS = (*LOSSY_WORDS, "penalt", "regulari", "reg_", "l1", "l2", "decay")
+PENALTY_NAMES = frozenset({"reg", "wd", "total", "terms"})
+
+
+def _penalty_named(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in PENALTY_NAMES or any(word in lowered for word in PENALTY_WORDS)
+
+
 def _lossy(name: str) -> bool:
     last = name.rsplit(".", 1)[-1].lower()
     return any(word in last for word in LOSSY_WORDS)
@@ -1187,6 +1285,7 @@ def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
 
 __all__ = [
     "COLLECTION",
+    "COVERING",
     "GRAPH_FAMILY",
     "KERAS_LOSSES",
     "KERAS_MODEL",
@@ -1199,6 +1298,7 @@ __all__ = [
     "Addition",
     "Flow",
     "FlowRule",
+    "Handed",
     "Imported",
     "Scope",
     "Sink",

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from reglint.dataflow import (
+    COVERING,
     ALWAYS_TRAINING_TOKENS,
     GRAPH_FAMILY,
     GRAPH_READ_TOKENS,
@@ -17,6 +18,7 @@ from reglint.dataflow import (
     TRAINABLE_TOKENS,
     Flow,
     FlowRule,
+    Handed,
     Imported,
     Scope,
     Sink,
@@ -504,12 +506,17 @@ class RegularizationNotInLoss(FlowRule):
         self._keras_facts(flow, sinks)
         if not sinks:
             return
-        penalized = any(sink.sources(PENALTIES) for sink in sinks)
+        # A penalty on some tensors (`l2_reg * tf.nn.l2_loss(embedding)`) does not carry the
+        # regularizers declared on other layers: only what stands for all of them does.
+        penalized = any(sink.sources(COVERING) for sink in sinks)
         if not penalized:
             self._collected_not_added(flow, sinks)
             # one finding per training file, at its first training call (later gradients are
-            # usually for logging, and the fix of the first makes the file read the collection)
-            train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque), None)
+            # usually for logging, and the fix of the first makes the file read the collection).
+            # A loss-named value the file does not bind cannot hold a read of the collection
+            # when no file of the project reads it (what the project phase requires); a loss
+            # from another library's call can.
+            train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque_call), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
                 self.fact("train", train.node, fix=fix)
@@ -564,7 +571,7 @@ class RegularizationNotInLoss(FlowRule):
             if model_ref is None:
                 if any(m in flow.escaped for m in models):
                     continue
-            elif _handed_over(flow, model_ref):
+            elif _handed_over(sink, model_ref):
                 continue
             first = min(models, key=lambda m: flow.line(m.node))
             fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)") if model_ref is not None else None
@@ -612,7 +619,7 @@ class RegularizationNotInLoss(FlowRule):
                     continue
                 imports = sorted({t.name for t in callee if isinstance(t, Imported) and t not in flow.fitted_imports})
                 ref = _callee_reference(flow, call)
-                if not imports or ref is None or _handed_over(flow, ref):
+                if not imports or ref is None or _handed_over(sink, ref):
                     continue
                 fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)")
                 self.fact("keras_loop", sink.node, fix=fix, imports=imports, model=ref)
@@ -799,7 +806,11 @@ def _callee_reference(flow: Flow, call: cst.Call) -> str | None:
     return None
 
 
-def _handed_over(flow: Flow, ref: str) -> bool:
-    """Whether the model named `ref` (or one of its attributes) is an argument of a call the
-    analysis cannot follow, which might train it or add its losses."""
-    return any(mentions(arg, ref) for arg in flow.escaping_args)
+def _handed_over(sink: Sink, ref: str) -> bool:
+    """Whether the sink's loss comes from a call the analysis cannot follow that received the
+    model named `ref` (or one of its attributes): `loss = compute_loss(model, x, y)` may add
+    the model's losses. A model handed to a helper whose result is no part of the loss
+    (`load_weights(model, path)`, `freeze(model)`) cannot add them to this loss."""
+    return any(
+        isinstance(tag, Handed) and any(mentions(arg.value, ref) for arg in tag.call.args) for tag in sink.tags
+    )
