@@ -29,6 +29,7 @@ into a call the analysis cannot follow *escapes*: rules stay silent about it.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -39,9 +40,12 @@ from reglint.names import dotted
 from reglint.rule import Insert, PendingFix, Replace, Rule, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
+    COLLECTION_METHODS_WRITE,
     COLLECTION_READERS,
+    COLLECTION_WRITERS,
     GRAPH_DECLARERS,
     GRAPH_DECLARERS_PREFIXES,
+    GRAPH_KEYS,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
@@ -84,6 +88,52 @@ L2_CALLS = frozenset({"tensorflow.nn.l2_loss", "tensorflow.norm", "tensorflow.nn
 SQUARE_CALLS = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
 SUM_REDUCERS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "builtins.sum"})
 _WEIGHT_LIKE = (cst.Name, cst.Attribute, cst.Subscript)
+# calls that make a variable, methods that make or return a layer's weights, a layer's weight
+# attributes, and the TensorFlow ops whose result is still those weights (reshaped, cast,
+# looked up); any other op computes an activation from them
+WEIGHT_MAKERS = frozenset(
+    {
+        "tensorflow.Variable",
+        "tensorflow.get_variable",
+        "tensorflow.get_local_variable",
+        "tensorflow.contrib.layers.variable",
+        "tensorflow.contrib.layers.model_variable",
+        "slim.variable",
+        "slim.model_variable",
+        "keras.Variable",
+    }
+)
+WEIGHT_METHODS = frozenset({"add_weight", "add_variable", "get_weights", "get_variable"})
+WEIGHT_ATTRS = frozenset(
+    {"kernel", "bias", "embeddings", "depthwise_kernel", "pointwise_kernel", "recurrent_kernel", "gamma", "beta"}
+)
+WEIGHT_PRESERVING = frozenset(
+    {
+        "tensorflow.reshape",
+        "tensorflow.identity",
+        "tensorflow.cast",
+        "tensorflow.transpose",
+        "tensorflow.squeeze",
+        "tensorflow.expand_dims",
+        "tensorflow.gather",
+        "tensorflow.concat",
+        "tensorflow.stack",
+        "tensorflow.convert_to_tensor",
+        "tensorflow.nn.embedding_lookup",
+        "tensorflow.abs",
+        "tensorflow.math.abs",
+        "tensorflow.square",
+        "tensorflow.math.square",
+    }
+)
+VARIABLE_COLLECTIONS = frozenset(
+    {"trainable_variables", "variables", "model_variables", "weights", "trainable_resource_variables"}
+)
+# what weights are called when nothing else tells (a value of unknown origin)
+_WEIGHT_NAME = re.compile(
+    r"^(w|v|var|vars|theta|params?|variables?|kernels?|weights?|embeddings?|emb\w*)\d*$"
+    r"|^(w|weights?|kernel|var)_|_(w|weights?|kernel|vars?|params|emb\w*)\d*$"
+)
 REGULARIZER_FACTORIES_PREFIXES = ("keras.regularizers.",)
 TRAIN_OP_FUNCTIONS = frozenset(
     {"slim.learning.create_train_op", "tensorflow.contrib.training.create_train_op", "slim.create_train_op"}
@@ -299,6 +349,10 @@ class Flow:
         # attribute of these is what the file binds, not an unknown value
         self.assigned_attrs: set[str] = set()
         self._roots: dict[cst.ClassDef, cst.ClassDef] = {}
+        # the argument expressions this file's calls bind to each parameter (ordered, once)
+        self.param_args: dict[tuple[cst.FunctionDef, str], dict[cst.BaseExpression, None]] = {}
+        # `add_to_collection(key, value)` calls: the statement and the value's tags
+        self.collection_writes: dict[cst.Call, tuple[Stmt, frozenset[Any]]] = {}
         self.solved = False
         # results
         self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
@@ -748,6 +802,8 @@ class Flow:
             tags |= {self._source(KERAS_LOSSES, node)}
         elif attr in TRAINABLE_ALL_ATTRS:
             tags |= {TRAINABLE}
+        elif attr in WEIGHT_ATTRS:
+            tags |= {WEIGHT}
         elif attr not in self.assigned_attrs and _lossy(attr) and not tags - {OPAQUE, UNBOUND}:
             tags |= {UNBOUND}
         return _plain(tags) | {t for t in tags if isinstance(t, Instance)}
@@ -774,6 +830,13 @@ class Flow:
         sink = self._sink(node, name, method)
         if sink is not None:
             return sink
+        if name in COLLECTION_WRITERS or (name is None and method in COLLECTION_METHODS_WRITE):
+            value = call_argument(node, 1, "value")
+            tags = self.eval(value) if value is not None else frozenset()
+            assert self._current is not None
+            old = self.collection_writes.get(node)
+            self.collection_writes[node] = (self._current, tags | old[1] if old is not None else tags)
+            return frozenset()
         # consumers that neither optimize nor lose track of a value
         if name is not None and is_neutral_call(name):
             for arg in node.args:
@@ -798,7 +861,13 @@ class Flow:
                 return frozenset({TRAINABLE})
             if is_optimizer_class(name):
                 return frozenset({OPTIMIZER})
+            if name in COLLECTION_READERS and self._is_variables_key(call_argument(node, 0, "key")):
+                return frozenset({TRAINABLE})
+            if name in WEIGHT_MAKERS:
+                return frozenset({KNOWN, WEIGHT})
             tags = _plain(args) | {KNOWN}
+            if WEIGHT in tags and name not in WEIGHT_PRESERVING:
+                tags -= {WEIGHT}  # `tf.matmul(x, w)` is an activation, `tf.reshape(w, ...)` a weight
             if name.startswith("keras.") and self._has_regularizer_kw(node):
                 tags |= {self._source(KERAS_MODEL, node)}
             return tags
@@ -809,6 +878,9 @@ class Flow:
                 self.fitted.update(t for t in receiver if isinstance(t, Source) and t.kind == KERAS_MODEL)
                 self.fitted_imports.update(t for t in receiver if isinstance(t, Imported))
                 return frozenset()
+            if method in WEIGHT_METHODS:
+                self.eval(func.value)
+                return frozenset({WEIGHT})
             if method in MUTATORS:
                 self._assign(func.value, args)
                 return receiver
@@ -920,6 +992,7 @@ class Flow:
                 key = params[positional]
                 positional += 1
             self._join(self.params, "param", (func, key), tags)
+            self.param_args.setdefault((func, key), {})[arg.value] = None
         self._read(("return", func))
         return self.returns.get(func, frozenset())
 
@@ -968,13 +1041,16 @@ class Flow:
         if name in REG_SCALAR_READERS:
             return self._source(REG_LOSS, node)
         if name in REG_TOTAL_READERS:
-            flag = _argument(node, 0, "add_regularization_losses")
+            flag = call_argument(node, 0, "add_regularization_losses")
             if isinstance(flag, cst.Name) and flag.value == "False":
                 return None
             return self._source(TOTAL_LOSS, node)
+        # A penalty is a regularizer only when it is computed from weights: the norm of a
+        # gradient (WGAN-GP), a reconstruction error or an MSE is not one.
         if name in L2_CALLS:
-            self.eval(node.args[0].value) if node.args else None
-            return self._source(L2, node)
+            if node.args and self._weighty(node.args[0].value):
+                return self._source(L2, node)
+            return None
         if name in SUM_REDUCERS and node.args:
             # sum(w ** 2) / reduce_sum(tf.square(w)) of a weight, not reduce_mean(square(y - p))
             inner = node.args[0].value
@@ -983,12 +1059,14 @@ class Flow:
                 and self.resolve(inner.func) in SQUARE_CALLS
                 and inner.args
                 and isinstance(inner.args[0].value, _WEIGHT_LIKE)
+                and self._weighty(inner.args[0].value)
             ):
                 return self._source(L2, node)
             if (
                 isinstance(inner, cst.BinaryOperation)
                 and isinstance(inner.operator, cst.Power)
                 and isinstance(inner.left, _WEIGHT_LIKE)
+                and self._weighty(inner.left)
             ):
                 return self._source(L2, node)
         if isinstance(node.func, cst.Call):
@@ -998,6 +1076,30 @@ class Flow:
             ):
                 return self._source(L2, node)
         return None
+
+    def _weighty(self, node: cst.BaseExpression) -> bool:
+        """Whether a penalty's operand may be weights: a variable, a layer's kernel, the
+        trainable variables, or a value the analysis cannot see into; not what a TensorFlow
+        op computed from other values (a gradient, `y - p`). A value with no tags at all is
+        judged by its name (`w`, `weights['h1']`, `self.kernel`, `emb`)."""
+        tags = self.eval(node)
+        if WEIGHT in tags or TRAINABLE in tags:
+            return True
+        if KNOWN in tags:
+            return False
+        if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance)) for t in tags):
+            return True
+        return _weight_named(node)
+
+    def _is_variables_key(self, key: cst.BaseExpression | None) -> bool:
+        if isinstance(key, cst.SimpleString):
+            return key.evaluated_value in VARIABLE_COLLECTIONS
+        resolved = self.resolve(key) if key is not None else None
+        return (
+            resolved is not None
+            and resolved.startswith(GRAPH_KEYS_CLASS + ".")
+            and (GRAPH_KEYS.get(resolved.rpartition(".")[2]) in VARIABLE_COLLECTIONS)
+        )
 
     def _is_reg_key(self, key: cst.BaseExpression) -> bool:
         if isinstance(key, cst.SimpleString):
@@ -1010,21 +1112,21 @@ class Flow:
         tape: cst.With | None = None
         receiver: frozenset[Any] = frozenset()
         if method in SINK_METHODS and (name is None or name.startswith(("tensorflow.", "keras."))):
-            kind, arg = "minimize", _argument(node, 0, "loss")
+            kind, arg = "minimize", call_argument(node, 0, "loss")
         elif name == "tensorflow.gradients":
-            kind, arg = "gradients", _argument(node, 0, "ys")
+            kind, arg = "gradients", call_argument(node, 0, "ys")
         elif name in TRAIN_OP_FUNCTIONS:
-            kind, arg = "train_op", _argument(node, 0, "total_loss")
+            kind, arg = "train_op", call_argument(node, 0, "total_loss")
         elif name in ESTIMATOR_SPECS:
-            kind, arg = "estimator", _argument(node, -1, "loss")
+            kind, arg = "estimator", call_argument(node, -1, "loss")
         elif method == "add_loss" and name is None:
-            kind, arg = "add_loss", _argument(node, 0, "losses")
+            kind, arg = "add_loss", call_argument(node, 0, "losses")
         elif method == "gradient" and name is None and isinstance(node.func, cst.Attribute):
             receiver = self.eval(node.func.value)
             tapes = [t for t in receiver if isinstance(t, Tape)]
             if not tapes:
                 return None
-            kind, arg, tape = "tape", _argument(node, 0, "target"), tapes[0].with_node
+            kind, arg, tape = "tape", call_argument(node, 0, "target"), tapes[0].with_node
         if kind is None:
             return None
         others: frozenset[Any] = frozenset()
@@ -1053,6 +1155,48 @@ class Flow:
             return self.eval(node)
         finally:
             self._current = None
+
+    def strings(self, scope: Scope, node: cst.BaseExpression | None, depth: int = 0) -> set[str] | None:
+        """The strings an expression can be, or None when they cannot all be known: a literal,
+        a `GraphKeys` attribute (its value), or a parameter of the enclosing function, which
+        is its default or what this file's call sites pass (a function that no call site of
+        this file calls may be passed anything)."""
+        if node is None or depth > 4:
+            return None
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            return {value} if isinstance(value, str) else None
+        resolved = self.resolve(node)
+        if resolved is not None and resolved.startswith(GRAPH_KEYS_CLASS + "."):
+            key = GRAPH_KEYS.get(resolved.rpartition(".")[2])
+            return {key} if key is not None else None
+        if not isinstance(node, cst.Name) or not isinstance(scope.node, cst.FunctionDef):
+            return None
+        func = scope.node
+        if node.value not in scope.params or func.name.value not in self.called_names:
+            return None
+        found: set[str] = set()
+        default = next(
+            (p.default for p in (*func.params.params, *func.params.kwonly_params) if p.name.value == node.value),
+            None,
+        )
+        passed = list(self.param_args.get((func, node.value), ()))
+        if default is None and not passed:
+            return None
+        for expr in ([default] if default is not None else []) + passed:
+            caller = scope if expr is default else self._scope_around(expr)
+            strings = self.strings(caller, expr, depth + 1) if caller is not None else None
+            if strings is None:
+                return None
+            found |= strings
+        return found
+
+    def _scope_around(self, node: cst.CSTNode) -> Scope | None:
+        """The scope of the statement an expression belongs to (of the recorded ones)."""
+        for stmt in self.stmts:
+            if contains(stmt.node, node):
+                return stmt.scope
+        return None
 
     def reached(self, source: Source) -> list[Sink]:
         return [sink for sink in self.sinks.values() if source in sink.tags]
@@ -1177,12 +1321,19 @@ def _penalty_named(name: str) -> bool:
     return lowered in PENALTY_NAMES or any(word in lowered for word in PENALTY_WORDS)
 
 
+def _weight_named(node: cst.BaseExpression) -> bool:
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else ""
+    return bool(name) and _WEIGHT_NAME.search(name.lower()) is not None
+
+
 def _lossy(name: str) -> bool:
     last = name.rsplit(".", 1)[-1].lower()
     return any(word in last for word in LOSSY_WORDS)
 
 
-def _argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
+def call_argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == keyword:
             return arg.value
@@ -1305,6 +1456,7 @@ __all__ = [
     "Source",
     "Stmt",
     "add_term_fix",
+    "call_argument",
     "contains",
     "is_graph_declarer",
     "mentions",

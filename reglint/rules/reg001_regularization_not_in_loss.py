@@ -5,8 +5,8 @@ from collections.abc import Iterable
 import libcst as cst
 
 from reglint.dataflow import (
-    COVERING,
     ALWAYS_TRAINING_TOKENS,
+    COVERING,
     GRAPH_FAMILY,
     GRAPH_READ_TOKENS,
     KERAS_LOSSES,
@@ -24,6 +24,7 @@ from reglint.dataflow import (
     Sink,
     Source,
     add_term_fix,
+    call_argument,
     is_graph_declarer,
     mentions,
     reference_to,
@@ -34,6 +35,7 @@ from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
+    COLLECTION_NAMES,
     COLLECTION_READERS,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
@@ -51,7 +53,7 @@ _PENALTY_TERMS: tuple[tuple[bytes, ...], ...] = (
     *((weights, *l2) for weights in TRAINABLE_TOKENS for l2 in L2_TOKENS),
 )
 _DECLARERS = (b"get_variable", b"get_local_variable", b"variable_scope", b"layers", b"slim", b"arg_scope")
-_READ_TOKENS = (b"get_collection", *GRAPH_READ_TOKENS)
+_READ_TOKENS = (b"get_collection", b"add_to_collection", *GRAPH_READ_TOKENS)
 
 
 class RegularizationNotInLoss(FlowRule):
@@ -308,8 +310,165 @@ class RegularizationNotInLoss(FlowRule):
         ),
         # printed, but nothing is trained in this file
         Valid(TF1 + "reg = tf.losses.get_regularization_loss()\nprint(sess.run(reg))\n"),
+        # a penalty put in a custom collection through a helper whose parameter is the name,
+        # and read back (through another helper's default) into the loss
+        Valid(
+            TF1 + "def stash(value, bucket):\n"
+            "    tf.add_to_collection(bucket, value)\n"
+            "def penalties(bucket='penalties'):\n"
+            "    return tf.add_n(tf.get_collection(bucket))\n"
+            "w = tf.get_variable('w', [4, 1])\n"
+            "stash(1e-4 * tf.nn.l2_loss(w), 'penalties')\n"
+            "loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + penalties()\n"
+            "step = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        # a loss-named parameter no call site of the file binds may hold the penalty
+        Valid(
+            TF1 + "reg = tf.losses.get_regularization_loss()\n"
+            "def make_train_op(total_loss):\n"
+            "    return tf.train.AdamOptimizer().minimize(total_loss)\n"
+        ),
+        # the model handed to a helper that computes the loss: it may add the model's losses
+        Valid(
+            "import tensorflow as tf\nfrom objectives import detection_loss\n"
+            "inputs = tf.keras.Input([8])\n"
+            "outputs = tf.keras.layers.Dense(1, kernel_regularizer=tf.keras.regularizers.l2(1e-4))(inputs)\n"
+            "net = tf.keras.Model(inputs, outputs)\n"
+            "def step(x, y):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        objective = detection_loss(net, x, y)\n"
+            "    return tape.gradient(objective, net.trainable_variables)\n"
+        ),
     ]
     INVALID = [
+        # an Estimator model function: its parameters carry nothing the project passes (no
+        # call site), so the loss is known, and it lacks the declared regularizer
+        Invalid(
+            TF1 + "def model_fn(features, labels, mode, params):\n"
+            "    net = tf.layers.dense(features['x'], 64, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "    logits = tf.layers.dense(net, 10)\n"
+            "    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "    train_op = tf.train.AdamOptimizer().minimize(loss, tf.train.get_global_step())\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)\n",
+            fixed=TF1 + "def model_fn(features, labels, mode, params):\n"
+            "    net = tf.layers.dense(features['x'], 64, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "    logits = tf.layers.dense(net, 10)\n"
+            "    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "    loss = loss + tf.losses.get_regularization_loss()\n"
+            "    train_op = tf.train.AdamOptimizer().minimize(loss, tf.train.get_global_step())\n"
+            "    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)\n",
+            message="example.py:3",
+        ),
+        # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
+        Invalid(
+            TF1 + "def norm(t):\n"
+            "    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=1))\n"
+            "w = tf.get_variable('w', [4, 1], regularizer=tf.keras.regularizers.l2(1e-3))\n"
+            "reg = tf.add_n(tf.losses.get_regularization_losses())\n"
+            "d_loss = tf.reduce_mean(tf.matmul(fake, w)) - tf.reduce_mean(tf.matmul(real, w))\n"
+            "grad = tf.gradients(tf.matmul(mix, w), mix)[0]\n"
+            "gp = tf.reduce_mean(tf.square(norm(grad) - 1.0))\n"
+            "d_op = tf.train.AdamOptimizer().minimize(d_loss + 10.0 * gp)\n",
+            fixed=TF1 + "def norm(t):\n"
+            "    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=1))\n"
+            "w = tf.get_variable('w', [4, 1], regularizer=tf.keras.regularizers.l2(1e-3))\n"
+            "reg = tf.add_n(tf.losses.get_regularization_losses())\n"
+            "d_loss = tf.reduce_mean(tf.matmul(fake, w)) - tf.reduce_mean(tf.matmul(real, w))\n"
+            "grad = tf.gradients(tf.matmul(mix, w), mix)[0]\n"
+            "gp = tf.reduce_mean(tf.square(norm(grad) - 1.0))\n"
+            "d_op = tf.train.AdamOptimizer().minimize(d_loss + 10.0 * gp + reg)\n",
+        ),
+        # an explicit penalty on the embedding does not carry the kernel's regularizer
+        Invalid(
+            TF1 + "emb = tf.get_variable('emb', [100, 16])\n"
+            "kernel = tf.get_variable('kernel', [16, 1], regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "out = tf.matmul(tf.nn.embedding_lookup(emb, ids), kernel)\n"
+            "loss = tf.reduce_mean(tf.square(out - target)) + 1e-4 * tf.nn.l2_loss(emb)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed=TF1 + "emb = tf.get_variable('emb', [100, 16])\n"
+            "kernel = tf.get_variable('kernel', [16, 1], regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "out = tf.matmul(tf.nn.embedding_lookup(emb, ids), kernel)\n"
+            "loss = tf.reduce_mean(tf.square(out - target)) + 1e-4 * tf.nn.l2_loss(emb)\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        ),
+        # the model handed to a helper whose result is no part of the loss (restoring weights)
+        Invalid(
+            "import tensorflow as tf\nfrom checkpoints import restore\n"
+            "inputs = tf.keras.Input([8])\n"
+            "outputs = tf.keras.layers.Dense(1, kernel_regularizer=tf.keras.regularizers.l2(1e-4))(inputs)\n"
+            "net = tf.keras.Model(inputs, outputs)\n"
+            "restore(net, 'init.npy')\n"
+            "def step(x, y):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        objective = tf.reduce_mean(tf.square(net(x, training=True) - y))\n"
+            "    return tape.gradient(objective, net.trainable_variables)\n",
+            fixed="import tensorflow as tf\nfrom checkpoints import restore\n"
+            "inputs = tf.keras.Input([8])\n"
+            "outputs = tf.keras.layers.Dense(1, kernel_regularizer=tf.keras.regularizers.l2(1e-4))(inputs)\n"
+            "net = tf.keras.Model(inputs, outputs)\n"
+            "restore(net, 'init.npy')\n"
+            "def step(x, y):\n"
+            "    with tf.GradientTape() as tape:\n"
+            "        objective = tf.reduce_mean(tf.square(net(x, training=True) - y))\n"
+            "        objective = objective + sum(net.losses)\n"
+            "    return tape.gradient(objective, net.trainable_variables)\n",
+        ),
+        # a loss accumulated on self from zero, in a subclass of a class of the same file
+        Invalid(
+            TF1 + "class Base:\n"
+            "    def __init__(self):\n"
+            "        self.loss = 0\n"
+            "class Net(Base):\n"
+            "    def __init__(self, ids, target, scale):\n"
+            "        super().__init__()\n"
+            "        w = tf.get_variable('w', [16, 1], regularizer=tf.keras.regularizers.l2(scale))\n"
+            "        self.loss += tf.reduce_mean(tf.square(tf.matmul(ids, w) - target))\n"
+            "        self.train_op = tf.train.AdamOptimizer(1e-3).minimize(self.loss)\n",
+            fixed=TF1 + "class Base:\n"
+            "    def __init__(self):\n"
+            "        self.loss = 0\n"
+            "class Net(Base):\n"
+            "    def __init__(self, ids, target, scale):\n"
+            "        super().__init__()\n"
+            "        w = tf.get_variable('w', [16, 1], regularizer=tf.keras.regularizers.l2(scale))\n"
+            "        self.loss += tf.reduce_mean(tf.square(tf.matmul(ids, w) - target))\n"
+            "        self.loss = self.loss + tf.losses.get_regularization_loss()\n"
+            "        self.train_op = tf.train.AdamOptimizer(1e-3).minimize(self.loss)\n",
+        ),
+        # weight decay written into the collection by hand is declared regularization
+        Invalid(
+            TF1 + "def decayed(name, shape, wd=5e-4):\n"
+            "    w = tf.get_variable(name, shape)\n"
+            "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
+            "    return w\n"
+            "def train(x, y):\n"
+            "    loss = tf.reduce_mean(tf.square(tf.matmul(x, decayed('w', [8, 1])) - y))\n"
+            "    return tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed=TF1 + "def decayed(name, shape, wd=5e-4):\n"
+            "    w = tf.get_variable(name, shape)\n"
+            "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
+            "    return w\n"
+            "def train(x, y):\n"
+            "    loss = tf.reduce_mean(tf.square(tf.matmul(x, decayed('w', [8, 1])) - y))\n"
+            "    loss = loss + tf.losses.get_regularization_loss()\n"
+            "    return tf.train.AdamOptimizer().minimize(loss)\n",
+            message="`add_to_collection`",
+        ),
+        # a penalty put in a custom collection that nothing in the project reads, in a
+        # helper module, with the name passed by the caller
+        Invalid(
+            files={
+                "nets/util.py": TF1 + "def stash(value, bucket):\n    tf.add_to_collection(bucket, value)\n"
+                "def track(weight):\n    stash(tf.nn.l2_loss(weight), 'decay_terms')\n",
+                "train.py": TF1 + "from nets import util\n"
+                "loss = tf.reduce_mean(tf.square(tf.layers.dense(x, 1) - y))\n"
+                "for w in tf.trainable_variables():\n    util.track(w)\n"
+                "step = tf.train.MomentumOptimizer(0.01, 0.9).minimize(loss)\n",
+            },
+            path="nets/util.py",
+            message="'decay_terms'",
+        ),
         # shape 1: collected, printed, not added
         Invalid(
             TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
@@ -490,6 +649,11 @@ class RegularizationNotInLoss(FlowRule):
             key = node.args[0].value if node.args else None
             if key is None or self._may_name_regularization(key):
                 self.fact("read", node)
+            self._collection_reads.append((node, self.flow.scopes[-1]))
+
+    def visit_Module(self, node: cst.Module) -> None:
+        super().visit_Module(node)
+        self._collection_reads: list[tuple[cst.Call, Scope]] = []
 
     def _may_name_regularization(self, key: cst.BaseExpression) -> bool:
         """Whether a collection key is, or may be, REGULARIZATION_LOSSES (unknown keys may)."""
@@ -502,6 +666,7 @@ class RegularizationNotInLoss(FlowRule):
 
     # -- per file ------------------------------------------------------------------------
     def judge(self, flow: Flow) -> None:
+        self._collections(flow)
         sinks = flow.sink_list()
         self._keras_facts(flow, sinks)
         if not sinks:
@@ -521,6 +686,29 @@ class RegularizationNotInLoss(FlowRule):
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
                 self.fact("train", train.node, fix=fix)
         self._keras_custom_loop(flow, sinks)
+
+    def _collections(self, flow: Flow) -> None:
+        """Penalties written by hand: `add_to_collection(REGULARIZATION_LOSSES, penalty)`
+        declares regularization as `regularizer=` does (`declare`); a penalty put in a custom
+        collection is a `collect` fact, and every read of a custom collection a `collected`
+        one (key None: a key that cannot be known, which may be any). The project phase
+        reports the custom collections nothing reads."""
+        for call, (stmt, tags) in flow.collection_writes.items():
+            if not any(isinstance(t, Source) and t.kind in PENALTIES for t in tags):
+                continue
+            keys = flow.strings(stmt.scope, call_argument(call, 0, "name"))
+            if keys is None:
+                continue
+            if REGULARIZATION_COLLECTION in keys:
+                self.fact("declare", call, keyword=None)
+            for key in sorted(keys - COLLECTION_NAMES):
+                self.fact("collect", call, key=key)
+        for call, scope in self._collection_reads:
+            keys = flow.strings(scope, call_argument(call, 0, "key"))
+            if keys is None:
+                self.fact("collected", call, key=None)
+            for key in sorted(keys - COLLECTION_NAMES) if keys is not None else ():
+                self.fact("collected", call, key=key)
 
     def _collected_not_added(self, flow: Flow, sinks: list[Sink]) -> None:
         targets = [s for s in sinks if not s.opaque and s.kind != "add_loss" and s.trains]
@@ -697,17 +885,41 @@ class RegularizationNotInLoss(FlowRule):
         declarers = [(b"regularizer", declarer) for declarer in _DECLARERS]
         return [*declarers, *_TRAINS] if facts.get("declare") else declarers
 
+    @classmethod
+    def _uncollected(cls, writes: list[Fact], reads: list[Fact]) -> Iterable[Finding]:
+        """Penalties put in a custom collection that nothing in the project reads never reach
+        a loss. (REG001's and not REG004's: the name is not misspelled, there is no read to
+        compare it with; what is wrong is that the penalty is never optimized.)"""
+        read = {fact.data["key"] for fact in reads}
+        if None in read:
+            return
+        for write in writes:
+            key = write.data["key"]
+            if key in read:
+                continue
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"the penalty put in collection '{key}' never reaches a loss: nothing in the project reads "
+                f"'{key}'; add it to `tf.GraphKeys.REGULARIZATION_LOSSES`, or add "
+                f"`tf.add_n(tf.get_collection('{key}'))` to the loss that is optimized",
+                write.path,
+                write.range,
+            )
+
     # -- project-wide (shape 2) ----------------------------------------------------------
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
         facts = project.by_kind(cls.code)
         yield from cls._keras_across_modules(facts.get("keras_returns", []), facts.get("keras_loop", []))
+        yield from cls._uncollected(facts.get("collect", []), facts.get("collected", []))
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
             return
         declared.sort(key=lambda f: (f.path, f.range.start.line))
         first = declared[0]
-        where = f"{first.path}:{first.range.start.line} (`{first.data['keyword']}=`)"
+        what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
+        where = f"{first.path}:{first.range.start.line} ({what})"
         more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
         for train in facts.get("train", []):
             yield Finding(
@@ -811,6 +1023,4 @@ def _handed_over(sink: Sink, ref: str) -> bool:
     model named `ref` (or one of its attributes): `loss = compute_loss(model, x, y)` may add
     the model's losses. A model handed to a helper whose result is no part of the loss
     (`load_weights(model, path)`, `freeze(model)`) cannot add them to this loss."""
-    return any(
-        isinstance(tag, Handed) and any(mentions(arg.value, ref) for arg in tag.call.args) for tag in sink.tags
-    )
+    return any(isinstance(tag, Handed) and any(mentions(arg.value, ref) for arg in tag.call.args) for tag in sink.tags)
