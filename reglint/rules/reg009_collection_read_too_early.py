@@ -100,6 +100,24 @@ class CollectionReadTooEarly(FlowRule):
             "loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + reg\n"
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
         ),
+        # a script (or notebook) that resets the graph starts a new flow: the read belongs to
+        # the first model, the regularized variables to the next
+        Valid(
+            TF1 + BUILD + "def reset():\n    tf.reset_default_graph()\n"
+            "reg = tf.losses.get_regularization_loss()\n"
+            "loss = tf.reduce_mean(tf.square(x - y)) + reg\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+            "reset()\n"
+            "logits = build(x)\n"
+        ),
+        Valid(
+            TF1 + BUILD + "with tf.Graph().as_default():\n"
+            "    reg = tf.losses.get_regularization_loss()\n"
+            "    loss = tf.reduce_mean(tf.square(x - y)) + reg\n"
+            "    train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+            "with tf.Graph().as_default():\n"
+            "    logits = build(x)\n"
+        ),
     ]
     INVALID = [
         Invalid(
@@ -153,15 +171,24 @@ class CollectionReadTooEarly(FlowRule):
         self.declaring: list[tuple[cst.Call, tuple[cst.CSTNode, ...]]] = []
         self.calls: list[tuple[str, tuple[cst.CSTNode, ...], cst.FunctionDef | None]] = []
         self.declaring_functions: set[cst.FunctionDef] = set()
+        # calls that start a new default graph (`tf.reset_default_graph()`), the same way
+        self.resetting: list[tuple[cst.Call, tuple[cst.CSTNode, ...]]] = []
+        self.resetting_functions: set[cst.FunctionDef] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
         lines = tuple(line for _, line in self.flow.chain)
         function = self.ctx.enclosing(cst.FunctionDef)
-        if is_graph_declarer(self.resolve(node.func)) and regularizer_keyword(node) is not None:
+        name = self.resolve(node.func)
+        if is_graph_declarer(name) and regularizer_keyword(node) is not None:
             self.declaring.append((node, lines))
             if isinstance(function, cst.FunctionDef):
                 self.declaring_functions.add(function)
+            return
+        if name == GRAPH_RESET:
+            self.resetting.append((node, lines))
+            if isinstance(function, cst.FunctionDef):
+                self.resetting_functions.add(function)
             return
         func = node.func
         if isinstance(func, cst.Name):
@@ -170,9 +197,10 @@ class CollectionReadTooEarly(FlowRule):
             self.calls.append((func.attr.value, lines, function))  # type: ignore[arg-type]
 
     def judge(self, flow: Flow) -> None:
-        declaring_lines = self._declaring_lines()
+        declaring_lines = self._lines_calling(self.declaring, self.declaring_functions)
         if not declaring_lines:
             return
+        self.resetting_lines = self._lines_calling(self.resetting, self.resetting_functions)
         reads = [s for s in flow.source_list(GRAPH_FAMILY) if flow.reached(s)]
         for read in reads:
             found = self._later_declaration(read, declaring_lines)
@@ -193,11 +221,15 @@ class CollectionReadTooEarly(FlowRule):
                 fix=self._move_after(flow, read, block_body, index, last),
             )
 
-    def _declaring_lines(self) -> set[cst.CSTNode]:
+    def _lines_calling(
+        self, direct: list[tuple[cst.Call, tuple[cst.CSTNode, ...]]], functions: set[cst.FunctionDef]
+    ) -> set[cst.CSTNode]:
+        """The statements that make `direct` calls, or call a function of this module that
+        does (transitively)."""
         by_name: dict[str, set[cst.FunctionDef]] = {}
         for function in self._functions():
             by_name.setdefault(function.name.value, set()).add(function)
-        declaring = set(self.declaring_functions)
+        declaring = set(functions)
         changed = True
         while changed:
             changed = False
@@ -206,7 +238,7 @@ class CollectionReadTooEarly(FlowRule):
                     declaring.add(caller)
                     changed = True
         lines: set[cst.CSTNode] = set()
-        for _, chain in self.declaring:
+        for _, chain in direct:
             lines.update(chain)
         for name, chain, _ in self.calls:
             if by_name.get(name, set()) & declaring:
@@ -230,9 +262,16 @@ class CollectionReadTooEarly(FlowRule):
                 return None
             if isinstance(line, (cst.FunctionDef, cst.ClassDef)):
                 return None  # the function runs when called, not here
+            if isinstance(line, cst.With) and any(_is_graph_scope(item.item) for item in line.items):
+                return None  # `with tf.Graph().as_default():` the read's graph ends with the block
             if line is not read.stmt.line and line in declaring_lines:
                 return None  # the read and the model share a statement: order inside it unknown
-            later = [stmt for stmt in body[index + 1 :] if stmt in declaring_lines]
+            later = []
+            for stmt in body[index + 1 :]:
+                if stmt in self.resetting_lines:
+                    break  # a new graph: what is built after it is another model
+                if stmt in declaring_lines:
+                    later.append(stmt)
             if later:
                 return body, index, later[-1]
         return None
@@ -259,6 +298,14 @@ class CollectionReadTooEarly(FlowRule):
             Remove(read.stmt.line),
             Insert(last, statement_text(flow.ctx.module, read.stmt.line), after=True, own_line=True),
         )
+
+
+GRAPH_RESET = "tensorflow.reset_default_graph"
+
+
+def _is_graph_scope(expr: cst.BaseExpression) -> bool:
+    """`tf.Graph().as_default()`, `graph.as_default()`: a block that builds its own graph."""
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "as_default"
 
 
 def _body(block: cst.CSTNode) -> list[cst.CSTNode] | None:
