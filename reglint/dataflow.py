@@ -1456,6 +1456,7 @@ __all__ = [
     "Source",
     "Stmt",
     "add_term_fix",
+    "assignments_of",
     "call_argument",
     "contains",
     "is_graph_declarer",

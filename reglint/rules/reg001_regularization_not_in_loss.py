@@ -24,6 +24,7 @@ from reglint.dataflow import (
     Sink,
     Source,
     add_term_fix,
+    assignments_of,
     call_argument,
     is_graph_declarer,
     mentions,
@@ -469,6 +470,37 @@ class RegularizationNotInLoss(FlowRule):
             path="nets/util.py",
             message="'decay_terms'",
         ),
+        # the loss formed by a network class of one module, stored under a name, read by that
+        # name from the object a trainer of another module is handed, and trained there
+        Invalid(
+            files={
+                "nets/detector.py": "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n"
+                "class Detector:\n"
+                "    def build(self, images):\n"
+                "        with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(1e-4)):\n"
+                "            feats = slim.conv2d(images, 8, [3, 3])\n"
+                "        self.terms = {}\n"
+                "        self.terms['total_loss'] = tf.reduce_mean(tf.square(feats))\n"
+                "        return self.terms\n",
+                "trainer.py": TF1 + "class Runner:\n"
+                "    def __init__(self, detector):\n"
+                "        self.detector = detector\n"
+                "    def graph(self, images):\n"
+                "        outputs = self.detector.build(images)\n"
+                "        objective = outputs['total_loss']\n"
+                "        return tf.train.MomentumOptimizer(0.01, 0.9).minimize(objective)\n",
+            },
+            path="trainer.py",
+            fixed=TF1 + "class Runner:\n"
+            "    def __init__(self, detector):\n"
+            "        self.detector = detector\n"
+            "    def graph(self, images):\n"
+            "        outputs = self.detector.build(images)\n"
+            "        objective = outputs['total_loss']\n"
+            "        objective = objective + tf.losses.get_regularization_loss()\n"
+            "        return tf.train.MomentumOptimizer(0.01, 0.9).minimize(objective)\n",
+            message="formed at nets/detector.py:8",
+        ),
         # shape 1: collected, printed, not added
         Invalid(
             TF1 + "loss = tf.reduce_mean(tf.square(y - p))\n"
@@ -667,6 +699,7 @@ class RegularizationNotInLoss(FlowRule):
     # -- per file ------------------------------------------------------------------------
     def judge(self, flow: Flow) -> None:
         self._collections(flow)
+        self._formed(flow)
         sinks = flow.sink_list()
         self._keras_facts(flow, sinks)
         if not sinks:
@@ -684,8 +717,21 @@ class RegularizationNotInLoss(FlowRule):
             train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque_call), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
-                self.fact("train", train.node, fix=fix)
+                self.fact("train", train.node, fix=fix, via=_loss_key(flow, train))
         self._keras_custom_loop(flow, sinks)
+
+    def _formed(self, flow: Flow) -> None:
+        """Where losses are stored under a name (`self._losses["total_loss"] = loss`,
+        `self.total_loss = ...`): a `formed` fact per loss-named item or attribute of `self`,
+        so that a training call of another module that reads the loss by that name
+        (`layers["total_loss"]`) can cite where it is formed."""
+        for stmt in flow.stmts:
+            node = stmt.node
+            if not isinstance(node, cst.Assign) or len(node.targets) != 1 or stmt.scope.self_name is None:
+                continue
+            key = _stored_key(node.targets[0].target, stmt.scope.self_name)
+            if key is not None:
+                self.fact("formed", node, key=key)
 
     def _collections(self, flow: Flow) -> None:
         """Penalties written by hand: `add_to_collection(REGULARIZATION_LOSSES, penalty)`
@@ -921,13 +967,20 @@ class RegularizationNotInLoss(FlowRule):
         what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
         where = f"{first.path}:{first.range.start.line} ({what})"
         more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
+        formed: dict[str, list[Fact]] = {}
+        for fact in facts.get("formed", []):
+            formed.setdefault(fact.data["key"], []).append(fact)
         for train in facts.get("train", []):
+            # the loss read by name from an object of another module: where it is formed,
+            # when one place of the project stores a loss under that name
+            origin = [f for f in formed.get(train.data.get("via") or "", []) if f.path != train.path]
+            there = f" (formed at {origin[0].path}:{origin[0].range.start.line})" if len(origin) == 1 else ""
             yield Finding(
                 cls.code,
                 cls.name,
                 f"regularizers are declared at {where}{more} but nothing in the project reads the "
-                f"regularization collection, so the loss optimized at line {train.range.start.line} trains without "
-                "them; add `tf.losses.get_regularization_loss()` to it",
+                f"regularization collection, so the loss optimized at line {train.range.start.line}{there} trains "
+                "without them; add `tf.losses.get_regularization_loss()` to it",
                 train.path,
                 train.range,
                 train.fix,
@@ -967,6 +1020,52 @@ def _builder_matches(builder: Fact, imported: str) -> bool:
     if dotted_path.endswith(".__init__"):
         dotted_path = dotted_path[: -len(".__init__")]
     return dotted_path == module or dotted_path.endswith("." + module)
+
+
+def _stored_key(target: cst.BaseExpression, self_name: str) -> str | None:
+    """The loss-named key of `self.name["key"] = ...` or attribute of `self.key = ...`."""
+    if isinstance(target, cst.Subscript) and len(target.slice) == 1:
+        index = target.slice[0].slice
+        owner = target.value
+        if (
+            isinstance(index, cst.Index)
+            and isinstance(index.value, cst.SimpleString)
+            and isinstance(owner, cst.Attribute)
+            and isinstance(owner.value, cst.Name)
+            and owner.value.value == self_name
+        ):
+            key = index.value.evaluated_value
+            return key if isinstance(key, str) and _is_loss_name(key) else None
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == self_name:
+        return target.attr.value if _is_loss_name(target.attr.value) else None
+    return None
+
+
+def _is_loss_name(name: str) -> bool:
+    return any(word in name.lower() for word in ("loss", "cost", "objective"))
+
+
+def _loss_key(flow: Flow, sink: Sink) -> str | None:
+    """The name a sink's loss is read by from an object (`layers["total_loss"]`,
+    `net.total_loss`), directly or through one assignment of the loss variable."""
+    expr: cst.BaseExpression = sink.arg
+    if isinstance(expr, cst.Name):
+        values = [
+            s.node.value
+            for s in assignments_of(flow, expr.value, sink.stmt.scope)
+            if isinstance(s.node, cst.Assign) and len(s.node.targets) == 1
+        ]
+        if len(values) != 1:
+            return None
+        expr = values[0]
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+        index = expr.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            key = index.value.evaluated_value
+            return key if isinstance(key, str) else None
+    if isinstance(expr, cst.Attribute) and not (isinstance(expr.value, cst.Name) and expr.value.value == "self"):
+        return expr.attr.value
+    return None
 
 
 def _short(flow: Flow, node: cst.CSTNode) -> str:
