@@ -351,6 +351,10 @@ class Flow:
         self._roots: dict[cst.ClassDef, cst.ClassDef] = {}
         # the argument expressions this file's calls bind to each parameter (ordered, once)
         self.param_args: dict[tuple[cst.FunctionDef, str], dict[cst.BaseExpression, None]] = {}
+        # calls of the project's other modules (`Imported` names, methods of their objects):
+        # the callee's possible qualified names and each argument's key (position or keyword)
+        # and tags, for the call-site facts the project phase joins (see reglint/interproc.py)
+        self.project_calls: dict[cst.Call, tuple[tuple[str, ...], list[tuple[int | str, frozenset[Any]]]]] = {}
         # `add_to_collection(key, value)` calls: the statement and the value's tags
         self.collection_writes: dict[cst.Call, tuple[Stmt, frozenset[Any]]] = {}
         self.solved = False
@@ -778,6 +782,8 @@ class Flow:
     def _attribute(self, node: cst.Attribute) -> frozenset[Any]:
         resolved = self.resolve(node)
         if resolved is not None:
+            if node.attr.value == "losses" and resolved.split(".")[0] not in _KNOWN_LIBRARIES:
+                return frozenset({self._source(KERAS_LOSSES, node)})  # `net.losses` of an imported model
             return frozenset()
         attr = node.attr.value
         owner = self._attr_owner(node.value)
@@ -852,6 +858,7 @@ class Flow:
         args = _union(arg_tags)
         if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
+            self._note_project_call(node, (name,), arg_tags)
             made = frozenset({Imported(name)}) | self._escape_args(node, args)
             return made | {OPAQUE} if _lossy(name) else made
         if name is not None:
@@ -874,6 +881,9 @@ class Flow:
         # methods and calls of values
         if isinstance(func, cst.Attribute):
             receiver = self.eval(func.value)
+            imported = tuple(f"{t.name}.{method}" for t in receiver if isinstance(t, Imported))
+            if imported:
+                self._note_project_call(node, imported, arg_tags)
             if method in FIT_METHODS:
                 self.fitted.update(t for t in receiver if isinstance(t, Source) and t.kind == KERAS_MODEL)
                 self.fitted_imports.update(t for t in receiver if isinstance(t, Imported))
@@ -939,6 +949,21 @@ class Flow:
         if callee:
             return _plain(callee | args)
         return self._escape_args(node, args)
+
+    def _note_project_call(self, node: cst.Call, callees: tuple[str, ...], arg_tags: list[frozenset[Any]]) -> None:
+        """Remember a call of another module's function when an argument carries what a
+        parameter there could need: a penalty, an unknown loss, or a parameter of this file's
+        own function (bound in turn by its callers)."""
+        if not self._record:
+            return
+        args: list[tuple[int | str, frozenset[Any]]] = []
+        for index, (arg, tags) in enumerate(zip(node.args, arg_tags, strict=True)):
+            if arg.star:
+                break  # positions after `*args` are unknown
+            if any(_carried(t) for t in tags):
+                args.append((arg.keyword.value if arg.keyword is not None else index, tags))
+        if args:
+            self.project_calls[node] = (callees, args)
 
     def _note_keras_call(self, node: cst.Call, callee: frozenset[Any]) -> None:
         if (
@@ -1297,6 +1322,11 @@ class _NameKey:
 
 
 _KNOWN_LIBRARIES = frozenset({"tensorflow", "keras", "slim", "numpy", "math", "builtins", "functools", "itertools"})
+
+
+def _carried(tag: Any) -> bool:
+    """Tags a call site hands to another module's parameter that matter there."""
+    return (isinstance(tag, Source) and tag.kind in COVERING) or tag in (OPAQUE, UNBOUND) or isinstance(tag, Param)
 
 
 def _union(items: Iterable[frozenset[Any]]) -> frozenset[Any]:

@@ -25,7 +25,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, WhitespaceIn
 
 from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
-from reglint.names import Resolver
+from reglint.names import Resolver, package_of
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token, Word
 from reglint.sources import Outline, SourceError, Statement, encoding_of, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
@@ -741,7 +741,7 @@ def _analyse_once(
     raw: bytes | None,
     outline: Outline | None,
 ) -> FileResult:
-    resolver = Resolver(module)
+    resolver = Resolver(module, package_of(path))
     ctx = FileContext(path, module, resolver, python=raw if outline is not None else None, outline=outline)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:

@@ -112,7 +112,28 @@ class Scope:
     values: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
 
 
-def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
+def package_of(path: str) -> str | None:
+    """The dotted package a file's relative imports start from (`lib/nets/vgg.py` ->
+    `lib.nets`), as far as its path tells: the project phase matches modules by their
+    trailing parts, so a path relative to wherever reglint runs is enough."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or not all(p.isidentifier() for p in parts[:-1]):
+        return None
+    return ".".join(parts[:-1])
+
+
+def _relative(package: str | None, level: int, module: str) -> str:
+    """`from ..a import b` in package `p.q.r`: `p.q.a`; LOCAL when the path cannot tell."""
+    if package is None:
+        return LOCAL
+    base = package.split(".") if package else []
+    if level - 1 > len(base):
+        return LOCAL
+    base = base[: len(base) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def _import_bindings(stmt: cst.Import | cst.ImportFrom, package: str | None = None) -> Iterator[tuple[str, str]]:
     if isinstance(stmt, cst.Import):
         for alias in stmt.names:
             full = dotted(alias.name) or ""
@@ -124,9 +145,13 @@ def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, s
                 yield top, canonical(top)
         return
     if stmt.relative or stmt.module is None:
-        module = "." * len(stmt.relative) + (dotted(stmt.module) or "" if stmt.module else "")
+        within = dotted(stmt.module) or "" if stmt.module else ""
+        module = "." * len(stmt.relative) + within
+        # a module of the project, named from the file's own package
+        base = _relative(package, len(stmt.relative), within)
     else:
         module = dotted(stmt.module) or ""
+        base = LOCAL
     if isinstance(stmt.names, cst.ImportStar):
         return
     for alias in stmt.names:
@@ -135,7 +160,7 @@ def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, s
         if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
             bound = alias.asname.name.value
         if module.startswith("."):
-            yield bound, LOCAL
+            yield bound, f"{base}.{name}" if base else LOCAL
         else:
             yield bound, canonical(f"{module}.{name}")
 
@@ -217,7 +242,7 @@ class _StatementScanner:
 
     def _small(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, (cst.Import, cst.ImportFrom)):
-            for name, qualified in _import_bindings(small):
+            for name, qualified in _import_bindings(small, self.resolver.package):
                 self._bind(name, qualified, from_import=True)
         elif isinstance(small, cst.Assign):
             alias = self.resolver._resolve(small.value, self.scopes)
@@ -247,7 +272,8 @@ class _StatementScanner:
 class Resolver:
     """Resolves expressions to canonical qualified names within a stack of scopes."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, package: str | None = None) -> None:
+        self.package = package  # the file's package, for relative imports (see package_of)
         self.module_scope = Scope()
         self.stack: list[Scope] = [self.module_scope]
         _StatementScanner(self, self.stack).scan(module.body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from reglint.names import Resolver
+from reglint.names import Resolver, package_of
 
 
 def _resolve_last(source: str) -> str | None:
@@ -86,3 +86,24 @@ def test_a_module_sharing_some_names_with_tensorflow_is_not_an_alias_of_it() -> 
     resolver = Resolver(module)
     assert resolver.alias_for("tensorflow") is None
     assert resolver.alias_for("tensorflow.contrib.layers") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        ("pkg/nets/vgg.py", "from .blocks import conv\nconv\n", "pkg.nets.blocks.conv"),
+        ("pkg/nets/vgg.py", "from ..regularizers import KERNEL_REG\nKERNEL_REG\n", "pkg.regularizers.KERNEL_REG"),
+        ("pkg/nets/vgg.py", "from . import blocks\nblocks.conv\n", "pkg.nets.blocks.conv"),
+        ("vgg.py", "from .blocks import conv\nconv\n", "blocks.conv"),
+        # more levels than the path has, or a path that names no package: unknown
+        ("vgg.py", "from ..blocks import conv\nconv\n", None),
+        ("../x/vgg.py", "from .blocks import conv\nconv\n", None),
+    ],
+)
+def test_relative_imports_name_the_projects_modules_from_the_files_path(
+    path: str, source: str, expected: str | None
+) -> None:
+    module = cst.parse_module(source)
+    last = module.body[-1]
+    assert isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[0], cst.Expr)
+    assert Resolver(module, package_of(path)).resolve(last.body[0].value) == expected

@@ -32,6 +32,7 @@ from reglint.dataflow import (
     regularizer_keyword,
 )
 from reglint.engine import ProjectFacts
+from reglint.interproc import Bindings, call_facts, callers_wanted, param_refs
 from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
@@ -323,6 +324,32 @@ class RegularizationNotInLoss(FlowRule):
             "loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + penalties()\n"
             "step = tf.train.AdamOptimizer().minimize(loss)\n"
         ),
+        # parameters are bound from their call sites across the project: the caller passes
+        # the model's losses to the loop's parameter ...
+        Valid(
+            files={
+                "steps.py": "import tensorflow as tf\n"
+                "inputs = tf.keras.Input([8])\n"
+                "net = tf.keras.Model(inputs, tf.keras.layers.Dense(1, kernel_regularizer='l2')(inputs))\n"
+                "def step(x, y, extra):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        objective = tf.reduce_mean(tf.square(net(x) - y)) + extra\n"
+                "    return tape.gradient(objective, net.trainable_variables)\n",
+                "train.py": "from steps import net, step\nstep(x, y, sum(net.losses))\n",
+            }
+        ),
+        # ... or, through a wrapper of a third module, an L2 penalty over every variable
+        Valid(
+            files={
+                "model.py": TF1 + "def train(x, y, extra):\n"
+                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
+                "    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + extra\n"
+                "    return tf.train.AdamOptimizer().minimize(loss)\n",
+                "wrapper.py": "from model import train\ndef run(x, y, penalty):\n    return train(x, y, penalty)\n",
+                "main.py": TF1 + "from wrapper import run\n"
+                "op = run(x, y, 1e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()]))\n",
+            }
+        ),
         # a loss-named parameter no call site of the file binds may hold the penalty
         Valid(
             TF1 + "reg = tf.losses.get_regularization_loss()\n"
@@ -359,6 +386,32 @@ class RegularizationNotInLoss(FlowRule):
             "    train_op = tf.train.AdamOptimizer().minimize(loss, tf.train.get_global_step())\n"
             "    return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op)\n",
             message="example.py:3",
+        ),
+        # ... and when no call site passes a penalty, the loss lacks it
+        Invalid(
+            files={
+                "steps.py": "import tensorflow as tf\n"
+                "inputs = tf.keras.Input([8])\n"
+                "net = tf.keras.Model(inputs, tf.keras.layers.Dense(1, kernel_regularizer='l2')(inputs))\n"
+                "def step(x, y, extra):\n"
+                "    with tf.GradientTape() as tape:\n"
+                "        objective = tf.reduce_mean(tf.square(net(x) - y)) + extra\n"
+                "    return tape.gradient(objective, net.trainable_variables)\n",
+                "train.py": "from steps import step\nstep(x, y, 0.0)\n",
+            },
+            path="steps.py",
+            message="model.losses",
+        ),
+        Invalid(
+            files={
+                "model.py": TF1 + "def train(x, y, extra):\n"
+                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
+                "    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + extra\n"
+                "    return tf.train.AdamOptimizer().minimize(loss)\n",
+                "main.py": "from model import train\nop = train(x, y, 0.0)\n",
+            },
+            path="model.py",
+            message="model.py:3",
         ),
         # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
         Invalid(
@@ -700,6 +753,8 @@ class RegularizationNotInLoss(FlowRule):
     def judge(self, flow: Flow) -> None:
         self._collections(flow)
         self._formed(flow)
+        for call, data in call_facts(flow):
+            self.fact("call", call, **data)
         sinks = flow.sink_list()
         self._keras_facts(flow, sinks)
         if not sinks:
@@ -717,7 +772,7 @@ class RegularizationNotInLoss(FlowRule):
             train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque_call), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
-                self.fact("train", train.node, fix=fix, via=_loss_key(flow, train))
+                self.fact("train", train.node, fix=fix, via=_loss_key(flow, train), params=param_refs(flow, train.tags))
         self._keras_custom_loop(flow, sinks)
 
     def _formed(self, flow: Flow) -> None:
@@ -809,12 +864,16 @@ class RegularizationNotInLoss(FlowRule):
                 continue
             first = min(models, key=lambda m: flow.line(m.node))
             fix = add_term_fix(self, flow, sink, f"sum({model_ref}.losses)") if model_ref is not None else None
-            self.report(
-                sink.node,
+            message = (
                 f"the model's regularizers (line {flow.line(first.node)}) never reach the loss optimized at line "
-                f"{flow.line(sink.node)}: a GradientTape loop must add `model.losses` to its loss",
-                fix=fix,
+                f"{flow.line(sink.node)}: a GradientTape loop must add `model.losses` to its loss"
             )
+            params = param_refs(flow, sink.tags)
+            if params:
+                # the loss holds a parameter other modules pass: judged with their call sites
+                self.fact("loop", sink.node, fix=fix, message=message, params=params)
+            else:
+                self.report(sink.node, message, fix=fix)
 
     def _keras_facts(self, flow: Flow, sinks: list[Sink]) -> None:
         """Shape 3 across modules. Facts: what each module-level function (or keras.Model
@@ -856,10 +915,12 @@ class RegularizationNotInLoss(FlowRule):
                 if not imports or ref is None or _handed_over(sink, ref):
                     continue
                 fix = add_term_fix(self, flow, sink, f"sum({ref}.losses)")
-                self.fact("keras_loop", sink.node, fix=fix, imports=imports, model=ref)
+                self.fact(
+                    "keras_loop", sink.node, fix=fix, imports=imports, model=ref, params=param_refs(flow, sink.tags)
+                )
 
     @classmethod
-    def _keras_across_modules(cls, returns: list[Fact], loops: list[Fact]) -> Iterable[Finding]:
+    def _keras_across_modules(cls, returns: list[Fact], loops: list[Fact], bindings: Bindings) -> Iterable[Finding]:
         # which functions return regularized Keras layers, directly or through imported ones
         regularized = [f for f in returns if f.data["regularized"]]
         pending = [f for f in returns if not f.data["regularized"]]
@@ -873,7 +934,7 @@ class RegularizationNotInLoss(FlowRule):
                     changed = True
         reported: set[tuple[str, object]] = set()
         for loop in loops:
-            if (loop.path, loop.range) in reported:
+            if (loop.path, loop.range) in reported or bindings.carry(loop.path, loop.data.get("params", ())):
                 continue
             match = next(
                 (r for name in loop.data["imports"] for r in regularized if _builder_matches(r, name)),
@@ -924,12 +985,17 @@ class RegularizationNotInLoss(FlowRule):
     def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
         """Shape 2 needs declared regularizers, no read of the collection anywhere, and the
         files that train. Reads are always analysed; without any, ask for the declaring
-        files, and once some declare, for the training files."""
+        files, and once some declare, for the training files. A loss that holds a parameter
+        other modules pass is judged with their call sites: the files that name its function
+        (a caller need not train, nor hold any word of this rule), and in turn those that
+        name the functions whose parameters those call sites pass on."""
         facts = project.by_kind(cls.code)
-        if facts.get("read"):
-            return ()
-        declarers = [(b"regularizer", declarer) for declarer in _DECLARERS]
-        return [*declarers, *_TRAINS] if facts.get("declare") else declarers
+        wanted: list[Token] = sorted(callers_wanted(facts))
+        if not facts.get("read"):
+            wanted.extend((b"regularizer", declarer) for declarer in _DECLARERS)
+            if facts.get("declare"):
+                wanted.extend(_TRAINS)
+        return wanted
 
     @classmethod
     def _uncollected(cls, writes: list[Fact], reads: list[Fact]) -> Iterable[Finding]:
@@ -957,7 +1023,11 @@ class RegularizationNotInLoss(FlowRule):
     @classmethod
     def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
         facts = project.by_kind(cls.code)
-        yield from cls._keras_across_modules(facts.get("keras_returns", []), facts.get("keras_loop", []))
+        bindings = Bindings(facts.get("call", []))
+        yield from cls._keras_across_modules(facts.get("keras_returns", []), facts.get("keras_loop", []), bindings)
+        for loop in facts.get("loop", []):
+            if not bindings.carry(loop.path, loop.data["params"]):
+                yield Finding(cls.code, cls.name, loop.data["message"], loop.path, loop.range, loop.fix)
         yield from cls._uncollected(facts.get("collect", []), facts.get("collected", []))
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
@@ -971,6 +1041,8 @@ class RegularizationNotInLoss(FlowRule):
         for fact in facts.get("formed", []):
             formed.setdefault(fact.data["key"], []).append(fact)
         for train in facts.get("train", []):
+            if bindings.carry(train.path, train.data.get("params", ())):
+                continue  # a caller passes the loss a penalty (or what may be one)
             # the loss read by name from an object of another module: where it is formed,
             # when one place of the project stores a loss under that name
             origin = [f for f in formed.get(train.data.get("via") or "", []) if f.path != train.path]
