@@ -67,12 +67,25 @@ class RegularizationNotInLoss(FlowRule):
     reaches `minimize`, `compute_gradients`, `create_train_op`, `EstimatorSpec`, or
     `tf.gradients` / `tape.gradient` with respect to the trainable variables (a gradient with
     respect to an input, as for a saliency map, is no training); regularizers are
-    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`) in graph
+    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`, or a
+    penalty written by hand with `add_to_collection(REGULARIZATION_LOSSES, ...)`) in graph
     code that trains while nothing in the whole project reads the regularization collection;
     a Keras model built with `*_regularizer=` (in the same file, or by a function or
     `keras.Model` subclass of another module of the project) is trained in a
     `tf.GradientTape` loop whose loss never includes `model.losses`, and never by
-    `compile` / `fit`.
+    `compile` / `fit`. Also a penalty put in a custom collection
+    (`add_to_collection("reg_loss", wd * tf.nn.l2_loss(w))`) that nothing in the project
+    reads: it never reaches any loss (this rule's, not REG004's: no name is misspelled).
+
+    Training code lives in functions, methods and several modules, and the rule follows it
+    there. A parameter carries what the project's call sites pass to it (through wrappers,
+    constructors and `self` attributes); a function no call site reaches (an Estimator
+    `model_fn`, a method a framework calls) has parameters that carry nothing, unless the
+    parameter is named for a loss or a penalty (`total_loss`, `reg_loss`, `l2`). A loss read
+    by name from an object of another module (`layers["total_loss"]`) is cited where it is
+    formed. Only what stands for every declared regularizer counts as adding them: a penalty
+    on some tensors (`l2_reg * tf.nn.l2_loss(embedding)`) does not, and a square that is not
+    computed from weights (a WGAN-GP gradient penalty, an MSE) is no weight penalty at all.
 
     ## Why is this bad?
     In TensorFlow 1, a regularizer only puts a tensor in the `REGULARIZATION_LOSSES`
@@ -80,8 +93,12 @@ class RegularizationNotInLoss(FlowRule):
     `model.losses` either. The program runs exactly as before, printing a regularization
     loss if you ask for it, and trains without the penalty.
 
-    Each finding names where the regularization comes from and where the loss is optimized.
-    When the loss flows through a function the analysis cannot see, the rule stays silent.
+    Each finding sits at the training call whose loss lacks the penalty, and cites where the
+    regularization comes from as `path:line`. When the loss flows through a function of
+    another library the analysis cannot see, or a model is handed to such a function whose
+    result is part of the loss (`loss = compute_loss(model, x, y)`), the rule stays silent; a
+    model handed to a helper that cannot touch the loss (`load_weights(model, path)`) does
+    not silence it.
 
     ## Example
     ```python
@@ -565,7 +582,7 @@ class RegularizationNotInLoss(FlowRule):
             "loss = loss + tf.add_n(reg_losses)\n"
             "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"
             "print(sess.run(reg_losses))\n",
-            message="line 3",
+            message="example.py:3",
         ),
         # shape 1 through attributes and a fetch list (seed 000)
         Invalid(
@@ -823,27 +840,32 @@ class RegularizationNotInLoss(FlowRule):
             and not flow.reached(source)
             and (source.kind in GRAPH_FAMILY or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
         ]
-        fixed = False
+        if not candidates:
+            return
+        # Reported where the user acts (the training call, where the fix adds the term),
+        # citing the regularization as path:line.
+        fix = None
         for source in candidates:
-            fix = None
-            if not fixed:
-                term = _collected_term(flow, source, target)
-                fix = add_term_fix(self, flow, target, term) if term is not None else None
-                fixed = fix is not None
-            node = source.node
-            if (
-                source.kind != KERAS_LOSSES
-                and source.kind not in GRAPH_FAMILY
-                and isinstance(source.stmt.node, (cst.Assign, cst.AugAssign))
-            ):
-                node = source.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
-            self.report(
-                node,
-                f"regularization {'computed' if source.kind == L2_ALL else 'read'} at line {flow.line(node)} "
-                f"(`{_short(flow, node)}`) never "
-                f"reaches the loss optimized at line {flow.line(target.node)}; add it to that loss",
-                fix=fix,
-            )
+            term = _collected_term(flow, source, target)
+            fix = add_term_fix(self, flow, target, term) if term is not None else None
+            if fix is not None:
+                break
+        first = candidates[0]
+        node = first.node
+        if (
+            first.kind != KERAS_LOSSES
+            and first.kind not in GRAPH_FAMILY
+            and isinstance(first.stmt.node, (cst.Assign, cst.AugAssign))
+        ):
+            node = first.stmt.node.value  # the whole penalty, `lambda_l * tf.reduce_sum(...)`
+        more = f" (and {len(candidates) - 1} more)" if len(candidates) > 1 else ""
+        self.report(
+            target.node,
+            f"the loss optimized here never includes the regularization "
+            f"{'computed' if first.kind == L2_ALL else 'read'} at {flow.ctx.path}:{flow.line(node)} "
+            f"(`{_short(flow, node)}`){more}; add it to this loss",
+            fix=fix,
+        )
 
     def _keras_custom_loop(self, flow: Flow, sinks: list[Sink]) -> None:
         for sink in sinks:
