@@ -355,6 +355,8 @@ class Flow:
         # the callee's possible qualified names and each argument's key (position or keyword)
         # and tags, for the call-site facts the project phase joins (see reglint/interproc.py)
         self.project_calls: dict[cst.Call, tuple[tuple[str, ...], list[tuple[int | str, frozenset[Any]]]]] = {}
+        # `self.losses` read in a class whose bases come from elsewhere: the bases' names
+        self.maybe_keras: dict[Source, tuple[str, ...]] = {}
         # `add_to_collection(key, value)` calls: the statement and the value's tags
         self.collection_writes: dict[cst.Call, tuple[Stmt, frozenset[Any]]] = {}
         self.solved = False
@@ -653,6 +655,35 @@ class Flow:
                 return _NameKey(base.value)
         return _UNKNOWN
 
+    def keras_class(self, cls: cst.ClassDef) -> tuple[str, tuple[str, ...]]:
+        """Whether a class of this file is a Keras Layer or Model: "keras" (a base, or a
+        base's base in this file, is Keras's), "no" (its bases are this file's classes,
+        `object` and known libraries' other classes), or "maybe" with the bases imported from
+        elsewhere (the project phase can tell)."""
+        external: list[str] = []
+        todo, seen = [cls], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            scope = self.scope_of.get(current)
+            parent = scope.parent if scope is not None else None
+            for arg in current.bases:
+                base = arg.value
+                if isinstance(base, cst.Name) and (found := self._find_class(base.value, parent)) is not None:
+                    todo.append(found)
+                    continue
+                resolved = self.resolve(base)
+                if resolved is not None and resolved.startswith("keras."):
+                    return "keras", ()
+                if (isinstance(base, cst.Name) and base.value == "object") or (
+                    resolved is not None and resolved.split(".")[0] in _KNOWN_LIBRARIES
+                ):
+                    continue
+                external.append(resolved or dotted(base) or "")
+        return ("maybe", tuple(external)) if external else ("no", ())
+
     def _root_class(self, cls: cst.ClassDef) -> cst.ClassDef:
         """The first ancestor of `cls` in this file that has no base class here: the
         attributes a class and its subclasses set on `self` are one object's, whichever
@@ -791,8 +822,15 @@ class Flow:
         if isinstance(owner, cst.ClassDef):
             self._read(("attr", (owner, attr)))
             tags = self.attrs.get((owner, attr), frozenset())
-            if attr == "losses":
-                tags |= {self._source(KERAS_LOSSES, node)} | self._instance_models(owner)
+            assert self._current is not None
+            kind, bases = self.keras_class(self._current.scope.cls or owner) if attr == "losses" else ("no", ())
+            if kind != "no":
+                # `self.losses` is Keras's only in a Layer or Model (a project's own class may
+                # keep its list of loss terms under that name)
+                source = self._source(KERAS_LOSSES, node)
+                if kind == "maybe":
+                    self.maybe_keras[source] = bases
+                tags |= {source} | self._instance_models(owner)
         elif owner is not _UNKNOWN:
             self._read(("attr", (owner, attr)))
             tags = self.attrs.get((owner, attr), frozenset()) | self.eval(node.value)

@@ -32,7 +32,7 @@ from reglint.dataflow import (
     regularizer_keyword,
 )
 from reglint.engine import ProjectFacts
-from reglint.interproc import Bindings, call_facts, callers_wanted, param_refs
+from reglint.interproc import Bindings, call_facts, callers_wanted, module_of, param_refs
 from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
@@ -367,6 +367,28 @@ class RegularizationNotInLoss(FlowRule):
                 "op = run(x, y, 1e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()]))\n",
             }
         ),
+        # `self.losses` of a project's own class (no Keras base) is its list of loss terms
+        Valid(
+            TF1 + "class Heads:\n"
+            "    def __init__(self, logits, labels):\n"
+            "        self.losses = [tf.losses.softmax_cross_entropy(labels, logits)]\n"
+            "        self.loss = tf.add_n(self.losses) + tf.losses.get_regularization_loss()\n"
+            "        self.fetches = [self.loss, self.losses]\n"
+            "        self.op = tf.train.AdamOptimizer().minimize(self.loss)\n"
+        ),
+        # ... also when its base class comes from another module of the project
+        Valid(
+            files={
+                "base.py": "class Base:\n    def __init__(self):\n        self.losses = []\n",
+                "net.py": "import tensorflow as tf\nfrom base import Base\n"
+                "class Net(Base):\n"
+                "    def train_step(self, x, y):\n"
+                "        with tf.GradientTape() as tape:\n"
+                "            loss = tf.reduce_mean(tf.square(self(x) - y))\n"
+                "            reg = tf.add_n(self.losses)\n"
+                "        return tape.gradient(loss, self.trainable_variables)\n",
+            }
+        ),
         # a loss-named parameter no call site of the file binds may hold the penalty
         Valid(
             TF1 + "reg = tf.losses.get_regularization_loss()\n"
@@ -429,6 +451,21 @@ class RegularizationNotInLoss(FlowRule):
             },
             path="model.py",
             message="model.py:3",
+        ),
+        # `self.losses` of a subclass of a Keras model defined in another module
+        Invalid(
+            files={
+                "base.py": "import tensorflow as tf\nclass Base(tf.keras.Model):\n    pass\n",
+                "net.py": "import tensorflow as tf\nfrom base import Base\n"
+                "class Net(Base):\n"
+                "    def train_step(self, x, y):\n"
+                "        with tf.GradientTape() as tape:\n"
+                "            loss = tf.reduce_mean(tf.square(self(x) - y))\n"
+                "            reg = tf.add_n(self.losses)\n"
+                "        return tape.gradient(loss, self.trainable_variables)\n",
+            },
+            path="net.py",
+            message="net.py:7",
         ),
         # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
         Invalid(
@@ -770,6 +807,7 @@ class RegularizationNotInLoss(FlowRule):
     def judge(self, flow: Flow) -> None:
         self._collections(flow)
         self._formed(flow)
+        self._classes(flow)
         for call, data in call_facts(flow):
             self.fact("call", call, **data)
         sinks = flow.sink_list()
@@ -791,6 +829,17 @@ class RegularizationNotInLoss(FlowRule):
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
                 self.fact("train", train.node, fix=fix, via=_loss_key(flow, train), params=param_refs(flow, train.tags))
         self._keras_custom_loop(flow, sinks)
+
+    def _classes(self, flow: Flow) -> None:
+        """A `class` fact per module-level class with bases from elsewhere: whether it is a
+        Keras class, or which bases would tell (for `self.losses` in its subclasses)."""
+        for scope in flow.scopes_all():
+            node = scope.node
+            if not isinstance(node, cst.ClassDef) or scope.parent is None or scope.parent.kind != "module":
+                continue
+            kind, bases = flow.keras_class(node)
+            if kind != "no":
+                self.fact("class", node.name, name=node.name.value, keras=kind == "keras", bases=list(bases))
 
     def _formed(self, flow: Flow) -> None:
         """Where losses are stored under a name (`self._losses["total_loss"] = loss`,
@@ -840,7 +889,21 @@ class RegularizationNotInLoss(FlowRule):
             and not flow.reached(source)
             and (source.kind in GRAPH_FAMILY or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
         ]
+        # `self.losses` of a class whose bases come from elsewhere is Keras's only if the
+        # project says those bases are Keras classes: judged in the project phase
+        maybe = [source for source in candidates if source in flow.maybe_keras]
+        candidates = [source for source in candidates if source not in flow.maybe_keras]
         if not candidates:
+            for source in maybe[:1]:
+                term = _collected_term(flow, source, target)
+                self.fact(
+                    "maybe_keras",
+                    target.node,
+                    fix=add_term_fix(self, flow, target, term) if term is not None else None,
+                    bases=list(flow.maybe_keras[source]),
+                    message=f"the loss optimized here never includes the regularization read at "
+                    f"{flow.ctx.path}:{flow.line(source.node)} (`{_short(flow, source.node)}`); add it to this loss",
+                )
             return
         # Reported where the user acts (the training call, where the fix adds the term),
         # citing the regularization as path:line.
@@ -1013,6 +1076,16 @@ class RegularizationNotInLoss(FlowRule):
         name the functions whose parameters those call sites pass on."""
         facts = project.by_kind(cls.code)
         wanted: list[Token] = sorted(callers_wanted(facts))
+        # the modules defining the bases of classes that read `self.losses`
+        wanted.extend(
+            sorted(
+                {
+                    Word(base.rpartition(".")[2].encode())
+                    for f in facts.get("maybe_keras", [])
+                    for base in f.data["bases"]
+                }
+            )
+        )
         if not facts.get("read"):
             wanted.extend((b"regularizer", declarer) for declarer in _DECLARERS)
             if facts.get("declare"):
@@ -1050,6 +1123,10 @@ class RegularizationNotInLoss(FlowRule):
         for loop in facts.get("loop", []):
             if not bindings.carry(loop.path, loop.data["params"]):
                 yield Finding(cls.code, cls.name, loop.data["message"], loop.path, loop.range, loop.fix)
+        classes = facts.get("class", [])
+        for read in facts.get("maybe_keras", []):
+            if any(_is_keras_class(name, classes, set()) for name in read.data["bases"]):
+                yield Finding(cls.code, cls.name, read.data["message"], read.path, read.range, read.fix)
         yield from cls._uncollected(facts.get("collect", []), facts.get("collected", []))
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
@@ -1114,6 +1191,22 @@ def _builder_matches(builder: Fact, imported: str) -> bool:
     if dotted_path.endswith(".__init__"):
         dotted_path = dotted_path[: -len(".__init__")]
     return dotted_path == module or dotted_path.endswith("." + module)
+
+
+def _is_keras_class(name: str, classes: list[Fact], seen: set[str]) -> bool:
+    """Whether the class a module imports as `name` is, by the project's class facts, a
+    Keras Layer or Model (a class the project does not describe is not known to be one)."""
+    if name in seen:
+        return False
+    seen.add(name)
+    module, _, short = name.rpartition(".")
+    for fact in classes:
+        if fact.data["name"] != short or not module:
+            continue
+        where = module_of(fact.path)
+        if where == module or where.endswith("." + module):
+            return fact.data["keras"] or any(_is_keras_class(base, classes, seen) for base in fact.data["bases"])
+    return False
 
 
 def _stored_key(target: cst.BaseExpression, self_name: str) -> str | None:
