@@ -1,4 +1,10 @@
-"""Def-use analysis of regularization terms, for REG001, REG006, REG007 and REG009.
+"""Def-use analysis of regularization terms, for REG001, REG006, REG007 and REG009: how a
+statement moves a value, within one file.
+
+The analysis is split along its seams: what a value carries (the tags, and the names that
+recognise them) is reglint/values.py; how a statement moves it, this module; how modules
+exchange it (call-site facts joined in the project phase), reglint/interproc.py; the
+queries and fixes rules share on a solved flow, reglint/flowfix.py.
 
 The analysis rides on the engine's single traversal: the first dataflow rule of a file to
 see the Module becomes the *owner* of the file's `Flow`, and its visit_/leave_ methods feed
@@ -10,41 +16,43 @@ Solving interprets the recorded statements, flow-insensitively per scope, until 
 changes. A value is the set of *tags* it carries:
 
 - `Source`: a regularization term, where it comes from (`get_collection(REGULARIZATION_LOSSES)`,
-  `get_regularization_loss()`, `get_total_loss()`, `model.losses`, an L2 sum, a Keras layer
-  built with `*_regularizer=`);
-- `OPAQUE`: the value comes from somewhere the analysis cannot see into (a parameter of a
-  function called from elsewhere, an unknown call whose name says it is a loss);
+  `get_regularization_loss()`, `get_total_loss()`, `model.losses`, an L2 sum over weights, a
+  Keras layer built with `*_regularizer=`);
+- `OPAQUE`: the value comes from a call the analysis cannot see into whose name says it is a
+  loss; `UNBOUND`: a loss-named value the file does not bind (a parameter, a name, an
+  attribute); `Param`: a parameter no call site of the file binds, which carries what the
+  project's callers pass (reglint/interproc.py);
+- `WEIGHT` / `TRAINABLE`: variables, and all the trainable variables;
 - object tags: a GradientTape, an optimizer, an instance of a class of this module, a
-  function of this module.
+  function of this module, the result of an unknown call that received a model (`Handed`).
 
 Values flow through assignments (tuple unpacking, augmented assignment, `list.append`),
 arithmetic, TensorFlow / Keras calls (their result carries their arguments' tags), list
 building and comprehensions, calls of functions of the same module (arguments to parameters,
-returns to results) and attributes (`self.x`, class attributes). Sinks, where a value is
-optimized, record the tags of the loss they receive; print / logging / `tf.summary` /
-`sess.run` consume a value without optimizing it or losing track of it. A source that flows
-into a call the analysis cannot follow *escapes*: rules stay silent about it.
+returns to results) and attributes (`self.x`, class attributes, shared by the classes of one
+hierarchy in the file). Sinks, where a value is optimized, record the tags of the loss they
+receive; print / logging / `tf.summary` / `sess.run` consume a value without optimizing it or
+losing track of it. A source that flows into a call the analysis cannot follow *escapes*:
+rules stay silent about it.
 """
 
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
 
+from reglint.flowfix import call_argument, contains, loads_of
 from reglint.names import dotted
-from reglint.rule import Insert, PendingFix, Replace, Rule, Word
+from reglint.rule import Rule
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_METHODS_WRITE,
     COLLECTION_READERS,
     COLLECTION_WRITERS,
-    GRAPH_DECLARERS,
-    GRAPH_DECLARERS_PREFIXES,
     GRAPH_KEYS,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
@@ -54,279 +62,60 @@ from reglint.tfnames import (
     is_neutral_call,
     is_optimizer_class,
 )
+from reglint.values import (
+    COLLECTION,
+    ESTIMATOR_SPECS,
+    FIT_METHODS,
+    KERAS_LOSSES,
+    KERAS_MODEL,
+    KNOWN,
+    KNOWN_LIBRARIES,
+    L2,
+    L2_ALL,
+    L2_CALLS,
+    MUTATORS,
+    OPAQUE,
+    OPTIMIZER,
+    REG_LOSS,
+    REGULARIZER_FACTORIES_PREFIXES,
+    SINK_METHODS,
+    SQUARE_CALLS,
+    SUM_REDUCERS,
+    TAPE_CTOR,
+    TOTAL_LOSS,
+    TRAIN_OP_FUNCTIONS,
+    TRAINABLE,
+    TRAINABLE_ALL_ATTRS,
+    TRAINABLE_ALL_CALLS,
+    UNBOUND,
+    VARIABLE_COLLECTIONS,
+    WEIGHT,
+    WEIGHT_ATTRS,
+    WEIGHT_LIKE,
+    WEIGHT_MAKERS,
+    WEIGHT_METHODS,
+    WEIGHT_PRESERVING,
+    Addition,
+    Function,
+    Handed,
+    Imported,
+    Instance,
+    Param,
+    Scope,
+    Sink,
+    Source,
+    Stmt,
+    Tape,
+    carried,
+    lossy,
+    penalty_named,
+    plain,
+    union,
+    weight_named,
+)
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
-
-OPAQUE = "opaque"
-# a value named for a loss or a penalty that this file does not bind (a parameter no call site
-# here binds, a name bound nowhere, an attribute never assigned here): it may hold anything,
-# but not something the project's own files could not make (a read of the collection, when no
-# file reads it)
-UNBOUND = "unbound"
-
-# kinds of Source
-COLLECTION = "collection"  # the REGULARIZATION_LOSSES list
-REG_LOSS = "reg_loss"  # get_regularization_loss(): its sum
-TOTAL_LOSS = "total_loss"  # get_total_loss(): data losses + regularization
-KERAS_LOSSES = "keras_losses"  # model.losses / layer.losses
-L2 = "l2"  # an explicit penalty on some tensor
-L2_ALL = "l2_all"  # an explicit penalty over all trainable variables
-KERAS_MODEL = "keras_model"  # a Keras layer built with *_regularizer=, and what is built from it
-
-GRAPH_FAMILY = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS})
-PENALTIES = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS, KERAS_LOSSES, L2, L2_ALL})
-# the penalties that stand for every regularizer declared (not a penalty on some tensors)
-COVERING = frozenset({COLLECTION, REG_LOSS, TOTAL_LOSS, KERAS_LOSSES, L2_ALL})
-
-SINK_METHODS = frozenset({"minimize", "compute_gradients"})
-FIT_METHODS = frozenset({"fit", "fit_generator", "train_on_batch", "compile"})
-MUTATORS = frozenset({"append", "extend", "insert", "add"})
-TRAINABLE_ALL_ATTRS = frozenset({"trainable_variables", "trainable_weights", "weights", "variables"})
-TRAINABLE_ALL_CALLS = frozenset({"tensorflow.trainable_variables", "tensorflow.global_variables"})
-L2_CALLS = frozenset({"tensorflow.nn.l2_loss", "tensorflow.norm", "tensorflow.nn.l2_normalize"})
-SQUARE_CALLS = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
-SUM_REDUCERS = frozenset({"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "builtins.sum"})
-_WEIGHT_LIKE = (cst.Name, cst.Attribute, cst.Subscript)
-# calls that make a variable, methods that make or return a layer's weights, a layer's weight
-# attributes, and the TensorFlow ops whose result is still those weights (reshaped, cast,
-# looked up); any other op computes an activation from them
-WEIGHT_MAKERS = frozenset(
-    {
-        "tensorflow.Variable",
-        "tensorflow.get_variable",
-        "tensorflow.get_local_variable",
-        "tensorflow.contrib.layers.variable",
-        "tensorflow.contrib.layers.model_variable",
-        "slim.variable",
-        "slim.model_variable",
-        "keras.Variable",
-    }
-)
-WEIGHT_METHODS = frozenset({"add_weight", "add_variable", "get_weights", "get_variable"})
-WEIGHT_ATTRS = frozenset(
-    {"kernel", "bias", "embeddings", "depthwise_kernel", "pointwise_kernel", "recurrent_kernel", "gamma", "beta"}
-)
-WEIGHT_PRESERVING = frozenset(
-    {
-        "tensorflow.reshape",
-        "tensorflow.identity",
-        "tensorflow.cast",
-        "tensorflow.transpose",
-        "tensorflow.squeeze",
-        "tensorflow.expand_dims",
-        "tensorflow.gather",
-        "tensorflow.concat",
-        "tensorflow.stack",
-        "tensorflow.convert_to_tensor",
-        "tensorflow.nn.embedding_lookup",
-        "tensorflow.abs",
-        "tensorflow.math.abs",
-        "tensorflow.square",
-        "tensorflow.math.square",
-    }
-)
-VARIABLE_COLLECTIONS = frozenset(
-    {"trainable_variables", "variables", "model_variables", "weights", "trainable_resource_variables"}
-)
-# what weights are called when nothing else tells (a value of unknown origin)
-_WEIGHT_NAME = re.compile(
-    r"^(w|v|var|vars|theta|params?|variables?|kernels?|weights?|embeddings?|emb\w*)\d*$"
-    r"|^(w|weights?|kernel|var)_|_(w|weights?|kernel|vars?|params|emb\w*)\d*$"
-)
-REGULARIZER_FACTORIES_PREFIXES = ("keras.regularizers.",)
-TRAIN_OP_FUNCTIONS = frozenset(
-    {"slim.learning.create_train_op", "tensorflow.contrib.training.create_train_op", "slim.create_train_op"}
-)
-ESTIMATOR_SPECS = frozenset(
-    {
-        "tensorflow.estimator.EstimatorSpec",
-        "tensorflow.estimator.tpu.TPUEstimatorSpec",
-        "tensorflow.contrib.tpu.TPUEstimatorSpec",
-    }
-)
-LOSSY_WORDS = ("loss", "cost", "objective")
-
-# The bytes the recognisers above need in a file, for the prefilter TOKENS of the rules that
-# read the dataflow (see reglint/rules/__init__.py). Names resolve only through the file's
-# own imports and aliases, so the last part of a resolved name is written in the file, as a
-# whole word (a Word) where the recogniser compares whole names.
-# Sinks: opt.minimize / compute_gradients, tf.gradients, tape.gradient of a tf.GradientTape,
-# create_train_op, (TPU)EstimatorSpec(loss=...), x.add_loss.
-SINK_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    (Word(b"minimize"),),
-    (Word(b"compute_gradients"),),
-    (Word(b"gradients"),),
-    (Word(b"gradient"), Word(b"GradientTape")),
-    (b"create_train_op",),
-    (b"EstimatorSpec",),
-    (Word(b"add_loss"),),
-)
-# Sinks that train whatever they are given (tf.gradients and tape.gradient train only with
-# respect to the trainable variables, which needs TRAINABLE_TOKENS too)
-ALWAYS_TRAINING_TOKENS = (Word(b"minimize"), Word(b"compute_gradients"), b"create_train_op", b"EstimatorSpec")
-# COLLECTION, REG_LOSS and TOTAL_LOSS: get_collection('regularization_losses' or
-# GraphKeys.REGULARIZATION_LOSSES), get_regularization_loss(es)(), get_total_loss()
-GRAPH_READ_TOKENS = (b"REGULARIZATION_LOSSES", b"regularization_losses", b"get_regularization_loss", b"get_total_loss")
-# L2: tf.nn.l2_loss, tf.norm / tf.nn.l2_normalize, a regularizer called on a tensor
-# (`keras.regularizers.l2(0.01)(w)`, `*_regularizer(...)(w)`), (reduce_)sum of tf.square,
-# tf.abs or `w ** 2` (L2_CALLS, REGULARIZER_FACTORIES_PREFIXES, SUM_REDUCERS, SQUARE_CALLS).
-# KERAS_LOSSES: the attribute `x.losses` (the word: it may follow the dot after a line break
-# inside brackets).
-L2_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    (b"l2_loss",),
-    (Word(b"norm"),),
-    (Word(b"l2_normalize"),),
-    (b"regularizer",),
-    *(
-        (total, term)
-        for total in (Word(b"sum"), Word(b"reduce_sum"))
-        for term in (Word(b"square"), Word(b"abs"), b"**")
-    ),
-)
-KERAS_LOSSES_TOKEN = Word(b"losses")
-# the attributes and calls that stand for all the trainable variables (TRAINABLE_ALL_ATTRS,
-# TRAINABLE_ALL_CALLS)
-TRAINABLE_TOKENS = tuple(
-    Word(name.rpartition(".")[2].encode()) for name in sorted(TRAINABLE_ALL_ATTRS | TRAINABLE_ALL_CALLS)
-)
-
-
-# --------------------------------------------------------------------------------------
-# what the traversal records
-
-
-@dataclass(eq=False)
-class Scope:
-    """A module, class body or function: where names live."""
-
-    node: cst.CSTNode
-    parent: Scope | None
-    kind: str  # "module", "class", "function"
-    cls: cst.ClassDef | None = None  # the class a method belongs to
-    self_name: str | None = None
-    params: list[str] = field(default_factory=list)
-    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
-    classes: dict[str, cst.ClassDef] = field(default_factory=dict)
-
-
-@dataclass(eq=False)
-class Stmt:
-    """A statement (or compound-statement header) with the context it runs in."""
-
-    node: cst.CSTNode  # a small statement, or the For / With / If / While header owner
-    line: cst.CSTNode  # the statement in its block (SimpleStatementLine or compound)
-    scope: Scope
-    tapes: tuple[cst.With, ...]
-    chain: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]  # (block, statement in it), outermost first
-    order: int = 0  # position in source order among the recorded statements
-
-    def __repr__(self) -> str:
-        return f"Stmt({type(self.node).__name__})"
-
-
-@dataclass(eq=False)
-class Source:
-    kind: str
-    node: cst.CSTNode
-    stmt: Stmt
-
-    def __repr__(self) -> str:
-        return f"Source({self.kind})"
-
-
-@dataclass(eq=False)
-class Sink:
-    kind: str  # "minimize", "gradients", "tape", "train_op", "estimator", "add_loss"
-    node: cst.Call
-    arg: cst.BaseExpression
-    stmt: Stmt
-    tape: cst.With | None = None
-    tags: frozenset[Any] = frozenset()
-    trains: bool = False  # optimizes variables (not a gradient with respect to inputs)
-
-    def __repr__(self) -> str:
-        return f"Sink({self.kind})"
-
-    @property
-    def graph_style(self) -> bool:
-        return self.kind in ("minimize", "gradients", "train_op", "estimator")
-
-    def sources(self, kinds: Iterable[str] | None = None) -> list[Source]:
-        wanted = set(kinds) if kinds is not None else None
-        return [t for t in self.tags if isinstance(t, Source) and (wanted is None or t.kind in wanted)]
-
-    @property
-    def opaque(self) -> bool:
-        return OPAQUE in self.tags or UNBOUND in self.tags
-
-    @property
-    def opaque_call(self) -> bool:
-        """The loss comes from a call into code the analysis cannot see (another library)."""
-        return OPAQUE in self.tags
-
-
-@dataclass(eq=False)
-class Addition:
-    """`left + right` as evaluated, for fixes that drop one term."""
-
-    node: cst.BinaryOperation
-    left: frozenset[Any]
-    right: frozenset[Any]
-
-
-@dataclass(frozen=True)
-class Tape:
-    with_node: cst.With
-
-
-@dataclass(frozen=True)
-class Instance:
-    cls: cst.ClassDef
-
-
-@dataclass(frozen=True)
-class Function:
-    node: cst.FunctionDef
-
-
-@dataclass(frozen=True)
-class Imported:
-    """A value made by a call of an imported name the analysis cannot see into
-    (`model = YoloV3(...)` with `from models import YoloV3`): followed so that the project
-    phase can match it with what the other module says about that name."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Param:
-    """What a parameter of a function holds when no call site of its own file binds it: what
-    the project's callers pass (joined in the project phase, see reglint/interproc.py)."""
-
-    func: cst.FunctionDef
-    name: str
-
-
-@dataclass(frozen=True)
-class Handed:
-    """The result of a call the analysis cannot follow that received a model (or a value
-    built by an imported builder): a loss that carries it may hold what the callee added."""
-
-    call: cst.Call
-
-
-OPTIMIZER = "optimizer"
-TAPE_CTOR = "tape_ctor"
-WEIGHT = "weight"  # a variable (tf.Variable, get_variable, a layer's kernel / bias / weights)
-TRAINABLE = "trainable"  # all the trainable variables of a graph or model
-KNOWN = "known"  # a value a TensorFlow / Keras call made: calling it or its methods is followed
-OBJECT_TAGS = (Tape, Instance, Function)
-
-
-def _is_plain(tag: Any) -> bool:
-    return not isinstance(tag, OBJECT_TAGS) and tag not in (OPTIMIZER, TAPE_CTOR)
-
 
 # --------------------------------------------------------------------------------------
 # the flow of one file
@@ -678,7 +467,7 @@ class Flow:
                 if resolved is not None and resolved.startswith("keras."):
                     return "keras", ()
                 if (isinstance(base, cst.Name) and base.value == "object") or (
-                    resolved is not None and resolved.split(".")[0] in _KNOWN_LIBRARIES
+                    resolved is not None and resolved.split(".")[0] in KNOWN_LIBRARIES
                 ):
                     continue
                 external.append(resolved or dotted(base) or "")
@@ -737,16 +526,16 @@ class Flow:
         if self._record and isinstance(node.operator, cst.Add):
             self.additions[node] = Addition(node, left, right)
             self.combinations.append([left, right])
-        return _plain(left | right)
+        return plain(left | right)
 
     def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> frozenset[Any]:
         parts = [self.eval(e.value) for e in node.elements]
         if self._record and len(parts) > 1:
             self.combinations.append(parts)
-        return _union(parts)
+        return union(parts)
 
     def _dict(self, node: cst.Dict) -> frozenset[Any]:
-        return _union(
+        return union(
             self.eval(e.value) for e in node.elements if isinstance(e, (cst.DictElement, cst.StarredDictElement))
         )
 
@@ -777,7 +566,7 @@ class Flow:
             return (elt_tags - {t for t in elt_tags if isinstance(t, Source) and t.kind == L2}) | {
                 self._source(L2_ALL, node)
             }
-        return _plain(elt_tags | iter_tags)
+        return plain(elt_tags | iter_tags)
 
     def _name(self, node: cst.Name) -> frozenset[Any]:
         assert self._current is not None
@@ -799,7 +588,7 @@ class Flow:
                     # calls, or a function of the project's other modules. It carries what
                     # those callers pass (joined in the project phase), and a parameter named
                     # for a loss or a penalty may carry anything, as an unbound name does.
-                    tags |= {UNBOUND} if _penalty_named(name) else {Param(func, name)}
+                    tags |= {UNBOUND} if penalty_named(name) else {Param(func, name)}
                 return tags
             if name in scope.functions and scope.kind != "class":
                 return frozenset({Function(scope.functions[name])})
@@ -808,12 +597,12 @@ class Flow:
             scope = scope.parent
         # bound nowhere in this file (a star import, a global set elsewhere): unknown, and a
         # loss of that name may hold anything
-        return frozenset({UNBOUND}) if _lossy(name) else frozenset()
+        return frozenset({UNBOUND}) if lossy(name) else frozenset()
 
     def _attribute(self, node: cst.Attribute) -> frozenset[Any]:
         resolved = self.resolve(node)
         if resolved is not None:
-            if node.attr.value == "losses" and resolved.split(".")[0] not in _KNOWN_LIBRARIES:
+            if node.attr.value == "losses" and resolved.split(".")[0] not in KNOWN_LIBRARIES:
                 return frozenset({self._source(KERAS_LOSSES, node)})  # `net.losses` of an imported model
             return frozenset()
         attr = node.attr.value
@@ -848,14 +637,14 @@ class Flow:
             tags |= {TRAINABLE}
         elif attr in WEIGHT_ATTRS:
             tags |= {WEIGHT}
-        elif attr not in self.assigned_attrs and _lossy(attr) and not tags - {OPAQUE, UNBOUND}:
+        elif attr not in self.assigned_attrs and lossy(attr) and not tags - {OPAQUE, UNBOUND}:
             tags |= {UNBOUND}
-        return _plain(tags) | {t for t in tags if isinstance(t, Instance)}
+        return plain(tags) | {t for t in tags if isinstance(t, Instance)}
 
     def _instance_models(self, cls: cst.ClassDef) -> frozenset[Any]:
         cls = self._root_class(cls)
         self._read(("attrs of", cls))
-        return _union(
+        return union(
             frozenset(t for t in tags if isinstance(t, Source) and t.kind == KERAS_MODEL)
             for (owner, _), tags in self.attrs.items()
             if owner is cls
@@ -893,12 +682,12 @@ class Flow:
                 self.eval(func.value)
             return frozenset()
         arg_tags = [self.eval(arg.value) for arg in node.args]
-        args = _union(arg_tags)
-        if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in _KNOWN_LIBRARIES:
+        args = union(arg_tags)
+        if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
             self._note_project_call(node, (name,), arg_tags)
             made = frozenset({Imported(name)}) | self._escape_args(node, args)
-            return made | {OPAQUE} if _lossy(name) else made
+            return made | {OPAQUE} if lossy(name) else made
         if name is not None:
             if name == "tensorflow.GradientTape":
                 return frozenset({TAPE_CTOR})
@@ -910,7 +699,7 @@ class Flow:
                 return frozenset({TRAINABLE})
             if name in WEIGHT_MAKERS:
                 return frozenset({KNOWN, WEIGHT})
-            tags = _plain(args) | {KNOWN}
+            tags = plain(args) | {KNOWN}
             if WEIGHT in tags and name not in WEIGHT_PRESERVING:
                 tags -= {WEIGHT}  # `tf.matmul(x, w)` is an activation, `tf.reshape(w, ...)` a weight
             if name.startswith("keras.") and self._has_regularizer_kw(node):
@@ -943,7 +732,7 @@ class Flow:
                 and not isinstance(func.value, cst.SimpleString)
             ):
                 handed = self._escape_args(node, args)
-                return handed | {OPAQUE} if _lossy(method or "") else handed
+                return handed | {OPAQUE} if lossy(method or "") else handed
             owner = self._attr_owner(func.value)
             if isinstance(owner, cst.ClassDef) and method is not None:
                 target = self._method(owner, method)
@@ -954,9 +743,9 @@ class Flow:
                 # `self.layer(x)`: the call of an attribute holding a value
                 callee = self._attribute(func)
                 self._note_keras_call(node, callee)
-                return _plain(callee | args)
+                return plain(callee | args)
             self._note_keras_call(node, receiver)
-            return _plain(receiver | args) | {t for t in receiver if isinstance(t, Instance)}
+            return plain(receiver | args) | {t for t in receiver if isinstance(t, Instance)}
         if isinstance(func, cst.Name):
             assert self._current is not None
             target = self._find_function(func.value, self._current.scope)
@@ -975,17 +764,17 @@ class Flow:
                     if isinstance(tag, Function):
                         return self._invoke(tag.node, node, bound=False)
                 self._note_keras_call(node, callee)
-                return _plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
+                return plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
             handed = self._escape_args(node, args)
-            return handed | {OPAQUE} if _lossy(func.value) else handed
+            return handed | {OPAQUE} if lossy(func.value) else handed
         # a call of a call: `tf.contrib.layers.l2_regularizer(0.5)(w)`, `Dense(3)(x)`
         callee = self.eval(func)
         if isinstance(func, cst.Call):
             inner = self.resolve(func.func) or ""
             if inner.startswith(("keras.", "tensorflow.", "slim.")):
-                return _plain(callee | args)
+                return plain(callee | args)
         if callee:
-            return _plain(callee | args)
+            return plain(callee | args)
         return self._escape_args(node, args)
 
     def _note_project_call(self, node: cst.Call, callees: tuple[str, ...], arg_tags: list[frozenset[Any]]) -> None:
@@ -998,7 +787,7 @@ class Flow:
         for index, (arg, tags) in enumerate(zip(node.args, arg_tags, strict=True)):
             if arg.star:
                 break  # positions after `*args` are unknown
-            if any(_carried(t) for t in tags):
+            if any(carried(t) for t in tags):
                 args.append((arg.keyword.value if arg.keyword is not None else index, tags))
         if args:
             self.project_calls[node] = (callees, args)
@@ -1121,14 +910,14 @@ class Flow:
                 isinstance(inner, cst.Call)
                 and self.resolve(inner.func) in SQUARE_CALLS
                 and inner.args
-                and isinstance(inner.args[0].value, _WEIGHT_LIKE)
+                and isinstance(inner.args[0].value, WEIGHT_LIKE)
                 and self._weighty(inner.args[0].value)
             ):
                 return self._source(L2, node)
             if (
                 isinstance(inner, cst.BinaryOperation)
                 and isinstance(inner.operator, cst.Power)
-                and isinstance(inner.left, _WEIGHT_LIKE)
+                and isinstance(inner.left, WEIGHT_LIKE)
                 and self._weighty(inner.left)
             ):
                 return self._source(L2, node)
@@ -1152,7 +941,7 @@ class Flow:
             return False
         if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance)) for t in tags):
             return True
-        return _weight_named(node)
+        return weight_named(node)
 
     def _is_variables_key(self, key: cst.BaseExpression | None) -> bool:
         if isinstance(key, cst.SimpleString):
@@ -1318,7 +1107,7 @@ class Flow:
         for stmt in self.stmts:
             if stmt.scope is not scope:
                 continue
-            for found in _loads(stmt.node, name):
+            for found in loads_of(stmt.node, name):
                 yield found, stmt
 
 
@@ -1357,297 +1146,6 @@ _UNKNOWN = _Unknown()
 @dataclass(frozen=True)
 class _NameKey:
     name: str
-
-
-_KNOWN_LIBRARIES = frozenset({"tensorflow", "keras", "slim", "numpy", "math", "builtins", "functools", "itertools"})
-
-
-def _carried(tag: Any) -> bool:
-    """Tags a call site hands to another module's parameter that matter there."""
-    return (isinstance(tag, Source) and tag.kind in COVERING) or tag in (OPAQUE, UNBOUND) or isinstance(tag, Param)
-
-
-def _union(items: Iterable[frozenset[Any]]) -> frozenset[Any]:
-    out: frozenset[Any] = frozenset()
-    for item in items:
-        out |= item
-    return out
-
-
-def _plain(tags: frozenset[Any]) -> frozenset[Any]:
-    return frozenset(t for t in tags if _is_plain(t))
-
-
-# what a parameter's name says it holds: a loss or a penalty (`total_loss`, `reg_loss`, `l2`,
-# `weight_decay_loss`, `wd`, `penalty`); matched on the lowercased name
-PENALTY_WORDS = (*LOSSY_WORDS, "penalt", "regulari", "reg_", "l1", "l2", "decay")
-PENALTY_NAMES = frozenset({"reg", "wd", "total", "terms"})
-
-
-def _penalty_named(name: str) -> bool:
-    lowered = name.lower()
-    return lowered in PENALTY_NAMES or any(word in lowered for word in PENALTY_WORDS)
-
-
-def _weight_named(node: cst.BaseExpression) -> bool:
-    while isinstance(node, cst.Subscript):
-        node = node.value
-    name = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else ""
-    return bool(name) and _WEIGHT_NAME.search(name.lower()) is not None
-
-
-def _lossy(name: str) -> bool:
-    last = name.rsplit(".", 1)[-1].lower()
-    return any(word in last for word in LOSSY_WORDS)
-
-
-def call_argument(call: cst.Call, index: int, keyword: str) -> cst.BaseExpression | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    if index < 0:
-        return None
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    return positional[index].value if index < len(positional) else None
-
-
-def _loads(node: cst.CSTNode, name: str) -> Iterator[cst.Name]:
-    """Name nodes reading `name` inside a statement (targets of plain assignments excluded)."""
-    if isinstance(node, cst.Assign):
-        roots: list[cst.CSTNode] = [node.value]
-        roots += [t.target for t in node.targets if not isinstance(t.target, cst.Name)]
-    elif isinstance(node, (cst.For,)):
-        roots = [node.iter]
-    elif isinstance(node, (cst.If, cst.While)):
-        roots = [node.test]
-    elif isinstance(node, cst.With):
-        roots = [item.item for item in node.items]
-    else:
-        roots = [node]
-    for root in roots:
-        yield from _names(root, name)
-
-
-def _names(node: cst.CSTNode, name: str) -> Iterator[cst.Name]:
-    if isinstance(node, cst.Name):
-        if node.value == name:
-            yield node
-        return
-    if isinstance(node, cst.Attribute):
-        yield from _names(node.value, name)
-        return
-    for child in node.children:
-        yield from _names(child, name)
-
-
-def mentions(node: cst.CSTNode, ref: str) -> bool:
-    """Whether an expression uses the object named by `ref` (`model`, `self.model`)."""
-    head, _, attr = ref.partition(".")
-    if not attr:
-        return any(True for _ in _names(node, head))
-    if (
-        isinstance(node, cst.Attribute)
-        and node.attr.value == attr
-        and isinstance(node.value, cst.Name)
-        and node.value.value == head
-    ):
-        return True
-    return any(mentions(child, ref) for child in node.children)
-
-
-def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    """Whether `inner` is `outer` or lies inside it (a walk of `outer` only)."""
-    if outer is inner:
-        return True
-    return any(contains(child, inner) for child in outer.children)
-
-
-def statement_text(module: cst.Module, stmt: cst.CSTNode) -> str:
-    """The source of a statement to move: its own comment lines, then the statement, without
-    indentation (Insert(own_line=True) indents each line like its anchor)."""
-    comments: list[str] = []
-    if isinstance(stmt, cst.SimpleStatementLine):
-        comments = [line.comment.value for line in stmt.leading_lines if line.comment is not None]
-        stmt = stmt.with_changes(leading_lines=[])
-    return "\n".join([*comments, module.code_for_node(stmt).rstrip("\r\n")])
-
-
-def moved_statement(flow: Flow, stmt: Stmt) -> str | None:
-    """The name a movable statement assigns: a line holding one plain `name = value`."""
-    line = stmt.line
-    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or line.body[0] is not stmt.node:
-        return None
-    node = stmt.node
-    if not isinstance(node, cst.Assign) or len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
-        return None
-    return node.targets[0].target.value
-
-
-def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
-    """Statements of `scope` that bind `name` (assignment, augmented assignment, for target)."""
-    found = []
-    for stmt in flow.stmts:
-        if stmt.scope is not scope:
-            continue
-        node = stmt.node
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
-            targets = [node.target]
-        elif isinstance(node, cst.With):
-            targets = [item.asname.name for item in node.items if item.asname is not None]
-        if any(any(True for _ in _names(t, name)) for t in targets):
-            found.append(stmt)
-    return found
-
-
-__all__ = [
-    "COLLECTION",
-    "COVERING",
-    "GRAPH_FAMILY",
-    "KERAS_LOSSES",
-    "KERAS_MODEL",
-    "L2",
-    "L2_ALL",
-    "OPAQUE",
-    "PENALTIES",
-    "REG_LOSS",
-    "TOTAL_LOSS",
-    "Addition",
-    "Flow",
-    "FlowRule",
-    "Handed",
-    "Imported",
-    "Scope",
-    "Sink",
-    "Source",
-    "Stmt",
-    "add_term_fix",
-    "assignments_of",
-    "call_argument",
-    "contains",
-    "is_graph_declarer",
-    "mentions",
-    "reference_to",
-    "regularizer_keyword",
-    "statement_text",
-]
-
-
-def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> PendingFix | None:
-    """Add `term` to the loss a sink optimizes, where the loss is formed: a new line
-    `loss = loss + term` before the training call, or after the loss's last assignment in the
-    sink's GradientTape; or `arg + term` in the call when the loss is an expression."""
-    if term is None:
-        return None
-    arg = sink.arg
-    scope = sink.stmt.scope
-    if isinstance(arg, cst.Name) or (
-        isinstance(arg, cst.Attribute) and isinstance(arg.value, cst.Name) and arg.value.value == scope.self_name
-    ):
-        if isinstance(arg, cst.Name) and (scope, arg.value) not in flow.env:
-            return None  # a name of another scope: rebinding it here would shadow it
-        if isinstance(arg, cst.Name) and any(
-            isinstance(s.node, cst.Assign) and isinstance(s.node.value, cst.Lambda)
-            for s in assignments_of(flow, arg.value, scope)
-        ):
-            return None  # a loss callable (Keras `minimize(loss_fn, ...)`): not a tensor to add to
-        name = flow.ctx.code(arg)
-        text = f"{name} = {name} + {term}"
-        if sink.tape is not None:
-            if not isinstance(arg, cst.Name):
-                return None
-            body = sink.tape.body
-            inside = [
-                s
-                for s in flow.assignments_in(arg.value, sink.tape)
-                if s.chain and s.chain[-1][0] is body and isinstance(s.line, cst.SimpleStatementLine)
-            ]
-            if not inside:
-                return None
-            last = max(inside, key=lambda s: flow.line(s.node))
-            return rule.make_fix(Insert(last.line, text, after=True, own_line=True))
-        if not isinstance(sink.stmt.line, cst.SimpleStatementLine):
-            return None
-        return rule.make_fix(Insert(sink.stmt.line, text, after=False, own_line=True))
-    if sink.tape is not None:
-        return None
-    if isinstance(arg, cst.Lambda):
-        # `minimize(lambda: loss)`: the term goes into the lambda's body
-        text = flow.ctx.code(arg.body)
-        if not _binds_tighter_than_plus(arg.body):
-            text = f"({text})"
-        return rule.make_fix(Replace(arg.body, f"{text} + {term}"))
-    code = flow.ctx.code(arg)
-    if not _binds_tighter_than_plus(arg):
-        code = f"({code})"
-    return rule.make_fix(Replace(arg, f"{code} + {term}"))
-
-
-_ARITHMETIC = (
-    cst.Add,
-    cst.Subtract,
-    cst.Multiply,
-    cst.Divide,
-    cst.FloorDivide,
-    cst.Modulo,
-    cst.Power,
-    cst.MatrixMultiply,
-)
-
-
-def _binds_tighter_than_plus(node: cst.BaseExpression) -> bool:
-    """Whether `node + term` keeps `node` whole without parentheses."""
-    if isinstance(node, cst.BinaryOperation):
-        return isinstance(node.operator, _ARITHMETIC)
-    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) or bool(getattr(node, "lpar", None))
-
-
-def reference_to(flow: Flow, source: Source, sink: Sink) -> tuple[str, bool] | None:
-    """How the sink's statement can name the value computed at `source`: the variable or
-    `self.` attribute it is assigned to, and whether that value is a list (a collection)."""
-    stmt = source.stmt.node
-    if not isinstance(stmt, cst.Assign) or len(stmt.targets) != 1:
-        return None
-    target = stmt.targets[0].target
-    is_list = source.kind in (COLLECTION, KERAS_LOSSES) and stmt.value is source.node
-    same_scope = source.stmt.scope is sink.stmt.scope
-    if same_scope and flow.line(source.node) >= flow.line(sink.node):
-        return None
-    if isinstance(target, cst.Name):
-        return (target.value, is_list) if same_scope else None
-    here = sink.stmt.scope
-    there = source.stmt.scope
-    if (
-        same_scope  # in another method, the attribute may not be set yet when the loss is built
-        and isinstance(target, cst.Attribute)
-        and isinstance(target.value, cst.Name)
-        and there.self_name is not None
-        and target.value.value == there.self_name
-        and here.self_name is not None
-        and here.cls is there.cls
-    ):
-        return f"{here.self_name}.{target.attr.value}", is_list
-    return None
-
-
-def regularizer_keyword(call: cst.Call) -> str | None:
-    """The `regularizer=` / `*_regularizer=` keyword a call passes a regularizer to, if any."""
-    for arg in call.args:
-        if arg.keyword is None:
-            continue
-        keyword = arg.keyword.value
-        if keyword == "regularizer" or keyword.endswith("_regularizer"):
-            if isinstance(arg.value, cst.Name) and arg.value.value == "None":
-                continue
-            return keyword
-    return None
-
-
-def is_graph_declarer(name: str | None) -> bool:
-    """TF1 calls whose regularizer goes to the REGULARIZATION_LOSSES collection."""
-    return name is not None and (name in GRAPH_DECLARERS or name.startswith(GRAPH_DECLARERS_PREFIXES))
 
 
 class FlowRule(Rule):

@@ -24,9 +24,10 @@ from typing import Any
 
 import libcst as cst
 
-from reglint.dataflow import COVERING, OPAQUE, UNBOUND, Flow, Param, Scope, Source
+from reglint.dataflow import Flow
 from reglint.model import Fact
 from reglint.rule import Word
+from reglint.values import COVERING, OPAQUE, UNBOUND, Param, Scope, Source
 
 PENALTY = "penalty"
 UNKNOWN = "unknown"

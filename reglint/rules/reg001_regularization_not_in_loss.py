@@ -4,25 +4,9 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from reglint.dataflow import (
-    ALWAYS_TRAINING_TOKENS,
-    COVERING,
-    GRAPH_FAMILY,
-    GRAPH_READ_TOKENS,
-    KERAS_LOSSES,
-    KERAS_LOSSES_TOKEN,
-    KERAS_MODEL,
-    L2_ALL,
-    L2_TOKENS,
-    PENALTIES,
-    TRAINABLE_TOKENS,
-    Flow,
-    FlowRule,
-    Handed,
-    Imported,
-    Scope,
-    Sink,
-    Source,
+from reglint.dataflow import Flow, FlowRule
+from reglint.engine import ProjectFacts
+from reglint.flowfix import (
     add_term_fix,
     assignments_of,
     call_argument,
@@ -31,7 +15,6 @@ from reglint.dataflow import (
     reference_to,
     regularizer_keyword,
 )
-from reglint.engine import ProjectFacts
 from reglint.interproc import Bindings, call_facts, callers_wanted, module_of, param_refs
 from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
@@ -44,6 +27,24 @@ from reglint.tfnames import (
     REG_SCALAR_READERS,
     REG_TOTAL_READERS,
     REGULARIZATION_COLLECTION,
+)
+from reglint.values import (
+    ALWAYS_TRAINING_TOKENS,
+    COVERING,
+    GRAPH_FAMILY,
+    GRAPH_READ_TOKENS,
+    KERAS_LOSSES,
+    KERAS_LOSSES_TOKEN,
+    KERAS_MODEL,
+    L2_ALL,
+    L2_TOKENS,
+    PENALTIES,
+    TRAINABLE_TOKENS,
+    Handed,
+    Imported,
+    Scope,
+    Sink,
+    Source,
 )
 
 TF1 = "import tensorflow.compat.v1 as tf\n"

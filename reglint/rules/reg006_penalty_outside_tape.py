@@ -2,22 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reglint.dataflow import (
-    KERAS_LOSSES,
-    KERAS_LOSSES_TOKEN,
-    L2,
-    L2_ALL,
-    L2_TOKENS,
-    Flow,
-    FlowRule,
-    Sink,
-    Source,
-    assignments_of,
-    moved_statement,
-    statement_text,
-)
+from reglint.dataflow import Flow, FlowRule
+from reglint.flowfix import assignments_of, moved_statement, statement_text
 from reglint.model import Safety
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid, Word
+from reglint.values import KERAS_LOSSES, KERAS_LOSSES_TOKEN, L2, L2_ALL, L2_TOKENS, Sink, Source
 
 PENALTY_KINDS = (KERAS_LOSSES, L2, L2_ALL)
 

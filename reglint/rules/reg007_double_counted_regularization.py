@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reglint.dataflow import (
+from reglint.dataflow import Flow, FlowRule
+from reglint.flowfix import is_graph_declarer, regularizer_keyword
+from reglint.model import Safety
+from reglint.names import dotted
+from reglint.rule import Invalid, PendingFix, Remove, Replace, Valid
+from reglint.values import (
     COLLECTION,
     GRAPH_READ_TOKENS,
     KERAS_LOSSES,
@@ -14,16 +19,9 @@ from reglint.dataflow import (
     SINK_TOKENS,
     TOTAL_LOSS,
     TRAINABLE_TOKENS,
-    Flow,
-    FlowRule,
     Sink,
     Source,
-    is_graph_declarer,
-    regularizer_keyword,
 )
-from reglint.model import Safety
-from reglint.names import dotted
-from reglint.rule import Invalid, PendingFix, Remove, Replace, Valid
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 LAYER = "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"

@@ -2,20 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from reglint.dataflow import (
-    GRAPH_FAMILY,
-    GRAPH_READ_TOKENS,
-    SINK_TOKENS,
-    Flow,
-    FlowRule,
-    Source,
-    is_graph_declarer,
-    moved_statement,
-    regularizer_keyword,
-    statement_text,
-)
+from reglint.dataflow import Flow, FlowRule
+from reglint.flowfix import is_graph_declarer, moved_statement, regularizer_keyword, statement_text
 from reglint.model import Safety
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid
+from reglint.values import GRAPH_FAMILY, GRAPH_READ_TOKENS, SINK_TOKENS, Source
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 BUILD = (
