@@ -48,6 +48,7 @@ from reglint.values import (
 )
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
+LOSSES_COLLECTION = "losses"  # tf.GraphKeys.LOSSES
 
 _TRAINS = (*ALWAYS_TRAINING_TOKENS, b"gradients", b"GradientTape")
 _PENALTY_TERMS: tuple[tuple[bytes, ...], ...] = (
@@ -76,7 +77,10 @@ class RegularizationNotInLoss(FlowRule):
     `tf.GradientTape` loop whose loss never includes `model.losses`, and never by
     `compile` / `fit`. Also a penalty put in a custom collection
     (`add_to_collection("reg_loss", wd * tf.nn.l2_loss(w))`) that nothing in the project
-    reads: it never reaches any loss (this rule's, not REG004's: no name is misspelled).
+    reads: it never reaches any loss (this rule's, not REG004's: no name is misspelled). In
+    library code (no training call anywhere in the project), a total loss assembled from the
+    losses collection (`tf.add_n(tf.get_collection("losses"))`) while the regularization
+    collection is filled and never read is reported where it is assembled.
 
     Training code lives in functions, methods and several modules, and the rule follows it
     there. A parameter carries what the project's call sites pass to it (through wrappers,
@@ -390,6 +394,21 @@ class RegularizationNotInLoss(FlowRule):
                 "        return tape.gradient(loss, self.trainable_variables)\n",
             }
         ),
+        # library code that assembles its total loss from both collections
+        Valid(
+            files={
+                "net.py": TF1 + "def decayed_weight(name, shape, wd=5e-4):\n"
+                "    w = tf.get_variable(name, shape)\n"
+                "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
+                "    return w\n"
+                "def logits(x):\n"
+                "    return tf.matmul(x, decayed_weight('w', [8, 3]))\n",
+                "objective.py": TF1 + "def total_loss(logits, labels):\n"
+                "    tf.add_to_collection('losses', tf.losses.softmax_cross_entropy(labels, logits))\n"
+                "    return tf.add_n(tf.get_collection('losses') + "
+                "tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n",
+            }
+        ),
         # a loss-named parameter no call site of the file binds may hold the penalty
         Valid(
             TF1 + "reg = tf.losses.get_regularization_loss()\n"
@@ -467,6 +486,23 @@ class RegularizationNotInLoss(FlowRule):
             },
             path="net.py",
             message="net.py:7",
+        ),
+        # library code (no training call in the project) whose total loss sums the losses
+        # collection only, while its layers put their weight decay in the regularization one
+        Invalid(
+            files={
+                "net.py": TF1 + "def decayed_weight(name, shape, wd=5e-4):\n"
+                "    w = tf.get_variable(name, shape)\n"
+                "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
+                "    return w\n"
+                "def logits(x):\n"
+                "    return tf.matmul(x, decayed_weight('w', [8, 3]))\n",
+                "objective.py": TF1 + "def total_loss(logits, labels):\n"
+                "    tf.add_to_collection('losses', tf.losses.softmax_cross_entropy(labels, logits))\n"
+                "    return tf.add_n(tf.get_collection('losses'))\n",
+            },
+            path="objective.py",
+            message="net.py:4",
         ),
         # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
         Invalid(
@@ -873,6 +909,8 @@ class RegularizationNotInLoss(FlowRule):
                 self.fact("collect", call, key=key)
         for call, scope in self._collection_reads:
             keys = flow.strings(scope, call_argument(call, 0, "key"))
+            if keys == {LOSSES_COLLECTION}:
+                self.fact("assembled", call)
             if keys is None:
                 self.fact("collected", call, key=None)
             for key in sorted(keys - COLLECTION_NAMES) if keys is not None else ():
@@ -1094,6 +1132,21 @@ class RegularizationNotInLoss(FlowRule):
         return wanted
 
     @classmethod
+    def _assembled_without(cls, declared: list[Fact], assembled: list[Fact]) -> Iterable[Finding]:
+        first = min(declared, key=lambda f: (f.path, f.range.start.line))
+        for fact in assembled:
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"this loss sums the losses collection, but regularization is declared at {first.path}:"
+                f"{first.range.start.line} and nothing in the project reads the regularization collection: a loss "
+                "assembled here trains without it; add `tf.losses.get_regularization_losses()` (or use "
+                "`tf.losses.get_total_loss()`)",
+                fact.path,
+                fact.range,
+            )
+
+    @classmethod
     def _uncollected(cls, writes: list[Fact], reads: list[Fact]) -> Iterable[Finding]:
         """Penalties put in a custom collection that nothing in the project reads never reach
         a loss. (REG001's and not REG004's: the name is not misspelled, there is no read to
@@ -1132,6 +1185,10 @@ class RegularizationNotInLoss(FlowRule):
         declared = facts.get("declare", [])
         if not declared or facts.get("read"):
             return
+        if not facts.get("train"):
+            # library code (no training call in the project): the loss it assembles from the
+            # losses collection is the one its users train, and it lacks the regularization
+            yield from cls._assembled_without(declared, facts.get("assembled", []))
         declared.sort(key=lambda f: (f.path, f.range.start.line))
         first = declared[0]
         what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
