@@ -100,6 +100,7 @@ from reglint.values import (
     Handed,
     Imported,
     Instance,
+    LossCall,
     Param,
     Scope,
     Sink,
@@ -687,7 +688,7 @@ class Flow:
             # a library the analysis does not know (or an imported project module)
             self._note_project_call(node, (name,), arg_tags)
             made = frozenset({Imported(name)}) | self._escape_args(node, args)
-            return made | {OPAQUE} if lossy(name) else made
+            return made | {LossCall(name)} if lossy(name) else made
         if name is not None:
             if name == "tensorflow.GradientTape":
                 return frozenset({TAPE_CTOR})
@@ -939,7 +940,7 @@ class Flow:
             return True
         if KNOWN in tags:
             return False
-        if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance)) for t in tags):
+        if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance, LossCall)) for t in tags):
             return True
         return weight_named(node)
 

@@ -27,7 +27,7 @@ import libcst as cst
 from reglint.dataflow import Flow
 from reglint.model import Fact
 from reglint.rule import Word
-from reglint.values import COVERING, OPAQUE, UNBOUND, Param, Scope, Source
+from reglint.values import COVERING, OPAQUE, UNBOUND, LossCall, Param, Scope, Source
 
 PENALTY = "penalty"
 UNKNOWN = "unknown"
@@ -80,7 +80,7 @@ def _what(flow: Flow, tags: frozenset[Any]) -> set[str]:
     for tag in tags:
         if isinstance(tag, Source) and tag.kind in COVERING:
             found.add(PENALTY)
-        elif tag in (OPAQUE, UNBOUND):
+        elif tag in (OPAQUE, UNBOUND) or isinstance(tag, LossCall):
             found.add(UNKNOWN)
     for qualified, name, index, method in param_refs(flow, tags):
         found.add(f"{qualified}|{name}|{index}|{int(method)}")

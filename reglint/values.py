@@ -214,12 +214,16 @@ class Sink:
 
     @property
     def opaque(self) -> bool:
-        return OPAQUE in self.tags or UNBOUND in self.tags
+        return OPAQUE in self.tags or UNBOUND in self.tags or any(isinstance(t, LossCall) for t in self.tags)
 
     @property
     def opaque_call(self) -> bool:
         """The loss comes from a call into code the analysis cannot see (another library)."""
-        return OPAQUE in self.tags
+        return OPAQUE in self.tags or any(isinstance(t, LossCall) for t in self.tags)
+
+    def loss_calls(self) -> list[str]:
+        """The imported loss-named functions whose results the loss holds."""
+        return sorted(t.name for t in self.tags if isinstance(t, LossCall))
 
 
 @dataclass(eq=False)
@@ -265,6 +269,15 @@ class Param:
 
 
 @dataclass(frozen=True)
+class LossCall:
+    """The result of a call of an imported function whose name says it makes a loss
+    (`build_loss(...)`): opaque (another library's loss may hold the regularization), unless
+    the project phase finds the function in the project and its result holds nothing unknown."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class Handed:
     """The result of a call the analysis cannot follow that received a model (or a value
     built by an imported builder): a loss that carries it may hold what the callee added."""
@@ -289,7 +302,11 @@ KNOWN_LIBRARIES = frozenset({"tensorflow", "keras", "slim", "numpy", "math", "bu
 
 def carried(tag: Any) -> bool:
     """Tags a call site hands to another module's parameter that matter there."""
-    return (isinstance(tag, Source) and tag.kind in COVERING) or tag in (OPAQUE, UNBOUND) or isinstance(tag, Param)
+    return (
+        (isinstance(tag, Source) and tag.kind in COVERING)
+        or tag in (OPAQUE, UNBOUND)
+        or isinstance(tag, (Param, LossCall))
+    )
 
 
 def union(items: Iterable[frozenset[Any]]) -> frozenset[Any]:
@@ -305,13 +322,19 @@ def plain(tags: frozenset[Any]) -> frozenset[Any]:
 
 # what a parameter's name says it holds: a loss or a penalty (`total_loss`, `reg_loss`, `l2`,
 # `weight_decay_loss`, `wd`, `penalty`); matched on the lowercased name
-PENALTY_WORDS = (*LOSSY_WORDS, "penalt", "regulari", "reg_", "l1", "l2", "decay")
-PENALTY_NAMES = frozenset({"reg", "wd", "total", "terms"})
+# A parameter named for a loss or a penalty term (`total_loss`, `reg_loss`,
+# `weight_decay_loss`, `penalty`, `l2`, `reg_term`), not for a factor (`weight_decay`, `wd`,
+# `l2_reg`, `reg_scale`: a number that scales a penalty carries none).
+PENALTY_WORDS = (*LOSSY_WORDS, "penalt")
+PENALTY_NAMES = frozenset({"reg", "l1", "l2", "total", "terms", "regularization", "regularisation"})
+PENALTY_SUFFIXES = ("_term", "_terms")
 
 
 def penalty_named(name: str) -> bool:
     lowered = name.lower()
-    return lowered in PENALTY_NAMES or any(word in lowered for word in PENALTY_WORDS)
+    return (
+        lowered in PENALTY_NAMES or lowered.endswith(PENALTY_SUFFIXES) or any(word in lowered for word in PENALTY_WORDS)
+    )
 
 
 def weight_named(node: cst.BaseExpression) -> bool:

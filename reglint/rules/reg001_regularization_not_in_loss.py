@@ -15,7 +15,7 @@ from reglint.flowfix import (
     reference_to,
     regularizer_keyword,
 )
-from reglint.interproc import Bindings, call_facts, callers_wanted, module_of, param_refs
+from reglint.interproc import Bindings, call_facts, callers_wanted, module_of, param_refs, qualified_name
 from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
@@ -38,13 +38,17 @@ from reglint.values import (
     KERAS_MODEL,
     L2_ALL,
     L2_TOKENS,
+    OPAQUE,
     PENALTIES,
     TRAINABLE_TOKENS,
     Handed,
     Imported,
+    Param,
     Scope,
     Sink,
     Source,
+    carried,
+    lossy,
 )
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
@@ -409,6 +413,19 @@ class RegularizationNotInLoss(FlowRule):
                 "tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n",
             }
         ),
+        # a loss built by a loss-named function of another module whose result comes from a
+        # library the analysis cannot see (which may add the regularization)
+        Valid(
+            files={
+                "net.py": TF1 + "from toolbox import detection_loss\n"
+                "def build_loss(x, y, wd):\n"
+                "    pred = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(wd))\n"
+                "    return detection_loss(pred, y)\n",
+                "train.py": TF1 + "from net import build_loss\n"
+                "loss = build_loss(x, y, 0.01)\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            }
+        ),
         # a loss-named parameter no call site of the file binds may hold the penalty
         Valid(
             TF1 + "reg = tf.losses.get_regularization_loss()\n"
@@ -503,6 +520,24 @@ class RegularizationNotInLoss(FlowRule):
             },
             path="objective.py",
             message="net.py:4",
+        ),
+        # the loss built in one module (with the regularized layer) and trained in another: the
+        # project says what the loss-named function returns
+        Invalid(
+            files={
+                "net.py": TF1 + "def build_loss(x, y, wd):\n"
+                "    pred = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(wd))\n"
+                "    return tf.reduce_mean(tf.square(pred - y))\n",
+                "train.py": TF1 + "from net import build_loss\n"
+                "loss = build_loss(x, y, 0.01)\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            },
+            path="train.py",
+            fixed=TF1 + "from net import build_loss\n"
+            "loss = build_loss(x, y, 0.01)\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            message="net.py:3",
         ),
         # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
         Invalid(
@@ -844,6 +879,7 @@ class RegularizationNotInLoss(FlowRule):
     def judge(self, flow: Flow) -> None:
         self._collections(flow)
         self._formed(flow)
+        self._loss_returns(flow)
         self._classes(flow)
         for call, data in call_facts(flow):
             self.fact("call", call, **data)
@@ -860,12 +896,33 @@ class RegularizationNotInLoss(FlowRule):
             # usually for logging, and the fix of the first makes the file read the collection).
             # A loss-named value the file does not bind cannot hold a read of the collection
             # when no file of the project reads it (what the project phase requires); a loss
-            # from another library's call can.
-            train = next((s for s in sinks if s.graph_style and s.trains and not s.opaque_call), None)
+            # from another library's call can (a loss-named function of an imported module is
+            # judged in the project phase, with what the project says it returns).
+            train = next((s for s in sinks if s.graph_style and s.trains and OPAQUE not in s.tags), None)
             if train is not None:
                 fix = add_term_fix(self, flow, train, _declared_term(flow))
-                self.fact("train", train.node, fix=fix, via=_loss_key(flow, train), params=param_refs(flow, train.tags))
+                self.fact(
+                    "train",
+                    train.node,
+                    fix=fix,
+                    via=_loss_key(flow, train),
+                    params=param_refs(flow, train.tags),
+                    loss_calls=train.loss_calls(),
+                )
         self._keras_custom_loop(flow, sinks)
+
+    def _loss_returns(self, flow: Flow) -> None:
+        """A `returns` fact per loss-named function or method other modules can call: whether
+        what it returns holds anything unknown (another library's loss, a parameter, a
+        penalty), so that a loss made by calling it elsewhere can be judged."""
+        for func, tags in flow.returns.items():
+            name = qualified_name(flow, func)
+            if name is None or not lossy(func.name.value):
+                continue
+            # (what its parameters carry is the callers' business: with no read of the
+            # collection anywhere, which shape 2 requires, they cannot carry one)
+            unknown = any(carried(t) and not isinstance(t, Param) for t in tags)
+            self.fact("returns", func.name, name=name, unknown=unknown)
 
     def _classes(self, flow: Flow) -> None:
         """A `class` fact per module-level class with bases from elsewhere: whether it is a
@@ -1115,6 +1172,16 @@ class RegularizationNotInLoss(FlowRule):
         name the functions whose parameters those call sites pass on."""
         facts = project.by_kind(cls.code)
         wanted: list[Token] = sorted(callers_wanted(facts))
+        # the modules defining the loss-named functions whose results training losses hold
+        wanted.extend(
+            sorted(
+                {
+                    Word(name.rpartition(".")[2].encode())
+                    for fact in facts.get("train", [])
+                    for name in fact.data.get("loss_calls", ())
+                }
+            )
+        )
         # the modules defining the bases of classes that read `self.losses`
         wanted.extend(
             sorted(
@@ -1197,9 +1264,12 @@ class RegularizationNotInLoss(FlowRule):
         formed: dict[str, list[Fact]] = {}
         for fact in facts.get("formed", []):
             formed.setdefault(fact.data["key"], []).append(fact)
+        returns = facts.get("returns", [])
         for train in facts.get("train", []):
             if bindings.carry(train.path, train.data.get("params", ())):
                 continue  # a caller passes the loss a penalty (or what may be one)
+            if not all(_returns_known(name, returns) for name in train.data.get("loss_calls", ())):
+                continue  # a loss from a function that may hold anything
             # the loss read by name from an object of another module: where it is formed,
             # when one place of the project stores a loss under that name
             origin = [f for f in formed.get(train.data.get("via") or "", []) if f.path != train.path]
@@ -1249,6 +1319,21 @@ def _builder_matches(builder: Fact, imported: str) -> bool:
     if dotted_path.endswith(".__init__"):
         dotted_path = dotted_path[: -len(".__init__")]
     return dotted_path == module or dotted_path.endswith("." + module)
+
+
+def _returns_known(name: str, returns: list[Fact]) -> bool:
+    """Whether the imported loss-named function `name` is a function of the project whose
+    result holds nothing unknown (a function the project does not describe may be another
+    library's, which may read the collection)."""
+    for fact in returns:
+        qualified = fact.data["name"]
+        if not name.endswith("." + qualified):
+            continue
+        prefix = name[: -len(qualified) - 1]
+        where = module_of(fact.path)
+        if prefix == where or where.endswith("." + prefix):
+            return not fact.data["unknown"]
+    return False
 
 
 def _is_keras_class(name: str, classes: list[Fact], seen: set[str]) -> bool:
