@@ -1,5 +1,7 @@
 """Finding and running fixture folders: fixtures/<RULE>-<name>/<case>/{before,after}.py,
-expect.json. Shared by the fixture tests and the prefilter-safety test."""
+expect.json, and optionally modules/: files of the same project that before.py and after.py
+import, linted beside them (as `modules/x.py` -> `x.py`) and put on the programs' path. The fix
+may change before.py only. Shared by the fixture tests and the prefilter-safety test."""
 
 from __future__ import annotations
 
@@ -36,6 +38,23 @@ class FixtureCase:
     def source(self, which: str) -> bytes:
         return (self.folder / f"{which}.py").read_bytes()
 
+    @property
+    def modules_dir(self) -> Path | None:
+        folder = self.folder / "modules"
+        return folder if folder.is_dir() else None
+
+    def modules(self) -> list[tuple[str, bytes]]:
+        """The case's other modules, as (path beside before.py, bytes)."""
+        if self.modules_dir is None:
+            return []
+        return [
+            (p.relative_to(self.modules_dir).as_posix(), p.read_bytes()) for p in sorted(self.modules_dir.rglob("*.py"))
+        ]
+
+    def items(self, data: bytes) -> list[tuple[str, bytes]]:
+        """What is linted: `data` as before.py, and the case's modules."""
+        return [("before.py", data), *self.modules()]
+
 
 def fixture_cases() -> list[FixtureCase]:
     cases = []
@@ -44,12 +63,13 @@ def fixture_cases() -> list[FixtureCase]:
     return cases
 
 
-def run_program(path: Path, timeout: int = 600) -> tuple[int, dict[str, Any], str]:
-    """Run a fixture program; return its exit code, reported quantities and stderr."""
+def run_program(path: Path, timeout: int = 600, paths: tuple[Path, ...] = ()) -> tuple[int, dict[str, Any], str]:
+    """Run a fixture program, with `paths` on its import path too; return its exit code,
+    reported quantities and stderr."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "PYTHONPATH")}
     env.update(
         {
-            "PYTHONPATH": str(SUPPORT),
+            "PYTHONPATH": os.pathsep.join(str(p) for p in (SUPPORT, *paths)),
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "CUDA_VISIBLE_DEVICES": "-1",
             "PYTHONHASHSEED": "0",

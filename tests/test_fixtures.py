@@ -1,8 +1,9 @@
 """Tests generated from every fixture folder.
 
-For each case: reglint's findings on before.py are the recorded ones; its fix produces
-after.py byte for byte; after.py is clean and fixing it again changes nothing; and, under
-TensorFlow (marked `tf`), both programs run and show numerically what the fix changes."""
+For each case (before.py linted with the case's modules/, if any): reglint's findings on
+before.py are the recorded ones; its fix produces after.py byte for byte and changes no
+module; after.py is clean and fixing it again changes nothing; and, under TensorFlow
+(marked `tf`), both programs run and show numerically what the fix changes."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ CASES = fixture_cases()
 def _run(case: FixtureCase, data: bytes, *, fix: bool) -> object:
     rules = [rules_by_code()[c] for c in case.expect["select"]]
     return run(
-        [("before.py", data)],
+        case.items(data),
         Settings(select=("ALL",)),
         fix=fix,
         unsafe_fixes=case.expect.get("unsafe_fixes", False),
@@ -47,6 +48,7 @@ def test_fix_produces_after_exactly(case: FixtureCase) -> None:
     assert not result.internal_errors  # type: ignore[attr-defined]
     change = result.changes.get("before.py")  # type: ignore[attr-defined]
     assert change is not None, "the fix changed nothing"
+    assert set(result.changes) == {"before.py"}, "the fix changed the case's modules"  # type: ignore[attr-defined]
     assert change.fixed == case.source("after")
 
 
@@ -63,7 +65,8 @@ def test_after_is_clean_and_fix_is_idempotent(case: FixtureCase) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 @pytest.mark.parametrize("which", ["before", "after"])
 def test_program_shows_what_the_fix_changes(case: FixtureCase, which: str) -> None:
-    code, values, stderr = run_program(case.folder / f"{which}.py")
+    paths = (case.modules_dir,) if case.modules_dir is not None else ()
+    code, values, stderr = run_program(case.folder / f"{which}.py", paths=paths)
     check_expectations(which, case.expect["tf"][which], code, values, stderr)
 
 
@@ -73,5 +76,5 @@ def test_prefilter_keeps_fixtures(case: FixtureCase) -> None:
     from reglint.runner import analyse_project
 
     rules = [rules_by_code()[c] for c in case.expect["select"]]
-    results = analyse_project([("before.py", case.source("before"))], rules)
+    results = analyse_project(case.items(case.source("before")), rules)
     assert not results["before.py"].skipped

@@ -79,8 +79,9 @@ def test_sarif_of_each_fixture_validates_and_carries_its_fix(
 ) -> None:
     monkeypatch.chdir(ROOT)
     path = (case.folder / "before.py").relative_to(ROOT).as_posix()
+    modules = [p.relative_to(ROOT).as_posix() for p in sorted((case.folder / "modules").rglob("*.py"))]
     rules = [rules_by_code()[c] for c in case.expect["select"]]
-    result, view = _run([path], rules)
+    result, view = _run([path, *modules], rules)  # before.py judged with the modules it imports
     log = json.loads(FORMATTERS["sarif"](result, view))
     validator.validate(log)
     [sarif_run] = log["runs"]
