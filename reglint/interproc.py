@@ -150,26 +150,36 @@ class Bindings:
                     yield call, callee
 
 
-def callers_wanted(facts: dict[str, list[Fact]]) -> set[Word]:
-    """The words a file calling the functions whose parameters the judged losses hold must
-    contain (a function's name; a class's for its `__init__`), to ask for those files."""
-    names: set[str] = set()
-    for kind in JUDGED_WITH_CALLERS:
-        for fact in facts.get(kind, []):
-            names.update(ref[0] for ref in fact.data.get("params", ()))
-    for call in facts.get("call", []):
-        for _, what in call.data["args"]:
-            names.update(item.split("|")[0] for item in what if "|" in item)
-    words = set()
-    for qualified in names:
+def callers_wanted(judged: Iterable[Fact], calls: list[Fact]) -> set[Word]:
+    """The words a file calling the functions whose parameters the `judged` facts' losses
+    hold must contain (a function's name; a class's for its `__init__`), to ask for those
+    files; and, through the call sites found so far that pass such a parameter a parameter of
+    their own, the words of their callers in turn. Only the facts that a finding depends on
+    are worth it: on library code, common names (`call`, `build`) are in most files."""
+    names = {ref[0] for fact in judged for ref in fact.data.get("params", ())}
+    todo = list(names)
+    by_last: dict[str, list[Fact]] = {}
+    for call in calls:
+        for callee in call.data["callees"]:
+            by_last.setdefault(callee.rpartition(".")[2], []).append(call)
+    while todo:
+        qualified = todo.pop()
         parts = qualified.split(".")
-        called = parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
-        words.add(Word(called.encode()))
-    return words
+        last = parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
+        for call in by_last.get(last, ()):
+            for _, what in call.data["args"]:
+                for item in what:
+                    caller = item.split("|")[0] if "|" in item else None
+                    if caller is not None and caller not in names:
+                        names.add(caller)
+                        todo.append(caller)
+    return {Word(_called_as(qualified).encode()) for qualified in names}
 
 
-# the REG001 facts whose judgement depends on what call sites pass
-JUDGED_WITH_CALLERS = ("train", "loop", "keras_loop")
+def _called_as(qualified: str) -> str:
+    """The word a call of the function names: its own, or its class's for `__init__`."""
+    parts = qualified.split(".")
+    return parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
 
 
 def module_of(path: str) -> str:

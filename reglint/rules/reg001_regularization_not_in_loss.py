@@ -539,6 +539,22 @@ class RegularizationNotInLoss(FlowRule):
             "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
             message="net.py:3",
         ),
+        # two training calls: the one in the function that reads the collection is named
+        Invalid(
+            TF1 + "def actor_train(q, actor_vars):\n"
+            "    return tf.train.AdamOptimizer(1e-4).minimize(-tf.reduce_mean(q), var_list=actor_vars)\n"
+            "def critic_train(q, target, critic_vars):\n"
+            "    reg = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "    critic_loss = tf.reduce_mean(tf.square(q - target))\n"
+            "    return tf.train.AdamOptimizer(1e-3).minimize(critic_loss, var_list=critic_vars)\n",
+            fixed=TF1 + "def actor_train(q, actor_vars):\n"
+            "    return tf.train.AdamOptimizer(1e-4).minimize(-tf.reduce_mean(q), var_list=actor_vars)\n"
+            "def critic_train(q, target, critic_vars):\n"
+            "    reg = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "    critic_loss = tf.reduce_mean(tf.square(q - target))\n"
+            "    critic_loss = critic_loss + reg\n"
+            "    return tf.train.AdamOptimizer(1e-3).minimize(critic_loss, var_list=critic_vars)\n",
+        ),
         # a WGAN-GP gradient penalty is no weight penalty: the unused read is still reported
         Invalid(
             TF1 + "def norm(t):\n"
@@ -977,7 +993,6 @@ class RegularizationNotInLoss(FlowRule):
         targets = [s for s in sinks if not s.opaque and s.kind != "add_loss" and s.trains]
         if not targets:
             return
-        target = targets[0]
         candidates = [
             source
             for source in flow.source_list(GRAPH_FAMILY | {L2_ALL, KERAS_LOSSES})
@@ -985,6 +1000,9 @@ class RegularizationNotInLoss(FlowRule):
             and not flow.reached(source)
             and (source.kind in GRAPH_FAMILY or isinstance(source.stmt.node, (cst.Assign, cst.AugAssign)))
         ]
+        if not candidates:
+            return
+        target = _nearest_training(targets, candidates[0])
         # `self.losses` of a class whose bases come from elsewhere is Keras's only if the
         # project says those bases are Keras classes: judged in the project phase
         maybe = [source for source in candidates if source in flow.maybe_keras]
@@ -1102,17 +1120,7 @@ class RegularizationNotInLoss(FlowRule):
 
     @classmethod
     def _keras_across_modules(cls, returns: list[Fact], loops: list[Fact], bindings: Bindings) -> Iterable[Finding]:
-        # which functions return regularized Keras layers, directly or through imported ones
-        regularized = [f for f in returns if f.data["regularized"]]
-        pending = [f for f in returns if not f.data["regularized"]]
-        changed = True
-        while changed:
-            changed = False
-            for fact in list(pending):
-                if any(_builder_matches(r, name) for name in fact.data["imports"] for r in regularized):
-                    regularized.append(fact)
-                    pending.remove(fact)
-                    changed = True
+        regularized = _regularized_builders(returns)
         reported: set[tuple[str, object]] = set()
         for loop in loops:
             if (loop.path, loop.range) in reported or bindings.carry(loop.path, loop.data.get("params", ())):
@@ -1171,17 +1179,15 @@ class RegularizationNotInLoss(FlowRule):
         (a caller need not train, nor hold any word of this rule), and in turn those that
         name the functions whose parameters those call sites pass on."""
         facts = project.by_kind(cls.code)
-        wanted: list[Token] = sorted(callers_wanted(facts))
+        # Only what can change a finding: training facts matter when shape 2 holds (declared,
+        # never read), custom loops when their model is regularized.
+        shape2 = bool(facts.get("declare")) and not facts.get("read")
+        trains = facts.get("train", []) if shape2 else []
+        judged = [*trains, *facts.get("loop", []), *cls._regularized_loops(facts)]
+        wanted: list[Token] = sorted(callers_wanted(judged, facts.get("call", [])))
         # the modules defining the loss-named functions whose results training losses hold
-        wanted.extend(
-            sorted(
-                {
-                    Word(name.rpartition(".")[2].encode())
-                    for fact in facts.get("train", [])
-                    for name in fact.data.get("loss_calls", ())
-                }
-            )
-        )
+        loss_calls = {name.rpartition(".")[2] for fact in trains for name in fact.data.get("loss_calls", ())}
+        wanted.extend(sorted(Word(name.encode()) for name in loss_calls))
         # the modules defining the bases of classes that read `self.losses`
         wanted.extend(
             sorted(
@@ -1197,6 +1203,16 @@ class RegularizationNotInLoss(FlowRule):
             if facts.get("declare"):
                 wanted.extend(_TRAINS)
         return wanted
+
+    @classmethod
+    def _regularized_loops(cls, facts: dict[str, list[Fact]]) -> list[Fact]:
+        """The custom loops of other modules' models whose builders are regularized."""
+        regularized = _regularized_builders(facts.get("keras_returns", []))
+        return [
+            loop
+            for loop in facts.get("keras_loop", [])
+            if any(_builder_matches(r, name) for name in loop.data["imports"] for r in regularized)
+        ]
 
     @classmethod
     def _assembled_without(cls, declared: list[Fact], assembled: list[Fact]) -> Iterable[Finding]:
@@ -1319,6 +1335,35 @@ def _builder_matches(builder: Fact, imported: str) -> bool:
     if dotted_path.endswith(".__init__"):
         dotted_path = dotted_path[: -len(".__init__")]
     return dotted_path == module or dotted_path.endswith("." + module)
+
+
+def _regularized_builders(returns: list[Fact]) -> list[Fact]:
+    """The functions that return regularized Keras layers, directly or through imported ones."""
+    regularized = [f for f in returns if f.data["regularized"]]
+    pending = [f for f in returns if not f.data["regularized"]]
+    changed = True
+    while changed:
+        changed = False
+        for fact in list(pending):
+            if any(_builder_matches(r, name) for name in fact.data["imports"] for r in regularized):
+                regularized.append(fact)
+                pending.remove(fact)
+                changed = True
+    return regularized
+
+
+def _nearest_training(targets: list[Sink], source: Source) -> Sink:
+    """The training call a penalty was meant for: one in the penalty's own function (or
+    method) before one elsewhere, the first after the penalty before one above it, and the
+    nearest of those (an actor-critic file whose critic reads the collection is told about
+    the critic's loss, not about the actor's policy gradient that comes first)."""
+    order = source.stmt.order
+
+    def distance(sink: Sink) -> tuple[bool, bool, int]:
+        gap = sink.stmt.order - order
+        return (sink.stmt.scope is not source.stmt.scope, gap < 0, abs(gap))
+
+    return min(targets, key=distance)
 
 
 def _returns_known(name: str, returns: list[Fact]) -> bool:
