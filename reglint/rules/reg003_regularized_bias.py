@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from reglint.patterns import PENALTY_TOKENS, is_penalty_of
-from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid
+from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid, Word
 from reglint.tfnames import (
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
+    PENALTY_FUNCTIONS,
     TF_NAMESPACES,
     TRAINABLE_COLLECTION_KEYS,
     TRAINABLE_VARIABLE_CALLS,
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
+VARIABLE_CLASSES = frozenset({"tensorflow.Variable", "keras.Variable"})
+# what a file creating a bias variable, or reading a layer's, holds (see TOKENS)
+BIAS_MAKER_TOKENS = (b"Variable", b"get_variable", b"add_weight", b"variable", Word(b"bias"))
 APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
 
 # The bytes every source of "all the variables" (`_all_variables`) necessarily contains: a call
@@ -266,7 +270,10 @@ class RegularizedBias(Rule):
     # - a `variable_scope(..., regularizer=...)` holding biases: the keyword and the scope;
     # - a comprehension or loop over all variables whose element is a penalty: a source of
     #   ALL_VARIABLES_TOKENS and a group of PENALTY_TOKENS (reglint/patterns.py);
-    # - `apply_regularization` over all variables: its name and a source.
+    # - `apply_regularization` over all variables: its name and a source;
+    # - `tf.nn.l2_loss` of a variable created as a bias: `l2_loss` and the maker (`Variable`,
+    #   `get_variable`, `add_weight`) or the layer attribute `bias` (the other penalty forms
+    #   with these words let in most of Keras's own sources).
     TOKENS = (
         b"bias_regularizer",
         b"biases_regularizer",
@@ -279,10 +286,13 @@ class RegularizedBias(Rule):
             for source in ALL_VARIABLES_TOKENS
             for penalty in (*PENALTY_TOKENS, (b"apply_regularization",))
         ),
+        *((b"l2_loss", maker) for maker in BIAS_MAKER_TOKENS),
     )
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # the Python name is `b`, but the variable was created as a kernel
+        Valid("import tensorflow.compat.v1 as tf\nb = tf.get_variable('kernel', [8, 2])\npenalty = tf.nn.l2_loss(b)\n"),
         Valid(
             "import keras\n"
             "keras.layers.Dense(4, kernel_regularizer=keras.regularizers.l2(0.01), bias_regularizer=None)\n"
@@ -346,6 +356,21 @@ class RegularizedBias(Rule):
         ),
     ]
     INVALID = [
+        # an explicit penalty on a variable created as a bias, whatever Python name holds it
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "w = tf.Variable(tf.truncated_normal([8, 2]), name='W')\n"
+            "shift = tf.Variable(tf.constant(0.1, shape=[2]), name='b')\n"
+            "penalty = tf.nn.l2_loss(w)\n"
+            "penalty += tf.nn.l2_loss(shift)\n",
+            message="'b'",
+        ),
+        Invalid(
+            "import tensorflow as tf\n"
+            "dense = tf.keras.layers.Dense(4)\n"
+            "penalty = tf.nn.l2_loss(dense.kernel) + tf.nn.l2_loss(dense.bias)\n",
+            message="'bias'",
+        ),
         # a penalty per trainable variable added as lambdas (real training code, once
         # REG012's fix has bound the loop variable)
         Invalid(
@@ -607,6 +632,7 @@ class RegularizedBias(Rule):
     # -- calls -----------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         name = self.resolve(node.func)
+        self._penalty_on_bias(node, name)
         method = isinstance(node.func, cst.Attribute) and node.func.attr.value in WEIGHT_METHODS and name is None
         if name is not None and name in APPLY_REGULARIZATION:
             self._apply_regularization(node)
@@ -630,6 +656,34 @@ class RegularizedBias(Rule):
             switch = _keyword(node, keyword)
             if switch is None or not _is_false(switch.value):
                 self.scopes[-1][-1].biases.append(f"`{self.ctx.code(node.func)}`")
+
+    def _penalty_on_bias(self, call: cst.Call, name: str | None) -> None:
+        """`l2_loss += tf.nn.l2_loss(b)` where `b` was created as a bias (a variable named like
+        one, or a layer's `.bias`): judged by the name the variable was created with, not by
+        the Python name that holds it."""
+        if name not in PENALTY_FUNCTIONS or not call.args or call.args[0].keyword is not None:
+            return
+        bias = self._bias_variable(call.args[0].value)
+        if bias is not None:
+            self.report(call, f"this penalty is on the bias {bias!r}; penalize weights only")
+
+    def _bias_variable(self, node: cst.BaseExpression) -> str | None:
+        """The creation name of a bias that `node` holds, if it holds one."""
+        if isinstance(node, cst.Attribute) and node.attr.value in ("bias", "beta", "gamma"):
+            return node.attr.value
+        value = self.ctx.resolver.single_value(node)
+        if not isinstance(value, cst.Call):
+            return None
+        maker = self.resolve(value.func)
+        method = isinstance(value.func, cst.Attribute) and value.func.attr.value in WEIGHT_METHODS and maker is None
+        created: object = None
+        if maker in VARIABLE_GETTERS or method:
+            created = _name_arg(value)
+        elif maker in VARIABLE_CLASSES:
+            arg = _keyword(value, "name")
+            if arg is not None and isinstance(arg.value, cst.SimpleString):
+                created = arg.value.evaluated_value
+        return created if isinstance(created, str) and is_bias_name(created) else None
 
     def _variable(self, call: cst.Call) -> None:
         variable = _name_arg(call)
