@@ -211,7 +211,9 @@ class RegularizedBias(Rule):
     inside `variable_scope(..., regularizer=...)`, and an L2 sum over
     `tf.trainable_variables()`, `model.trainable_variables` or `model.trainable_weights` that
     does not leave the biases out (a comprehension, or a loop adding a penalty for each, also
-    as `model.add_loss(lambda v=v: ...)`).
+    as `model.add_loss(lambda v=v: ...)`), and `tf.nn.l2_loss` of a variable created as a bias
+    (`tf.Variable(..., name="b")`, `get_variable("biases", ...)`, a layer's `.bias`): the
+    variable is judged by the name it was created with, not by the Python name that holds it.
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
@@ -363,6 +365,19 @@ class RegularizedBias(Rule):
             "shift = tf.Variable(tf.constant(0.1, shape=[2]), name='b')\n"
             "penalty = tf.nn.l2_loss(w)\n"
             "penalty += tf.nn.l2_loss(shift)\n",
+            message="'b'",
+        ),
+        # `b` is every layer's bias, assigned once per layer
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "penalty = 0.0\n"
+            "for size in (3, 5):\n"
+            "    w = tf.get_variable('W-%d' % size, [size, 8])\n"
+            "    b = tf.Variable(tf.zeros([8]), name='b')\n"
+            "    penalty += tf.nn.l2_loss(w)\n"
+            "out_w = tf.get_variable('W', [8, 2])\n"
+            "b = tf.Variable(tf.zeros([2]), name='b')\n"
+            "penalty += tf.nn.l2_loss(out_w) + tf.nn.l2_loss(b)\n",
             message="'b'",
         ),
         Invalid(
@@ -671,7 +686,15 @@ class RegularizedBias(Rule):
         """The creation name of a bias that `node` holds, if it holds one."""
         if isinstance(node, cst.Attribute) and node.attr.value in ("bias", "beta", "gamma"):
             return node.attr.value
-        value = self.ctx.resolver.single_value(node)
+        if isinstance(node, cst.Name):
+            # every value the name is given in its scope must be a bias (a loop building the
+            # layers of a network assigns `b` once per layer)
+            values = self.ctx.resolver.assigned_values(node)
+            names = [self._created_bias(value) for value in values]
+            return names[0] if names and None not in names else None
+        return self._created_bias(node)
+
+    def _created_bias(self, value: cst.BaseExpression) -> str | None:
         if not isinstance(value, cst.Call):
             return None
         maker = self.resolve(value.func)
