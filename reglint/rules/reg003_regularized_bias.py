@@ -192,6 +192,28 @@ def excludes_nothing(test: cst.BaseExpression, target: str) -> bool:
     return strings is not None and all(":" not in s for s in strings)
 
 
+def _keeps(test: cst.BaseExpression, target: str, name: str) -> bool:
+    """Whether a filter on `target.name` surely keeps a variable created as `name` (a
+    substring test: `"bias" not in v.name`, `"kernel" in v.name`); any other test may drop it."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comparison = test.comparisons[0]
+    left, right = test.left, comparison.comparator
+    if not (isinstance(left, cst.SimpleString) and isinstance(right, cst.Attribute)):
+        return False
+    if not (right.attr.value == "name" and isinstance(right.value, cst.Name) and right.value.value == target):
+        return False
+    word = left.evaluated_value
+    if not isinstance(word, str):
+        return False
+    literal = re.split(r"[%{]", name)[0]  # the fixed part of a formatted name (`b-%s`)
+    if isinstance(comparison.operator, cst.NotIn):
+        return word not in literal and word not in name
+    if isinstance(comparison.operator, cst.In):
+        return word in literal
+    return False
+
+
 @dataclass
 class _Scope:
     """A `with variable_scope(..., regularizer=...)` block being visited."""
@@ -217,7 +239,8 @@ class RegularizedBias(Rule):
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
-    compares TF1 names, which always carry a scope and `:0` (`dense/bias:0`), with bare names.
+    compares TF1 names, which always carry a scope and `:0` (`dense/bias:0`), with bare names;
+    or it keeps a bias the same file creates (`"bias" not in v.name` keeps `b_out` and `b-%s`).
 
     ## Why is this bad?
     Weight decay is meant to shrink weights. A bias (or BatchNorm's beta and gamma) only shifts
@@ -293,6 +316,13 @@ class RegularizedBias(Rule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # the filter leaves out every bias the file creates
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "w_out = tf.get_variable('W_out', [8, 2])\n"
+            "b_out = tf.get_variable('out_bias', [2])\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if 'bias' not in v.name])\n"
+        ),
         # the Python name is `b`, but the variable was created as a kernel
         Valid("import tensorflow.compat.v1 as tf\nb = tf.get_variable('kernel', [8, 2])\npenalty = tf.nn.l2_loss(b)\n"),
         Valid(
@@ -366,6 +396,14 @@ class RegularizedBias(Rule):
             "penalty = tf.nn.l2_loss(w)\n"
             "penalty += tf.nn.l2_loss(shift)\n",
             message="'b'",
+        ),
+        # a name filter checked against the biases the file creates: "bias" is not in "b_out"
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "w_out = tf.get_variable('W_out', [8, 2])\n"
+            "b_out = tf.get_variable('b_out', [2])\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if 'bias' not in v.name])\n",
+            message="'b_out'",
         ),
         # `b` is every layer's bias, assigned once per layer
         Invalid(
@@ -614,6 +652,10 @@ class RegularizedBias(Rule):
         # regularized variable scopes, innermost last; a function body starts a fresh list
         # (it runs when called, not where it is written)
         self.scopes: list[list[_Scope]] = [[]]
+        # the names this file creates biases under, and the filtered sums over all variables
+        # to check against them once the whole file is seen
+        self.created_biases: list[str] = []
+        self.filtered: list[tuple[cst.ListComp | cst.GeneratorExp, str]] = []
 
     # -- regularized variable scopes -----------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -648,6 +690,9 @@ class RegularizedBias(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         name = self.resolve(node.func)
         self._penalty_on_bias(node, name)
+        created = self._created_bias(node)
+        if created is not None:
+            self.created_biases.append(created)
         method = isinstance(node.func, cst.Attribute) and node.func.attr.value in WEIGHT_METHODS and name is None
         if name is not None and name in APPLY_REGULARIZATION:
             self._apply_regularization(node)
@@ -707,6 +752,22 @@ class RegularizedBias(Rule):
             if arg is not None and isinstance(arg.value, cst.SimpleString):
                 created = arg.value.evaluated_value
         return created if isinstance(created, str) and is_bias_name(created) else None
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        """A name filter is trusted only if it leaves out every bias this file creates:
+        `"bias" not in v.name` keeps a bias created as `b_out` or `b-%s`."""
+        for node, target in self.filtered:
+            ifs = node.for_in.ifs
+            kept = next(
+                (bias for bias in self.created_biases if all(_keeps(c.test, target, bias) for c in ifs)),
+                None,
+            )
+            if kept is not None:
+                self.report(
+                    node,
+                    f"the filter `{self.ctx.code(ifs[0].test)}` keeps the bias {kept!r} this file creates, so it is "
+                    "penalized; filter by rank (`len(v.shape) > 1`) or by the weights' names",
+                )
 
     def _variable(self, call: cst.Call) -> None:
         variable = _name_arg(call)
@@ -795,6 +856,8 @@ class RegularizedBias(Rule):
             )
             return
         useless = [c for c in loop.ifs if graph_names and excludes_nothing(c.test, target)]
+        if len(useless) != len(loop.ifs) and graph_names:
+            self.filtered.append((node, target))
         if len(useless) == len(loop.ifs):
             self.report(
                 node,
