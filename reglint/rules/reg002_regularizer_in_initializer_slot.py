@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.kwargs import splatted_keywords
 from reglint.patterns import PENALTY_TOKENS, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Valid
 from reglint.tfnames import (
@@ -90,7 +91,10 @@ class RegularizerInInitializerSlot(Rule):
     `kernel_initializer=`, `bias_initializer=`, `depthwise_`, `pointwise_`, `recurrent_`,
     `embeddings_`, `gamma_`, `beta_initializer=`, slim's `weights_initializer=` (also in
     `slim.arg_scope`), `get_variable(initializer=...)`, `variable_scope(initializer=...)`,
-    `add_weight(initializer=...)`, and their `*_regularizer=` counterparts.
+    `add_weight(initializer=...)`, and their `*_regularizer=` counterparts, written in the call
+    or given through a settings dict splatted into it (`Dense(**kw)` with `kw =
+    dict(kernel_initializer=...)`, `kw["kernel_initializer"] = ...` or `kw.update(...)` in the
+    same function; reported at the entry, without a fix).
 
     A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
     not, a name assigned one, or a function of your own that plainly computes a penalty of its
@@ -147,6 +151,13 @@ class RegularizerInInitializerSlot(Rule):
     fix_safety = Safety.SAFE
 
     VALID = [
+        # the same dict, with the regularizer in its slot
+        Valid(
+            "import tensorflow as tf\n"
+            "kw = dict(units=4, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "kw['kernel_initializer'] = 'he_normal'\n"
+            "layer = tf.keras.layers.Dense(**kw)\n"
+        ),
         Valid(
             "import tensorflow as tf\n"
             "tf.keras.layers.Dense(4, kernel_initializer='he_normal',\n"
@@ -186,6 +197,13 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a regularizer in an initializer slot, given through a settings dict
+        Invalid(
+            "import tensorflow as tf\n"
+            "kw = dict(units=4, kernel_initializer=tf.keras.regularizers.l2(1e-4))\n"
+            "layer = tf.keras.layers.Dense(**kw)\n",
+            message="through a `**` dict",
+        ),
         # seed 002's mix-up
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -309,6 +327,9 @@ class RegularizerInInitializerSlot(Rule):
         super().__init__(ctx)
         # functions defined by each scope on the resolver's stack (module, functions, lambdas)
         self.defs: list[dict[str, list[cst.FunctionDef]]] = []
+        # the entries of `**` dicts, per scope and name, and the values already reported
+        self.splats: dict[object, list[tuple[str, cst.BaseExpression]]] = {}
+        self.reported: set[cst.CSTNode] = set()
 
     # -- scopes --------------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
@@ -353,6 +374,23 @@ class RegularizerInInitializerSlot(Rule):
             else:
                 continue
             self._report(arg, what, consequence, keywords, splat)
+        for key, value in splatted_keywords(self.ctx, node, self.splats):
+            slot = _slot(key)
+            if slot is None or value in self.reported:
+                continue
+            if slot[0] == INITIALIZER_SUFFIX and self._is_regularizer(value):
+                what = "a regularizer"
+            elif slot[0] == REGULARIZER_SUFFIX and self._is_initializer(value):
+                what = "an initializer"
+            else:
+                continue
+            self.reported.add(value)
+            text = " ".join(self.ctx.code(value).split())
+            self.report(
+                value,
+                f"{what} (`{text[:57] + '...' if len(text) > 60 else text}`) is given as `{key}` through a `**` dict; "
+                f"it belongs under `{counterpart(key) or 'the other slot'}`",
+            )
 
     def _report(self, arg: cst.Arg, what: str, consequence: str, keywords: set[str], splat: bool) -> None:
         assert arg.keyword is not None

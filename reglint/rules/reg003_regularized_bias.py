@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.kwargs import splatted_keywords
 from reglint.patterns import PENALTY_TOKENS, is_penalty_of
 from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid, Word
 from reglint.tfnames import (
@@ -229,7 +230,9 @@ class RegularizedBias(Rule):
     Flags a weight penalty on biases and on BatchNormalization's shift and scale:
     `bias_regularizer=`, `beta_regularizer=`, `gamma_regularizer=` (Keras, `tf.layers`),
     `biases_regularizer=` (slim, also in `slim.arg_scope`), `get_variable` of a bias (named
-    `b`, `b1`, `fc_b`, `bias`, `biases`, `beta`, `gamma`) with `regularizer=`, biases created
+    `b`, `b1`, `fc_b`, `bias`, `biases`, `beta`, `gamma`) with `regularizer=` (the keywords also
+    when given through a settings dict splatted into the call, `Dense(**opts)` with
+    `opts["bias_regularizer"] = ...` in the same function), biases created
     inside `variable_scope(..., regularizer=...)`, and an L2 sum over
     `tf.trainable_variables()`, `model.trainable_variables` or `model.trainable_weights` that
     does not leave the biases out (a comprehension, or a loop adding a penalty for each, also
@@ -316,6 +319,15 @@ class RegularizedBias(Rule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a settings dict without a bias penalty, and one splatted into a function of the user's
+        Valid(
+            "import tensorflow as tf\n"
+            "opts = dict(units=4, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "opts.update(bias_regularizer=None)\n"
+            "layer = tf.keras.layers.Dense(**opts)\n"
+            "def describe(**kw):\n    return kw\n"
+            "describe(**{'bias_regularizer': tf.keras.regularizers.l2(1e-4)})\n"
+        ),
         # the filter leaves out every bias the file creates
         Valid(
             "import tensorflow.compat.v1 as tf\n"
@@ -396,6 +408,16 @@ class RegularizedBias(Rule):
             "penalty = tf.nn.l2_loss(w)\n"
             "penalty += tf.nn.l2_loss(shift)\n",
             message="'b'",
+        ),
+        # keyword arguments through a settings dict splatted into the layer
+        Invalid(
+            "import tensorflow as tf\n"
+            "def head(units, coeff):\n"
+            "    opts = {'units': units}\n"
+            "    opts['kernel_regularizer'] = tf.keras.regularizers.l2(coeff)\n"
+            "    opts['bias_regularizer'] = tf.keras.regularizers.l2(coeff)\n"
+            "    return tf.keras.layers.Dense(**opts)\n",
+            message="`**` dict",
         ),
         # a name filter checked against the biases the file creates: "bias" is not in "b_out"
         Invalid(
@@ -656,6 +678,9 @@ class RegularizedBias(Rule):
         # to check against them once the whole file is seen
         self.created_biases: list[str] = []
         self.filtered: list[tuple[cst.ListComp | cst.GeneratorExp, str]] = []
+        # the entries of `**` dicts, per scope and name, and the values already reported
+        self.splats: dict[object, list[tuple[str, cst.BaseExpression]]] = {}
+        self.reported: set[cst.CSTNode] = set()
 
     # -- regularized variable scopes -----------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -709,6 +734,14 @@ class RegularizedBias(Rule):
                 f"{'bias' if 'bias' in arg.keyword.value else 'BatchNorm parameter'}; penalize kernels only",
                 fix=self.make_fix(Replace(node, drop_arg(node, arg))),
             )
+        for key, value in splatted_keywords(self.ctx, node, self.splats):
+            if key in BIAS_REGULARIZER_KEYWORDS and self._regularizes(value) and value not in self.reported:
+                self.reported.add(value)
+                self.report(
+                    value,
+                    f"`{key}`, given through a `**` dict, puts a weight penalty on a "
+                    f"{'bias' if 'bias' in key else 'BatchNorm parameter'}; penalize kernels only",
+                )
         if method or name in VARIABLE_GETTERS:
             self._variable(node)
         elif name in BIAS_LAYERS and self.scopes[-1]:
