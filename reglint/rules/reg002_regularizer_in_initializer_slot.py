@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.interproc import module_of
 from reglint.kwargs import splatted_keywords
+from reglint.model import Finding
 from reglint.patterns import PENALTY_TOKENS, is_penalty_of
-from reglint.rule import Invalid, Replace, Rule, Safety, Valid
+from reglint.rule import Invalid, Replace, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
     INITIALIZER_SUFFIX,
     PAIRED_FAMILIES,
@@ -19,7 +21,7 @@ from reglint.tfnames import (
 )
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext
+    from reglint.engine import FileContext, ProjectFacts
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:
@@ -94,7 +96,8 @@ class RegularizerInInitializerSlot(Rule):
     `add_weight(initializer=...)`, and their `*_regularizer=` counterparts, written in the call
     or given through a settings dict splatted into it (`Dense(**kw)` with `kw =
     dict(kernel_initializer=...)`, `kw["kernel_initializer"] = ...` or `kw.update(...)` in the
-    same function; reported at the entry, without a fix).
+    same function; reported at the entry, without a fix). A value imported from another module
+    of the project (`from .regularizers import KERNEL_REG`) is what that module assigns it.
 
     A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
     not, a name assigned one, or a function of your own that plainly computes a penalty of its
@@ -147,10 +150,23 @@ class RegularizerInInitializerSlot(Rule):
     # - a regularizer in an initializer slot: a Keras / contrib / slim factory (its name holds
     #   `regularizer`, as above), or a lambda or function of the file's own that returns a
     #   penalty of its argument: `initializer` and one group of PENALTY_TOKENS.
-    TOKENS = tuple((b"initializer", *group) for group in PENALTY_TOKENS)
+    # - a module-level constant holding a regularizer, for the slots of other modules that
+    #   import it (`constant` facts): `regularizer` (every factory's canonical name holds it);
+    #   the files that import such a constant into an initializer slot are asked for by its
+    #   name (wanted_tokens), the modules a slot's imported value comes from by module name.
+    TOKENS = (*((b"initializer", *group) for group in PENALTY_TOKENS), (b"regularizer",))
     fix_safety = Safety.SAFE
 
     VALID = [
+        # the imported constant in its slot
+        Valid(
+            files={
+                "proj/settings/decay.py": "from tensorflow import keras\n"
+                "WEIGHT_DECAY = keras.regularizers.L1L2(l2=5e-4)\n",
+                "proj/models/classifier.py": "import tensorflow as tf\nfrom proj.settings.decay import WEIGHT_DECAY\n"
+                "head = tf.keras.layers.Dense(10, kernel_initializer='he_uniform', kernel_regularizer=WEIGHT_DECAY)\n",
+            }
+        ),
         # the same dict, with the regularizer in its slot
         Valid(
             "import tensorflow as tf\n"
@@ -197,6 +213,19 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a regularizer held in a constant of another module of the project
+        Invalid(
+            files={
+                "proj/settings/decay.py": "from tensorflow import keras\n"
+                "WEIGHT_DECAY = keras.regularizers.L1L2(l2=5e-4)\n",
+                "proj/models/classifier.py": "import tensorflow as tf\nfrom ..settings.decay import WEIGHT_DECAY\n"
+                "head = tf.keras.layers.Dense(10, kernel_initializer=WEIGHT_DECAY)\n",
+            },
+            path="proj/models/classifier.py",
+            fixed="import tensorflow as tf\nfrom ..settings.decay import WEIGHT_DECAY\n"
+            "head = tf.keras.layers.Dense(10, kernel_regularizer=WEIGHT_DECAY)\n",
+            message="proj.settings.decay",
+        ),
         # a regularizer in an initializer slot, given through a settings dict
         Invalid(
             "import tensorflow as tf\n"
@@ -365,6 +394,8 @@ class RegularizerInInitializerSlot(Rule):
             if slot is None:
                 continue
             kind = slot[0]
+            if self._imported_value(arg, kind, keywords, splat):
+                continue
             if kind == INITIALIZER_SUFFIX and self._is_regularizer(arg.value):
                 what = "a regularizer"
                 consequence = "it is called to create the variable and raises TypeError (unexpected keyword 'dtype')"
@@ -410,6 +441,79 @@ class RegularizerInInitializerSlot(Rule):
                 f"{head}; it belongs in `{target}=`",
                 fix=self.make_fix(Replace(arg.keyword, cst.Name(target))),
             )
+
+    def _imported_value(self, arg: cst.Arg, kind: str, keywords: set[str], splat: bool) -> bool:
+        """A slot given a name imported from another module of the project
+        (`kernel_initializer=KERNEL_REG` with `from .regularizers import KERNEL_REG`): a
+        `slot` fact, judged in the project phase with that module's `constant` facts."""
+        assert arg.keyword is not None
+        name = self.resolve(self._value(arg.value))
+        if name is None or name.startswith((*TF_NAMESPACES, "builtins.")) or "." not in name:
+            return False
+        keyword = arg.keyword.value
+        target = counterpart(keyword)
+        fix = None
+        if target is not None and target not in keywords and not splat:
+            fix = self.make_fix(Replace(arg.keyword, cst.Name(target)))
+        self.fact("slot", arg, fix=fix, keyword=keyword, slot=kind, value=name, target=target)
+        return True
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        """A `constant` fact per module-level name assigned once a regularizer or an
+        initializer, for the slots of other modules that import it."""
+        for name, values in self.ctx.resolver.module_scope.values.items():
+            if len(values) != 1:
+                continue
+            if self._is_regularizer(values[0]):
+                self.fact("constant", original_node, name=name, holds=REGULARIZER_SUFFIX)
+            elif self._is_initializer(values[0]):
+                self.fact("constant", original_node, name=name, holds=INITIALIZER_SUFFIX)
+
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        facts = project.by_kind(cls.code)
+        constants = facts.get("constant", [])
+        for slot in facts.get("slot", []):
+            module, _, name = slot.data["value"].rpartition(".")
+            holds = next(
+                (
+                    c.data["holds"]
+                    for c in constants
+                    if c.data["name"] == name
+                    and (module_of(c.path) == module or module_of(c.path).endswith("." + module))
+                ),
+                None,
+            )
+            if holds is None or holds == slot.data["slot"]:
+                continue
+            what = "a regularizer" if holds == REGULARIZER_SUFFIX else "an initializer"
+            keyword, target = slot.data["keyword"], slot.data["target"]
+            where = ""
+            if target is not None:
+                where = f"; it belongs in `{target}=`" + ("" if slot.fix else ", which is already given")
+            yield Finding(
+                cls.code,
+                cls.name,
+                f"{what} (`{name}`, from {module}) is passed as `{keyword}=`{where}",
+                slot.path,
+                slot.range,
+                slot.fix,
+            )
+
+    @classmethod
+    def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
+        """The modules the slots' imported values come from (a module of initializer
+        constants may hold none of this rule's tokens)."""
+        for slot in project.of(cls.code, "slot"):
+            yield slot.data["value"].rpartition(".")[0]
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """The files that may pass a regularizer constant of the project to an initializer
+        slot: they name the constant and an initializer, and need not name a regularizer."""
+        for constant in project.of(cls.code, "constant"):
+            if constant.data["holds"] == REGULARIZER_SUFFIX:
+                yield (b"initializer", Word(constant.data["name"].encode()))
 
     def _takes_slots(self, call: cst.Call) -> bool:
         """TensorFlow, Keras and slim calls, and Keras's `self.add_weight(...)`."""
