@@ -1009,39 +1009,57 @@ class Flow:
         finally:
             self._current = None
 
-    def strings(self, scope: Scope, node: cst.BaseExpression | None, depth: int = 0) -> set[str] | None:
-        """The strings an expression can be, or None when they cannot all be known: a literal,
-        a `GraphKeys` attribute (its value), or a parameter of the enclosing function, which
-        is its default or what this file's call sites pass (a function that no call site of
-        this file calls may be passed anything)."""
+    def strings(self, scope: Scope, node: cst.BaseExpression | None) -> set[str] | None:
+        """The strings an expression can be, or None when they cannot all be known."""
+        origins = self.string_origins(scope, node)
+        return None if origins is None else {text for text, _ in origins}
+
+    def string_origins(
+        self, scope: Scope, node: cst.BaseExpression | None, depth: int = 0
+    ) -> list[tuple[str, cst.BaseExpression]] | None:
+        """The strings an expression can be, each with the expression that spells it, or
+        None when they cannot all be known: a literal, a `GraphKeys` attribute (its value),
+        or a parameter of the enclosing function, which is its default, what the function
+        assigns it, or what this file's call sites pass (a function that no call site of this
+        file calls may be passed anything). `None` is no string: a parameter defaulting to it
+        is replaced before use or the call fails."""
         if node is None or depth > 4:
             return None
         if isinstance(node, cst.SimpleString):
             value = node.evaluated_value
-            return {value} if isinstance(value, str) else None
+            return [(value, node)] if isinstance(value, str) else None
+        if isinstance(node, cst.Name) and node.value == "None":
+            return []
         resolved = self.resolve(node)
         if resolved is not None and resolved.startswith(GRAPH_KEYS_CLASS + "."):
             key = GRAPH_KEYS.get(resolved.rpartition(".")[2])
-            return {key} if key is not None else None
+            return [(key, node)] if key is not None else None
         if not isinstance(node, cst.Name) or not isinstance(scope.node, cst.FunctionDef):
             return None
         func = scope.node
         if node.value not in scope.params or func.name.value not in self.called_names:
             return None
-        found: set[str] = set()
         default = next(
             (p.default for p in (*func.params.params, *func.params.kwonly_params) if p.name.value == node.value),
             None,
         )
         passed = list(self.param_args.get((func, node.value), ()))
+        assigned = [
+            stmt.node.value
+            for stmt in self.stmts
+            if stmt.scope is scope
+            and isinstance(stmt.node, cst.Assign)
+            and any(isinstance(t.target, cst.Name) and t.target.value == node.value for t in stmt.node.targets)
+        ]
         if default is None and not passed:
             return None
-        for expr in ([default] if default is not None else []) + passed:
-            caller = scope if expr is default else self._scope_around(expr)
-            strings = self.strings(caller, expr, depth + 1) if caller is not None else None
-            if strings is None:
+        found: list[tuple[str, cst.BaseExpression]] = []
+        for expr in ([default] if default is not None else []) + assigned + passed:
+            caller = scope if expr is default or expr in assigned else self._scope_around(expr)
+            origins = self.string_origins(caller, expr, depth + 1) if caller is not None else None
+            if origins is None:
                 return None
-            found |= strings
+            found.extend(origins)
         return found
 
     def _scope_around(self, node: cst.CSTNode) -> Scope | None:

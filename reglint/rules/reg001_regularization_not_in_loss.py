@@ -973,13 +973,15 @@ class RegularizationNotInLoss(FlowRule):
         for call, (stmt, tags) in flow.collection_writes.items():
             if not any(isinstance(t, Source) and t.kind in PENALTIES for t in tags):
                 continue
-            keys = flow.strings(stmt.scope, call_argument(call, 0, "name"))
-            if keys is None:
+            origins = flow.string_origins(stmt.scope, call_argument(call, 0, "name"))
+            if origins is None:
                 continue
-            if REGULARIZATION_COLLECTION in keys:
+            if any(key == REGULARIZATION_COLLECTION for key, _ in origins):
                 self.fact("declare", call, keyword=None)
-            for key in sorted(keys - COLLECTION_NAMES):
-                self.fact("collect", call, key=key)
+            for key, spelled in origins:
+                if key not in COLLECTION_NAMES:
+                    # at the name where the user chose the collection (a helper's caller)
+                    self.fact("collect", spelled, key=key)
         for call, scope in self._collection_reads:
             keys = flow.strings(scope, call_argument(call, 0, "key"))
             if keys == {LOSSES_COLLECTION}:
@@ -1237,10 +1239,12 @@ class RegularizationNotInLoss(FlowRule):
         read = {fact.data["key"] for fact in reads}
         if None in read:
             return
+        seen: set[tuple[str, object, str]] = set()
         for write in writes:
             key = write.data["key"]
-            if key in read:
+            if key in read or (write.path, write.range, key) in seen:
                 continue
+            seen.add((write.path, write.range, key))
             yield Finding(
                 cls.code,
                 cls.name,
