@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.patterns import OwnScopeVisitor
+
 if TYPE_CHECKING:
     from reglint.engine import FileContext
 
@@ -54,22 +56,13 @@ def dict_entries(ctx: FileContext, value: cst.BaseExpression) -> Iterator[Entry]
                 yield arg.keyword.value, arg.value
 
 
-class _Stores(cst.CSTVisitor):
+class _Stores(OwnScopeVisitor):
     """`name["key"] = value` and `name.update(...)` in a scope, not in the scopes it holds."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.name = name
         self.entries: list[Entry] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

@@ -20,6 +20,20 @@ REDUCTIONS = frozenset(
 ELEMENTWISE = frozenset({"tensorflow.square", "tensorflow.math.square", "tensorflow.abs", "tensorflow.math.abs"})
 
 
+class OwnScopeVisitor(cst.CSTVisitor):
+    """A visitor of one scope's code: it does not descend into the functions, classes and
+    lambdas the scope defines (their code runs elsewhere, with names of their own)."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
 def mentions(node: cst.CSTNode, name: str) -> bool:
     """Whether the Name `name` occurs anywhere in `node`."""
     if isinstance(node, cst.Name):

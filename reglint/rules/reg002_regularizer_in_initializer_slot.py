@@ -8,7 +8,7 @@ import libcst as cst
 from reglint.interproc import module_of
 from reglint.kwargs import splatted_keywords
 from reglint.model import Finding
-from reglint.patterns import PENALTY_TOKENS, is_penalty_of
+from reglint.patterns import PENALTY_TOKENS, OwnScopeVisitor, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
     INITIALIZER_SUFFIX,
@@ -66,7 +66,7 @@ def _scan_defs(body: Sequence[cst.CSTNode], found: dict[str, list[cst.FunctionDe
                 _scan_defs(handler.body.body, found)
 
 
-class _Returns(cst.CSTVisitor):
+class _Returns(OwnScopeVisitor):
     """The values a function returns, not descending into nested functions or classes."""
 
     def __init__(self) -> None:
@@ -74,15 +74,6 @@ class _Returns(cst.CSTVisitor):
 
     def visit_Return(self, node: cst.Return) -> None:
         self.values.append(node.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
 
 
 class RegularizerInInitializerSlot(Rule):
