@@ -34,6 +34,10 @@ def _slot(keyword: str) -> tuple[str, str] | None:
     return None
 
 
+def _other(kind: str) -> str:
+    return REGULARIZER_SUFFIX if kind == INITIALIZER_SUFFIX else INITIALIZER_SUFFIX
+
+
 def counterpart(keyword: str) -> str | None:
     """The keyword the value belongs in: `kernel_initializer` <-> `kernel_regularizer`.
 
@@ -88,7 +92,9 @@ class RegularizerInInitializerSlot(Rule):
     or given through a settings dict splatted into it (`Dense(**kw)` with `kw =
     dict(kernel_initializer=...)`, `kw["kernel_initializer"] = ...` or `kw.update(...)` in the
     same function; reported at the entry, without a fix). A value imported from another module
-    of the project (`from .regularizers import KERNEL_REG`) is what that module assigns it.
+    of the project (`from .regularizers import KERNEL_REG`) is what that module assigns it. A
+    wrapper's parameter named for one slot and passed to the other
+    (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass.
 
     A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
     not, a name assigned one, or a function of your own that plainly computes a penalty of its
@@ -204,6 +210,16 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a wrapper that forwards its regularizer parameter into the initializer slot
+        Invalid(
+            "import tensorflow as tf\n"
+            "def conv(x, filters, kernel_initializer='glorot_uniform', kernel_regularizer=None):\n"
+            "    return tf.keras.layers.Conv2D(filters, 3, kernel_initializer=kernel_regularizer)(x)\n",
+            fixed="import tensorflow as tf\n"
+            "def conv(x, filters, kernel_initializer='glorot_uniform', kernel_regularizer=None):\n"
+            "    return tf.keras.layers.Conv2D(filters, 3, kernel_regularizer=kernel_regularizer)(x)\n",
+            message="the parameter `kernel_regularizer`",
+        ),
         # a regularizer held in a constant of another module of the project
         Invalid(
             files={
@@ -385,6 +401,16 @@ class RegularizerInInitializerSlot(Rule):
             if slot is None:
                 continue
             kind = slot[0]
+            forwarded = self._other_slots_parameter(arg.value, kind)
+            if forwarded is not None:
+                self._report(
+                    arg,
+                    f"the parameter `{forwarded}`",
+                    f"whatever the caller passes as the {_other(kind)} lands in the {kind} slot",
+                    keywords,
+                    splat,
+                )
+                continue
             if self._imported_value(arg, kind, keywords, splat):
                 continue
             if kind == INITIALIZER_SUFFIX and self._is_regularizer(arg.value):
@@ -432,6 +458,18 @@ class RegularizerInInitializerSlot(Rule):
                 f"{head}; it belongs in `{target}=`",
                 fix=self.make_fix(Replace(arg.keyword, cst.Name(target))),
             )
+
+    def _other_slots_parameter(self, value: cst.BaseExpression, kind: str) -> str | None:
+        """A parameter of the enclosing function named for the other kind of slot
+        (`kernel_initializer=kernel_regularizer` in a wrapper): wrong whatever is passed."""
+        function = self.ctx.enclosing(cst.FunctionDef)
+        if not isinstance(value, cst.Name) or not isinstance(function, cst.FunctionDef):
+            return None
+        params = function.params
+        if value.value not in {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}:
+            return None
+        slot = _slot(value.value)
+        return value.value if slot is not None and slot[0] != kind else None
 
     def _imported_value(self, arg: cst.Arg, kind: str, keywords: set[str], splat: bool) -> bool:
         """A slot given a name imported from another module of the project
