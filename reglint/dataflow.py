@@ -160,8 +160,6 @@ class Flow:
         self.escaped: set[Source] = set()
         self.fitted: set[Source] = set()
         self.fitted_imports: set[Imported] = set()
-        # argument expressions of calls the analysis cannot follow (recorded once solved)
-        self.escaping_args: list[cst.BaseExpression] = []
         self.escaped_imports: set[Imported] = set()
         self.additions: dict[cst.CSTNode, Addition] = {}
         # the operands' tags of every `a + b` and `[a, b, ...]`: where values meet
@@ -300,11 +298,11 @@ class Flow:
         # statement's run depends on nothing but the entries it reads, so skipping the others
         # gives what running every statement in every sweep gives (which took 4.5 runs per
         # statement on TensorFlow's sources). What is recorded for the rules (additions,
-        # combinations, Keras calls, escaping arguments) is kept from each statement's last
+        # combinations, Keras calls) is kept from each statement's last
         # run, which saw the final state, and put together in source order.
         self._record = True
         self._readers = {}
-        records: dict[int, tuple[list[list[frozenset[Any]]], dict[cst.CSTNode, Addition], list[Any], list[Any]]] = {}
+        records: dict[int, tuple[list[list[frozenset[Any]]], dict[cst.CSTNode, Addition], list[Any]]] = {}
         self._next = set(range(len(self.stmts)))
         for _ in range(13):
             if not self._next:
@@ -314,16 +312,15 @@ class Flow:
             while self._queue:
                 order = heapq.heappop(self._queue)
                 self._queued.discard(order)
-                self.combinations, self.additions, self.keras_calls, self.escaping_args = [], {}, [], []
+                self.combinations, self.additions, self.keras_calls = [], {}, []
                 self._exec(self.stmts[order])
-                records[order] = (self.combinations, self.additions, self.keras_calls, self.escaping_args)
+                records[order] = (self.combinations, self.additions, self.keras_calls)
         self._readers = None
         self._record = False
         ordered = [records[order] for order in sorted(records)]
         self.combinations = [c for r in ordered for c in r[0]]
         self.additions = {node: addition for r in ordered for node, addition in r[1].items()}
         self.keras_calls = [c for r in ordered for c in r[2]]
-        self.escaping_args = [a for r in ordered for a in r[3]]
         for func, tags in self.returns.items():
             if func.name.value not in self.called_names:
                 self.escaped.update(t for t in tags if isinstance(t, Source))
@@ -854,8 +851,6 @@ class Flow:
         Keras layer built with regularizers, or what an imported builder made), the call's
         result is tagged `Handed`: a loss made by that call may include the model's losses."""
         self._escape(args)
-        if self._record:
-            self.escaping_args.extend(arg.value for arg in node.args)
         if any((isinstance(t, Source) and t.kind == KERAS_MODEL) or isinstance(t, Imported) for t in args):
             return frozenset({Handed(node)})
         return frozenset()

@@ -137,16 +137,12 @@ class Bindings:
     def _sites(self, path: str, qualified: str) -> Iterator[tuple[Fact, str]]:
         """The call facts whose callee may be `qualified` of the file `path` (a class's
         `__init__` is called by the class's name)."""
-        module = module_of(path)
         names = [qualified]
         if qualified.endswith(".__init__"):
             names.append(qualified[: -len(".__init__")])
         for name in names:
             for call, callee in self.calls.get(name.rpartition(".")[2], []):
-                if callee == name or not callee.endswith("." + name):
-                    continue
-                prefix = callee[: -len(name) - 1]
-                if prefix == module or module.endswith("." + prefix):
+                if denotes(callee, path, name):
                     yield call, callee
 
 
@@ -180,6 +176,17 @@ def _called_as(qualified: str) -> str:
     """The word a call of the function names: its own, or its class's for `__init__`."""
     parts = qualified.split(".")
     return parts[-2] if parts[-1] == "__init__" and len(parts) > 1 else parts[-1]
+
+
+def denotes(imported: str, path: str, qualified: str) -> bool:
+    """Whether the name a file imports (`pkg.nets.Net.build`, as it resolves it) is the
+    definition `qualified` (`Net.build`) of the file `path`: the module part matches the
+    file's module by its trailing parts (paths are relative to wherever reglint runs)."""
+    if not imported.endswith("." + qualified):
+        return False
+    module = imported[: -len(qualified) - 1]
+    where = module_of(path)
+    return where == module or where.endswith("." + module)
 
 
 def module_of(path: str) -> str:

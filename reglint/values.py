@@ -216,11 +216,6 @@ class Sink:
     def opaque(self) -> bool:
         return OPAQUE in self.tags or UNBOUND in self.tags or any(isinstance(t, LossCall) for t in self.tags)
 
-    @property
-    def opaque_call(self) -> bool:
-        """The loss comes from a call into code the analysis cannot see (another library)."""
-        return OPAQUE in self.tags or any(isinstance(t, LossCall) for t in self.tags)
-
     def loss_calls(self) -> list[str]:
         """The imported loss-named functions whose results the loss holds."""
         return sorted(t.name for t in self.tags if isinstance(t, LossCall))

@@ -15,7 +15,7 @@ from reglint.flowfix import (
     reference_to,
     regularizer_keyword,
 )
-from reglint.interproc import Bindings, call_facts, callers_wanted, module_of, param_refs, qualified_name
+from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, param_refs, qualified_name
 from reglint.model import Fact, Finding, Safety
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
@@ -1331,14 +1331,7 @@ def _is_model_call(flow: Flow, node: cst.BaseExpression) -> bool:
 
 def _builder_matches(builder: Fact, imported: str) -> bool:
     """Whether `imported` (`pkg.models.YoloV3`) names the builder recorded in `builder`'s file."""
-    module, _, name = imported.rpartition(".")
-    if name != builder.data["name"] or not module:
-        return False
-    stem = builder.path[:-3] if builder.path.endswith(".py") else builder.path
-    dotted_path = stem.replace("\\", "/").strip("/").replace("/", ".")
-    if dotted_path.endswith(".__init__"):
-        dotted_path = dotted_path[: -len(".__init__")]
-    return dotted_path == module or dotted_path.endswith("." + module)
+    return denotes(imported, builder.path, builder.data["name"])
 
 
 def _regularized_builders(returns: list[Fact]) -> list[Fact]:
@@ -1375,12 +1368,7 @@ def _returns_known(name: str, returns: list[Fact]) -> bool:
     result holds nothing unknown (a function the project does not describe may be another
     library's, which may read the collection)."""
     for fact in returns:
-        qualified = fact.data["name"]
-        if not name.endswith("." + qualified):
-            continue
-        prefix = name[: -len(qualified) - 1]
-        where = module_of(fact.path)
-        if prefix == where or where.endswith("." + prefix):
+        if denotes(name, fact.path, fact.data["name"]):
             return not fact.data["unknown"]
     return False
 
@@ -1391,12 +1379,8 @@ def _is_keras_class(name: str, classes: list[Fact], seen: set[str]) -> bool:
     if name in seen:
         return False
     seen.add(name)
-    module, _, short = name.rpartition(".")
     for fact in classes:
-        if fact.data["name"] != short or not module:
-            continue
-        where = module_of(fact.path)
-        if where == module or where.endswith("." + module):
+        if denotes(name, fact.path, fact.data["name"]):
             return fact.data["keras"] or any(_is_keras_class(base, classes, seen) for base in fact.data["bases"])
     return False
 

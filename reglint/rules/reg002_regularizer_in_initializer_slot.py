@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.interproc import module_of
+from reglint.interproc import denotes
 from reglint.kwargs import splatted_keywords
 from reglint.model import Finding
 from reglint.patterns import PENALTY_TOKENS, OwnScopeVisitor, is_penalty_of
@@ -503,16 +503,9 @@ class RegularizerInInitializerSlot(Rule):
         facts = project.by_kind(cls.code)
         constants = facts.get("constant", [])
         for slot in facts.get("slot", []):
-            module, _, name = slot.data["value"].rpartition(".")
-            holds = next(
-                (
-                    c.data["holds"]
-                    for c in constants
-                    if c.data["name"] == name
-                    and (module_of(c.path) == module or module_of(c.path).endswith("." + module))
-                ),
-                None,
-            )
+            value = slot.data["value"]
+            module, _, name = value.rpartition(".")
+            holds = next((c.data["holds"] for c in constants if denotes(value, c.path, c.data["name"])), None)
             if holds is None or holds == slot.data["slot"]:
                 continue
             what = "a regularizer" if holds == REGULARIZER_SUFFIX else "an initializer"
