@@ -53,6 +53,44 @@ from reglint.values import (
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 LOSSES_COLLECTION = "losses"  # tf.GraphKeys.LOSSES
+# modules shared by several examples below
+STEPS = (
+    "import tensorflow as tf\n"
+    "inputs = tf.keras.Input([8])\n"
+    "net = tf.keras.Model(inputs, tf.keras.layers.Dense(1, kernel_regularizer='l2')(inputs))\n"
+    "def step(x, y, extra):\n"
+    "    with tf.GradientTape() as tape:\n"
+    "        objective = tf.reduce_mean(tf.square(net(x) - y)) + extra\n"
+    "    return tape.gradient(objective, net.trainable_variables)\n"
+)
+EXTRA_MODEL = (
+    TF1 + "def train(x, y, extra):\n"
+    "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
+    "    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + extra\n"
+    "    return tf.train.AdamOptimizer().minimize(loss)\n"
+)
+DECAYED_NET = (
+    TF1 + "def decayed_weight(name, shape, wd=5e-4):\n"
+    "    w = tf.get_variable(name, shape)\n"
+    "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
+    "    return w\n"
+    "def logits(x):\n"
+    "    return tf.matmul(x, decayed_weight('w', [8, 3]))\n"
+)
+KERAS_SUBCLASS = (
+    "import tensorflow as tf\nfrom base import Base\n"
+    "class Net(Base):\n"
+    "    def train_step(self, x, y):\n"
+    "        with tf.GradientTape() as tape:\n"
+    "            loss = tf.reduce_mean(tf.square(self(x) - y))\n"
+    "            reg = tf.add_n(self.losses)\n"
+    "        return tape.gradient(loss, self.trainable_variables)\n"
+)
+BUILD_LOSS_TRAIN = (
+    TF1 + "from net import build_loss\n"
+    "loss = build_loss(x, y, 0.01)\n"
+    "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+)
 
 _TRAINS = (*ALWAYS_TRAINING_TOKENS, b"gradients", b"GradientTape")
 _PENALTY_TERMS: tuple[tuple[bytes, ...], ...] = (
@@ -354,23 +392,14 @@ class RegularizationNotInLoss(FlowRule):
         # the model's losses to the loop's parameter ...
         Valid(
             files={
-                "steps.py": "import tensorflow as tf\n"
-                "inputs = tf.keras.Input([8])\n"
-                "net = tf.keras.Model(inputs, tf.keras.layers.Dense(1, kernel_regularizer='l2')(inputs))\n"
-                "def step(x, y, extra):\n"
-                "    with tf.GradientTape() as tape:\n"
-                "        objective = tf.reduce_mean(tf.square(net(x) - y)) + extra\n"
-                "    return tape.gradient(objective, net.trainable_variables)\n",
+                "steps.py": STEPS,
                 "train.py": "from steps import net, step\nstep(x, y, sum(net.losses))\n",
             }
         ),
         # ... or, through a wrapper of a third module, an L2 penalty over every variable
         Valid(
             files={
-                "model.py": TF1 + "def train(x, y, extra):\n"
-                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
-                "    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + extra\n"
-                "    return tf.train.AdamOptimizer().minimize(loss)\n",
+                "model.py": EXTRA_MODEL,
                 "wrapper.py": "from model import train\ndef run(x, y, penalty):\n    return train(x, y, penalty)\n",
                 "main.py": TF1 + "from wrapper import run\n"
                 "op = run(x, y, 1e-4 * tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()]))\n",
@@ -389,24 +418,13 @@ class RegularizationNotInLoss(FlowRule):
         Valid(
             files={
                 "base.py": "class Base:\n    def __init__(self):\n        self.losses = []\n",
-                "net.py": "import tensorflow as tf\nfrom base import Base\n"
-                "class Net(Base):\n"
-                "    def train_step(self, x, y):\n"
-                "        with tf.GradientTape() as tape:\n"
-                "            loss = tf.reduce_mean(tf.square(self(x) - y))\n"
-                "            reg = tf.add_n(self.losses)\n"
-                "        return tape.gradient(loss, self.trainable_variables)\n",
+                "net.py": KERAS_SUBCLASS,
             }
         ),
         # library code that assembles its total loss from both collections
         Valid(
             files={
-                "net.py": TF1 + "def decayed_weight(name, shape, wd=5e-4):\n"
-                "    w = tf.get_variable(name, shape)\n"
-                "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
-                "    return w\n"
-                "def logits(x):\n"
-                "    return tf.matmul(x, decayed_weight('w', [8, 3]))\n",
+                "net.py": DECAYED_NET,
                 "objective.py": TF1 + "def total_loss(logits, labels):\n"
                 "    tf.add_to_collection('losses', tf.losses.softmax_cross_entropy(labels, logits))\n"
                 "    return tf.add_n(tf.get_collection('losses') + "
@@ -421,9 +439,7 @@ class RegularizationNotInLoss(FlowRule):
                 "def build_loss(x, y, wd):\n"
                 "    pred = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(wd))\n"
                 "    return detection_loss(pred, y)\n",
-                "train.py": TF1 + "from net import build_loss\n"
-                "loss = build_loss(x, y, 0.01)\n"
-                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+                "train.py": BUILD_LOSS_TRAIN,
             }
         ),
         # a loss-named parameter no call site of the file binds may hold the penalty
@@ -466,13 +482,7 @@ class RegularizationNotInLoss(FlowRule):
         # ... and when no call site passes a penalty, the loss lacks it
         Invalid(
             files={
-                "steps.py": "import tensorflow as tf\n"
-                "inputs = tf.keras.Input([8])\n"
-                "net = tf.keras.Model(inputs, tf.keras.layers.Dense(1, kernel_regularizer='l2')(inputs))\n"
-                "def step(x, y, extra):\n"
-                "    with tf.GradientTape() as tape:\n"
-                "        objective = tf.reduce_mean(tf.square(net(x) - y)) + extra\n"
-                "    return tape.gradient(objective, net.trainable_variables)\n",
+                "steps.py": STEPS,
                 "train.py": "from steps import step\nstep(x, y, 0.0)\n",
             },
             path="steps.py",
@@ -480,10 +490,7 @@ class RegularizationNotInLoss(FlowRule):
         ),
         Invalid(
             files={
-                "model.py": TF1 + "def train(x, y, extra):\n"
-                "    w = tf.get_variable('w', [3, 1], regularizer=tf.keras.regularizers.l2(0.01))\n"
-                "    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - y)) + extra\n"
-                "    return tf.train.AdamOptimizer().minimize(loss)\n",
+                "model.py": EXTRA_MODEL,
                 "main.py": "from model import train\nop = train(x, y, 0.0)\n",
             },
             path="model.py",
@@ -493,13 +500,7 @@ class RegularizationNotInLoss(FlowRule):
         Invalid(
             files={
                 "base.py": "import tensorflow as tf\nclass Base(tf.keras.Model):\n    pass\n",
-                "net.py": "import tensorflow as tf\nfrom base import Base\n"
-                "class Net(Base):\n"
-                "    def train_step(self, x, y):\n"
-                "        with tf.GradientTape() as tape:\n"
-                "            loss = tf.reduce_mean(tf.square(self(x) - y))\n"
-                "            reg = tf.add_n(self.losses)\n"
-                "        return tape.gradient(loss, self.trainable_variables)\n",
+                "net.py": KERAS_SUBCLASS,
             },
             path="net.py",
             message="net.py:7",
@@ -508,12 +509,7 @@ class RegularizationNotInLoss(FlowRule):
         # collection only, while its layers put their weight decay in the regularization one
         Invalid(
             files={
-                "net.py": TF1 + "def decayed_weight(name, shape, wd=5e-4):\n"
-                "    w = tf.get_variable(name, shape)\n"
-                "    tf.add_to_collection(tf.GraphKeys.REGULARIZATION_LOSSES, wd * tf.nn.l2_loss(w))\n"
-                "    return w\n"
-                "def logits(x):\n"
-                "    return tf.matmul(x, decayed_weight('w', [8, 3]))\n",
+                "net.py": DECAYED_NET,
                 "objective.py": TF1 + "def total_loss(logits, labels):\n"
                 "    tf.add_to_collection('losses', tf.losses.softmax_cross_entropy(labels, logits))\n"
                 "    return tf.add_n(tf.get_collection('losses'))\n",
@@ -528,9 +524,7 @@ class RegularizationNotInLoss(FlowRule):
                 "net.py": TF1 + "def build_loss(x, y, wd):\n"
                 "    pred = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(wd))\n"
                 "    return tf.reduce_mean(tf.square(pred - y))\n",
-                "train.py": TF1 + "from net import build_loss\n"
-                "loss = build_loss(x, y, 0.01)\n"
-                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+                "train.py": BUILD_LOSS_TRAIN,
             },
             path="train.py",
             fixed=TF1 + "from net import build_loss\n"

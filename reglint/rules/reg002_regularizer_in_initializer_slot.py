@@ -80,6 +80,10 @@ class _Returns(OwnScopeVisitor):
         self.values.append(node.value)
 
 
+# a module of regularizer constants, shared by examples below
+DECAY_MODULE = "from tensorflow import keras\nWEIGHT_DECAY = keras.regularizers.L1L2(l2=5e-4)\n"
+
+
 class RegularizerInInitializerSlot(Rule):
     """
     ## What it does
@@ -158,8 +162,7 @@ class RegularizerInInitializerSlot(Rule):
         # the imported constant in its slot
         Valid(
             files={
-                "proj/settings/decay.py": "from tensorflow import keras\n"
-                "WEIGHT_DECAY = keras.regularizers.L1L2(l2=5e-4)\n",
+                "proj/settings/decay.py": DECAY_MODULE,
                 "proj/models/classifier.py": "import tensorflow as tf\nfrom proj.settings.decay import WEIGHT_DECAY\n"
                 "head = tf.keras.layers.Dense(10, kernel_initializer='he_uniform', kernel_regularizer=WEIGHT_DECAY)\n",
             }
@@ -223,8 +226,7 @@ class RegularizerInInitializerSlot(Rule):
         # a regularizer held in a constant of another module of the project
         Invalid(
             files={
-                "proj/settings/decay.py": "from tensorflow import keras\n"
-                "WEIGHT_DECAY = keras.regularizers.L1L2(l2=5e-4)\n",
+                "proj/settings/decay.py": DECAY_MODULE,
                 "proj/models/classifier.py": "import tensorflow as tf\nfrom ..settings.decay import WEIGHT_DECAY\n"
                 "head = tf.keras.layers.Dense(10, kernel_initializer=WEIGHT_DECAY)\n",
             },
