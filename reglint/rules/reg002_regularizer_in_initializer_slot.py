@@ -221,7 +221,7 @@ class RegularizerInInitializerSlot(Rule):
             fixed="import tensorflow as tf\n"
             "def conv(x, filters, kernel_initializer='glorot_uniform', kernel_regularizer=None):\n"
             "    return tf.keras.layers.Conv2D(filters, 3, kernel_regularizer=kernel_regularizer)(x)\n",
-            message="the parameter `kernel_regularizer`",
+            message="the regularizer parameter (`kernel_regularizer`)",
         ),
         # a regularizer held in a constant of another module of the project
         Invalid(
@@ -407,7 +407,7 @@ class RegularizerInInitializerSlot(Rule):
             if forwarded is not None:
                 self._report(
                     arg,
-                    f"the parameter `{forwarded}`",
+                    f"the {_other(kind)} parameter",
                     f"whatever the caller passes as the {_other(kind)} lands in the {kind} slot",
                     keywords,
                     splat,

@@ -23,7 +23,10 @@ class CollectionReadTooEarly(FlowRule):
     `get_total_loss()` read before the code that creates the regularized variables, in the
     same graph-building flow: the read is a statement of the same block as a later statement
     that attaches a regularizer (directly, or by calling a function of the module that does),
-    and what was read goes into the optimized loss.
+    and what was read goes into the optimized loss. A graph reset between the two
+    (`tf.reset_default_graph()`, or a function of the file that calls it) or a
+    `with tf.Graph().as_default():` block around the read starts a new flow: the variables
+    created after it belong to another graph.
 
     ## Why is this bad?
     `get_collection` returns what the collection holds *when it is called*. Read before the
