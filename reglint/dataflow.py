@@ -89,11 +89,11 @@ from reglint.values import (
     TRAINABLE_ALL_CALLS,
     UNBOUND,
     VARIABLE_COLLECTIONS,
+    VARIABLE_METHODS,
     WEIGHT,
     WEIGHT_ATTRS,
     WEIGHT_LIKE,
     WEIGHT_MAKERS,
-    WEIGHT_METHODS,
     WEIGHT_PRESERVING,
     Addition,
     Function,
@@ -713,7 +713,7 @@ class Flow:
                 self.fitted.update(t for t in receiver if isinstance(t, Source) and t.kind == KERAS_MODEL)
                 self.fitted_imports.update(t for t in receiver if isinstance(t, Imported))
                 return frozenset()
-            if method in WEIGHT_METHODS:
+            if method in VARIABLE_METHODS:
                 self.eval(func.value)
                 return frozenset({WEIGHT})
             if method in MUTATORS:

@@ -188,6 +188,17 @@ TRAINABLE_COLLECTION_KEYS = frozenset(
 # Scopes whose `regularizer=` applies to every variable created in them (REG003).
 VARIABLE_SCOPES = frozenset({"tensorflow.variable_scope"})
 VARIABLE_GETTERS = frozenset({"tensorflow.get_variable", "slim.model_variable", "slim.variable"})
+VARIABLE_CLASSES = frozenset({"tensorflow.Variable", "keras.Variable"})
+# every call that creates a variable (the dataflow's WEIGHT tag)
+VARIABLE_MAKERS = (
+    VARIABLE_GETTERS
+    | VARIABLE_CLASSES
+    | {
+        "tensorflow.get_local_variable",
+        "tensorflow.contrib.layers.variable",
+        "tensorflow.contrib.layers.model_variable",
+    }
+)
 
 # Contrib regularizers and their Keras equivalents (REG005): contrib's `l2_regularizer(s)`
 # computes `s * tf.nn.l2_loss(w) == s / 2 * sum(w**2)`, Keras's `l2(l)` computes

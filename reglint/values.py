@@ -13,6 +13,7 @@ from typing import Any
 import libcst as cst
 
 from reglint.rule import Word
+from reglint.tfnames import VARIABLE_MAKERS, WEIGHT_METHODS
 
 OPAQUE = "opaque"
 # a value named for a loss or a penalty that this file does not bind (a parameter no call site
@@ -47,19 +48,8 @@ WEIGHT_LIKE = (cst.Name, cst.Attribute, cst.Subscript)
 # calls that make a variable, methods that make or return a layer's weights, a layer's weight
 # attributes, and the TensorFlow ops whose result is still those weights (reshaped, cast,
 # looked up); any other op computes an activation from them
-WEIGHT_MAKERS = frozenset(
-    {
-        "tensorflow.Variable",
-        "tensorflow.get_variable",
-        "tensorflow.get_local_variable",
-        "tensorflow.contrib.layers.variable",
-        "tensorflow.contrib.layers.model_variable",
-        "slim.variable",
-        "slim.model_variable",
-        "keras.Variable",
-    }
-)
-WEIGHT_METHODS = frozenset({"add_weight", "add_variable", "get_weights", "get_variable"})
+WEIGHT_MAKERS = VARIABLE_MAKERS
+VARIABLE_METHODS = WEIGHT_METHODS | {"get_weights", "get_variable"}
 WEIGHT_ATTRS = frozenset(
     {"kernel", "bias", "embeddings", "depthwise_kernel", "pointwise_kernel", "recurrent_kernel", "gamma", "beta"}
 )

@@ -17,6 +17,7 @@ from reglint.tfnames import (
     TF_NAMESPACES,
     TRAINABLE_COLLECTION_KEYS,
     TRAINABLE_VARIABLE_CALLS,
+    VARIABLE_CLASSES,
     VARIABLE_GETTERS,
     VARIABLE_SCOPES,
     WEIGHT_METHODS,
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
-VARIABLE_CLASSES = frozenset({"tensorflow.Variable", "keras.Variable"})
 # what a file creating a bias variable, or reading a layer's, holds (see TOKENS)
 BIAS_MAKER_TOKENS = (b"Variable", b"get_variable", b"add_weight", b"variable", Word(b"bias"))
 APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
