@@ -39,6 +39,7 @@ rules stay silent about it.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,7 @@ import libcst as cst
 
 from reglint.flowfix import call_argument, contains, loads_of
 from reglint.names import dotted
+from reglint.patterns import created_name, keeps_biases
 from reglint.rule import Rule
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
@@ -63,11 +65,13 @@ from reglint.tfnames import (
     is_optimizer_class,
 )
 from reglint.values import (
+    BIAS_ATTRS,
     COLLECTION,
     ESTIMATOR_SPECS,
     FIT_METHODS,
     KERAS_LOSSES,
     KERAS_MODEL,
+    KERNEL,
     KNOWN,
     KNOWN_LIBRARIES,
     L2,
@@ -96,6 +100,7 @@ from reglint.values import (
     WEIGHT_MAKERS,
     WEIGHT_PRESERVING,
     Addition,
+    Bias,
     Function,
     Handed,
     Imported,
@@ -108,15 +113,24 @@ from reglint.values import (
     Stmt,
     Tape,
     carried,
+    has_bias,
+    is_bias_name,
     lossy,
     penalty_named,
     plain,
     union,
+    unpacked,
     weight_named,
 )
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
+
+# the words of a helper's name that says it makes a bias (`bias_variable`, `make_bias`), as
+# opposed to one that uses it (`add_bias`)
+BIAS_HELPER_WORDS = frozenset(
+    {"b", "bias", "biases", "variable", "var", "init", "initial", "make", "create", "get", "new", "param"}
+)
 
 # --------------------------------------------------------------------------------------
 # the flow of one file
@@ -154,6 +168,9 @@ class Flow:
         self.env: dict[tuple[Scope, str], frozenset[Any]] = {}
         self.attrs: dict[tuple[Any, str], frozenset[Any]] = {}
         self.returns: dict[cst.FunctionDef, frozenset[Any]] = {}
+        # functions whose every return is a tuple display of one length: each position's tags
+        # (None once a return is anything else), so that `a, b = f()` unpacks them one by one
+        self.tuple_returns: dict[cst.FunctionDef, tuple[frozenset[Any], ...] | None] = {}
         self.params: dict[tuple[cst.FunctionDef, str], frozenset[Any]] = {}
         self.sources: dict[cst.CSTNode, Source] = {}
         self.sinks: dict[cst.CSTNode, Sink] = {}
@@ -368,8 +385,9 @@ class Flow:
         node = stmt.node
         if isinstance(node, cst.Assign):
             tags = self.eval(node.value)
+            parts = self._parts(node.value)
             for target in node.targets:
-                self._assign(target.target, tags)
+                self._assign(target.target, tags, parts)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
                 self._assign(node.target, self.eval(node.value))
@@ -384,6 +402,7 @@ class Flow:
                 func = self._function_of(stmt.scope)
                 if func is not None:
                     self._join(self.returns, "return", func, tags)
+                    self._join_tuple_return(func, node.value)
         elif isinstance(node, cst.Expr):
             tags = self.eval(node.value)
             if isinstance(node.value, (cst.Yield, cst.Await)):
@@ -404,7 +423,50 @@ class Flow:
     def _function_of(self, scope: Scope) -> cst.FunctionDef | None:
         return scope.node if isinstance(scope.node, cst.FunctionDef) else None
 
-    def _assign(self, target: cst.BaseExpression, tags: frozenset[Any]) -> None:
+    def _join_tuple_return(self, func: cst.FunctionDef, value: cst.BaseExpression) -> None:
+        parts = self._parts(value)
+        old = self.tuple_returns.get(func, ())
+        if func in self.tuple_returns and old is None:
+            return
+        if parts is None or (old and len(old) != len(parts)):
+            new: tuple[frozenset[Any], ...] | None = None
+        elif not old:
+            new = parts
+        else:
+            new = tuple(a | b for a, b in zip(old, parts, strict=True))
+        if func not in self.tuple_returns or new != old:
+            self.tuple_returns[func] = new
+            self._changed(("tuple return", func))
+
+    def _parts(self, value: cst.BaseExpression) -> tuple[frozenset[Any], ...] | None:
+        """The tags of each element of a tuple display, or of what a call of a function of
+        this file returns when it always returns one; None when the structure is unknown."""
+        if isinstance(value, (cst.Tuple, cst.List)):
+            if any(isinstance(e, cst.StarredElement) for e in value.elements):
+                return None
+            return tuple(self.eval(e.value) for e in value.elements)
+        if isinstance(value, cst.Call):
+            func = self._callee(value)
+            if func is not None:
+                self._read(("tuple return", func))
+                return self.tuple_returns.get(func)
+        return None
+
+    def _callee(self, call: cst.Call) -> cst.FunctionDef | None:
+        """The function of this file a call runs, when it names one (`f(...)`, `self.f(...)`)."""
+        assert self._current is not None
+        func = call.func
+        if isinstance(func, cst.Name) and (self._current.scope, func.value) not in self.env:
+            return self._find_function(func.value, self._current.scope)
+        if isinstance(func, cst.Attribute):
+            owner = self._attr_owner(func.value)
+            if isinstance(owner, cst.ClassDef):
+                return self._method(owner, func.attr.value)
+        return None
+
+    def _assign(
+        self, target: cst.BaseExpression, tags: frozenset[Any], parts: tuple[frozenset[Any], ...] | None = None
+    ) -> None:
         if isinstance(target, cst.Name):
             assert self._current is not None
             scope = self._current.scope
@@ -413,8 +475,20 @@ class Flow:
                 # a class attribute, read as `Class.name` or `self.name`
                 self._join(self.attrs, "attr", (self._root_class(scope.node), target.value), tags)  # type: ignore[arg-type]
         elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._assign(element.value, tags)
+            elements = target.elements
+            if (
+                parts is not None
+                and len(parts) == len(elements)
+                and not any(isinstance(e, cst.StarredElement) for e in elements)
+            ):
+                # a known structure: each element's biases are its own (the other tags are
+                # shared, as before: the analysis does not need them one by one)
+                for element, part in zip(elements, parts, strict=True):
+                    own = frozenset(t for t in tags if not isinstance(t, Bias) and t != KERNEL)
+                    self._assign(element.value, own | {t for t in part if isinstance(t, Bias) or t == KERNEL})
+                return
+            for element in elements:
+                self._assign(element.value, unpacked(tags))
         elif isinstance(target, cst.StarredElement):
             self._assign(target.value, tags)
         elif isinstance(target, cst.Attribute):
@@ -555,6 +629,8 @@ class Flow:
         for_in: cst.CompFor | None = node.for_in
         while for_in is not None:
             tags = self.eval(for_in.iter)
+            if has_bias(tags) and not self.keeps_biases(for_in):
+                tags = frozenset(t for t in tags if not isinstance(t, Bias))
             iter_tags |= tags
             self._assign(for_in.target, tags)
             for_in = for_in.inner_for_in
@@ -565,6 +641,15 @@ class Flow:
                 self._source(L2_ALL, node)
             }
         return plain(elt_tags | iter_tags)
+
+    @staticmethod
+    def keeps_biases(for_in: cst.CompFor) -> bool:
+        """Whether a comprehension's filters surely keep the biases of what it iterates (none,
+        or name tests that leave them in: `"global_step" not in v.name`)."""
+        if not for_in.ifs:
+            return True
+        target = for_in.target
+        return isinstance(target, cst.Name) and all(keeps_biases(c.test, target.value) for c in for_in.ifs)
 
     def _name(self, node: cst.Name) -> frozenset[Any]:
         assert self._current is not None
@@ -632,8 +717,13 @@ class Flow:
         if attr == "losses" and not isinstance(owner, cst.ClassDef):
             tags |= {self._source(KERAS_LOSSES, node)}
         elif attr in TRAINABLE_ALL_ATTRS:
+            if not tags and attr not in self.assigned_attrs:
+                # a model's or layer's variables (Keras's): its biases among them
+                tags |= {KERNEL, Bias(node, attr)}
             tags |= {TRAINABLE}
         elif attr in WEIGHT_ATTRS:
+            if not tags - {WEIGHT}:
+                tags |= {Bias(node, attr)} if attr in BIAS_ATTRS else {KERNEL}
             tags |= {WEIGHT}
         elif attr not in self.assigned_attrs and lossy(attr) and not tags - {OPAQUE, UNBOUND}:
             tags |= {UNBOUND}
@@ -684,19 +774,19 @@ class Flow:
         if name is not None and not name.startswith("builtins.") and name.split(".")[0] not in KNOWN_LIBRARIES:
             # a library the analysis does not know (or an imported project module)
             self._note_project_call(node, (name,), arg_tags)
-            made = frozenset({Imported(name)}) | self._escape_args(node, args)
+            made = frozenset({Imported(name)}) | self._escape_args(node, args) | self._named_bias(node, name)
             return made | {LossCall(name)} if lossy(name) else made
         if name is not None:
             if name == "tensorflow.GradientTape":
                 return frozenset({TAPE_CTOR})
             if name in TRAINABLE_ALL_CALLS:
-                return frozenset({TRAINABLE})
+                return frozenset({TRAINABLE, KERNEL, Bias(node, f"{name.rpartition('.')[2]}()")})
             if is_optimizer_class(name):
                 return frozenset({OPTIMIZER})
             if name in COLLECTION_READERS and self._is_variables_key(call_argument(node, 0, "key")):
-                return frozenset({TRAINABLE})
+                return frozenset({TRAINABLE, KERNEL, Bias(node, f"{name.rpartition('.')[2]}(...)")})
             if name in WEIGHT_MAKERS:
-                return frozenset({KNOWN, WEIGHT})
+                return frozenset({KNOWN, WEIGHT}) | self._made(node, positional="Variable" not in name)
             tags = plain(args) | {KNOWN}
             if WEIGHT in tags and name not in WEIGHT_PRESERVING:
                 tags -= {WEIGHT}  # `tf.matmul(x, w)` is an activation, `tf.reshape(w, ...)` a weight
@@ -715,7 +805,7 @@ class Flow:
                 return frozenset()
             if method in VARIABLE_METHODS:
                 self.eval(func.value)
-                return frozenset({WEIGHT})
+                return frozenset({WEIGHT}) | self._made(node, positional=True)
             if method in MUTATORS:
                 self._assign(func.value, args)
                 return receiver
@@ -749,7 +839,9 @@ class Flow:
             target = self._find_function(func.value, self._current.scope)
             self._read(("env", (self._current.scope, func.value)))
             if target is not None and (self._current.scope, func.value) not in self.env:
-                return self._invoke(target, node, bound=False)
+                made = self._invoke(target, node, bound=False)
+                bias = self._named_bias(node, func.value)
+                return made - {KERNEL} | bias if bias else made
             cls = self._find_class(func.value, self._current.scope)
             if cls is not None:
                 init = self._method(cls, "__init__")
@@ -774,6 +866,24 @@ class Flow:
         if callee:
             return plain(callee | args)
         return self._escape_args(node, args)
+
+    def _made(self, node: cst.Call, *, positional: bool) -> frozenset[Any]:
+        """A created variable's tag by the name it is created under: a bias (`"b"`,
+        `"biases"`, `"beta"`), else a kernel (any other name, or one not written here: then it
+        may be either, and a value holding it and a bias is no longer only biases)."""
+        name = created_name(node, positional=positional)
+        if name is not None and is_bias_name(name):
+            return frozenset({Bias(node, repr(name))})
+        return frozenset({KERNEL})
+
+    def _named_bias(self, node: cst.Call, name: str) -> frozenset[Any]:
+        """A helper of the project named for making a bias (`bias_variable(...)`,
+        `make_bias(...)`, `bias(...)`) returns one, whatever its body looks like."""
+        last = name.rpartition(".")[2]
+        words = {w for w in re.split(r"[^a-z]+", last.lower()) if w}
+        if words and is_bias_name(last) and words <= BIAS_HELPER_WORDS:
+            return frozenset({Bias(node, f"{last}(...)")})
+        return frozenset()
 
     def _note_project_call(self, node: cst.Call, callees: tuple[str, ...], arg_tags: list[frozenset[Any]]) -> None:
         """Remember a call of another module's function when an argument carries what a

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import libcst as cst
 
 from reglint.tfnames import PENALTY_FUNCTIONS, REGULARIZER_FACTORIES
+from reglint.values import is_bias_name
 
 REDUCTIONS = frozenset(
     {"tensorflow.reduce_sum", "tensorflow.math.reduce_sum", "tensorflow.reduce_mean", "tensorflow.math.reduce_mean"}
@@ -85,3 +86,90 @@ PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
     (b"regularizer",),
     *((reduction, term) for reduction in (b"reduce_sum", b"reduce_mean") for term in (b"square", b"abs", b"**")),
 )
+
+
+# -- variables by the names they are created under ----------------------------------------------
+
+
+def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg
+    return None
+
+
+def created_name(call: cst.Call, *, positional: bool) -> str | None:
+    """The name a variable is created under, when it is a string literal: `name=`, or the
+    first positional argument of a getter (`get_variable("b", ...)`, `add_weight("bias")`;
+    `positional`), not of `tf.Variable`, whose first is the initial value."""
+    arg = keyword_arg(call, "name")
+    if arg is None and positional and call.args and call.args[0].keyword is None and not call.args[0].star:
+        arg = call.args[0]
+    if arg is not None and isinstance(arg.value, cst.SimpleString):
+        value = arg.value.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def string_list(node: cst.BaseExpression) -> list[str] | None:
+    """The strings of a string literal or a list/tuple/set of them, else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return [value] if isinstance(value, str) else None
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        found: list[str] = []
+        for element in node.elements:
+            inner = string_list(element.value)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+    return None
+
+
+def _is_name_of(node: cst.BaseExpression, target: str) -> bool:
+    """`target.name` or `target.op.name`."""
+    if not (isinstance(node, cst.Attribute) and node.attr.value == "name"):
+        return False
+    owner = node.value
+    if isinstance(owner, cst.Attribute) and owner.attr.value == "op":
+        owner = owner.value
+    return isinstance(owner, cst.Name) and owner.value == target
+
+
+def excludes_nothing(test: cst.BaseExpression, target: str) -> bool:
+    """`v.name not in ['bias', 'gamma']` / `v.name != 'bias'` with bare names: a TF1 variable's
+    name always carries `:0` (`dense/bias:0`), so the test is always true."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left = test.left
+    if not (isinstance(left, cst.Attribute) and isinstance(left.value, cst.Name) and _is_name_of(left, target)):
+        return False
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, (cst.NotIn, cst.NotEqual)):
+        return False
+    strings = string_list(comparison.comparator)
+    if isinstance(comparison.operator, cst.NotEqual) and not isinstance(comparison.comparator, cst.SimpleString):
+        return False
+    return strings is not None and all(":" not in s for s in strings)
+
+
+def drops_only_other(test: cst.BaseExpression, target: str) -> str | None:
+    """The word of a filter `"word" not in v.name` that names no bias (`"batch_normalization"`,
+    `"global_step"`, `"bn"`): it leaves every conv and dense bias in. None for any other test."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, cst.NotIn) or not isinstance(test.left, cst.SimpleString):
+        return None
+    word = test.left.evaluated_value
+    if not isinstance(word, str) or not word or not _is_name_of(comparison.comparator, target):
+        return None
+    return None if is_bias_name(word) or "bias" in word.lower() else word
+
+
+def keeps_biases(test: cst.BaseExpression, target: str) -> bool:
+    """Whether a comprehension's filter on the variable `target` surely keeps the biases.
+    (`excludes_nothing` filters keep them too, but only with TF1's scoped names, which REG003
+    checks where it sees the source; Keras 3's names are bare.)"""
+    return drops_only_other(test, target) is not None

@@ -363,3 +363,12 @@ def is_optimizer_class(name: str) -> bool:
     return name.startswith(
         ("tensorflow.train.", "keras.optimizers.", "tensorflow.optimizers.", "tensorflow.contrib.opt.")
     ) and (name.endswith("Optimizer") or name.startswith(("keras.optimizers.", "tensorflow.optimizers.")))
+
+
+# Framework helpers that penalize every trainable variable whose name matches a regex (REG003):
+# tensorpack's `regularize_cost(regex, func)` (`re.search` on each variable's op name; its
+# layers name kernels `W` and biases `b`, BatchNorm's `beta` and `gamma`). The module a star
+# import names (`from tensorpack import *`) and the function's name.
+PATTERN_REGULARIZERS = {"tensorpack": frozenset({"regularize_cost"})}
+# op names of biases as the frameworks create them, which such a regex must not match
+BIAS_OP_NAMES = ("conv0/b", "fc/b", "bn/beta", "bn/gamma", "conv0/bias", "fc/biases", "dense/bias")

@@ -270,8 +270,22 @@ class Handed:
     call: cst.Call
 
 
+@dataclass(frozen=True)
+class Bias:
+    """A value that is, or holds, a bias (or BatchNorm's beta / gamma): a variable created
+    under a bias's name, a layer's `.bias`, every variable of a graph or model, and what is
+    built from them (a list the code appends them to). `node` is where the bias comes from,
+    `label` how a message names it."""
+
+    node: cst.CSTNode
+    label: str
+
+
 OPTIMIZER = "optimizer"
 TAPE_CTOR = "tape_ctor"
+# a variable created under a weight's name (`W`, `kernel`, a name that is no bias's): with a
+# `Bias` in one value, the value holds both, and which element is which is unknown
+KERNEL = "kernel"
 WEIGHT = "weight"  # a variable (tf.Variable, get_variable, a layer's kernel / bias / weights)
 TRAINABLE = "trainable"  # all the trainable variables of a graph or model
 KNOWN = "known"  # a value a TensorFlow / Keras call made: calling it or its methods is followed
@@ -320,6 +334,33 @@ def penalty_named(name: str) -> bool:
     return (
         lowered in PENALTY_NAMES or lowered.endswith(PENALTY_SUFFIXES) or any(word in lowered for word in PENALTY_WORDS)
     )
+
+
+# Words that name a bias in a variable's name (`b`, `b1`, `fc1_b`, `biases`, BatchNorm's
+# `beta`/`gamma`), and words that name a weight (`layer_b_weights` is a weight).
+BIAS_WORDS = frozenset({"b", "bias", "biases", "beta", "gamma"})
+WEIGHT_WORDS = frozenset(
+    {"w", "weight", "weights", "kernel", "kernels", "filter", "filters", "embedding", "embeddings"}
+)
+BIAS_ATTRS = frozenset({"bias", "beta", "gamma"})
+
+
+def is_bias_name(name: str) -> bool:
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    return bool(words & BIAS_WORDS) and not words & WEIGHT_WORDS
+
+
+def has_bias(tags: Iterable[Any]) -> bool:
+    return any(isinstance(t, Bias) for t in tags)
+
+
+def unpacked(tags: frozenset[Any]) -> frozenset[Any]:
+    """The tags of one element of a value unpacked without knowing its structure (`w, b =
+    pair`, `for w, b in zip(ws, bs)`): a bias stays one only when the value holds nothing
+    but biases."""
+    if KERNEL in tags and has_bias(tags):
+        return frozenset(t for t in tags if not isinstance(t, Bias))
+    return tags
 
 
 def weight_named(node: cst.BaseExpression) -> bool:

@@ -1,18 +1,31 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.dataflow import Flow, FlowRule
+from reglint.flowfix import call_argument, contains
 from reglint.kwargs import splatted_keywords
-from reglint.patterns import PENALTY_TOKENS, is_penalty_of
-from reglint.rule import Insert, Invalid, Replace, Rule, Safety, Valid, Word
+from reglint.names import dotted
+from reglint.patterns import (
+    PENALTY_TOKENS,
+    created_name,
+    drops_only_other,
+    excludes_nothing,
+    is_penalty_of,
+    keyword_arg,
+    mentions,
+)
+from reglint.rule import Insert, Invalid, PendingFix, Replace, Safety, Valid, Word
 from reglint.tfnames import (
+    BIAS_OP_NAMES,
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
+    PATTERN_REGULARIZERS,
     PENALTY_FUNCTIONS,
     TF_NAMESPACES,
     TRAINABLE_COLLECTION_KEYS,
@@ -22,6 +35,7 @@ from reglint.tfnames import (
     VARIABLE_SCOPES,
     WEIGHT_METHODS,
 )
+from reglint.values import KERNEL, L2, L2_TOKENS, SQUARE_CALLS, TRAINABLE, Bias, Stmt, is_bias_name
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
@@ -40,6 +54,19 @@ ALL_VARIABLES_TOKENS: tuple[tuple[bytes, ...], ...] = (
     (b"global_variables",),
     (b"trainable_weights",),
     (b"get_collection", b"VARIABLES"),
+)
+
+# What a file holds where the dataflow can find a value holding biases (`Bias`): a source of
+# all the variables, a model's `weights` / `variables`, a variable made under a bias's name, a
+# layer's `.bias` / `.beta` / `.gamma`, or a helper named for making a bias (`bias_variable`).
+BIAS_SOURCE_TOKENS: tuple[tuple[bytes, ...], ...] = (
+    *ALL_VARIABLES_TOKENS,
+    (Word(b"weights"),),
+    (Word(b"variables"),),
+    *((maker,) for maker in BIAS_MAKER_TOKENS),
+    (b"bias",),
+    (b"beta",),
+    (b"gamma",),
 )
 
 # TF1 layer functions (and classes) that create a bias, and the keyword that turns it off.
@@ -85,18 +112,6 @@ BIAS_LAYERS: dict[str, tuple[str, bool]] = {
     },
 }
 
-# Words that name a bias in a variable's name (`b`, `b1`, `fc1_b`, `biases`, BatchNorm's
-# `beta`/`gamma`), and words that name a weight (`layer_b_weights` is a weight).
-BIAS_WORDS = frozenset({"b", "bias", "biases", "beta", "gamma"})
-WEIGHT_WORDS = frozenset(
-    {"w", "weight", "weights", "kernel", "kernels", "filter", "filters", "embedding", "embeddings"}
-)
-
-
-def is_bias_name(name: str) -> bool:
-    words = set(re.split(r"[^a-z]+", name.lower()))
-    return bool(words & BIAS_WORDS) and not words & WEIGHT_WORDS
-
 
 def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
@@ -137,62 +152,6 @@ def drop_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
     return call.with_changes(args=args)
 
 
-def _keyword(call: cst.Call, keyword: str) -> cst.Arg | None:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg
-    return None
-
-
-def _name_arg(call: cst.Call) -> str | None:
-    """The variable name given to get_variable / add_weight, when it is a string literal."""
-    arg = _keyword(call, "name")
-    if arg is None and call.args and call.args[0].keyword is None and not call.args[0].star:
-        arg = call.args[0]
-    if arg is not None and isinstance(arg.value, cst.SimpleString):
-        value = arg.value.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _strings(node: cst.BaseExpression) -> list[str] | None:
-    """The strings of a string literal or a list/tuple/set of them, else None."""
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return [value] if isinstance(value, str) else None
-    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        found: list[str] = []
-        for element in node.elements:
-            inner = _strings(element.value)
-            if inner is None:
-                return None
-            found.extend(inner)
-        return found
-    return None
-
-
-def excludes_nothing(test: cst.BaseExpression, target: str) -> bool:
-    """`v.name not in ['bias', 'gamma']` / `v.name != 'bias'` with bare names: a TF1 variable's
-    name always carries `:0` (`dense/bias:0`), so the test is always true."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return False
-    left = test.left
-    if not (
-        isinstance(left, cst.Attribute)
-        and left.attr.value == "name"
-        and isinstance(left.value, cst.Name)
-        and left.value.value == target
-    ):
-        return False
-    comparison = test.comparisons[0]
-    if not isinstance(comparison.operator, (cst.NotIn, cst.NotEqual)):
-        return False
-    strings = _strings(comparison.comparator)
-    if isinstance(comparison.operator, cst.NotEqual) and not isinstance(comparison.comparator, cst.SimpleString):
-        return False
-    return strings is not None and all(":" not in s for s in strings)
-
-
 def _keeps(test: cst.BaseExpression, target: str, name: str) -> bool:
     """Whether a filter on `target.name` surely keeps a variable created as `name` (a
     substring test: `"bias" not in v.name`, `"kernel" in v.name`); any other test may drop it."""
@@ -224,7 +183,7 @@ class _Scope:
     biases: list[str] = field(default_factory=list)
 
 
-class RegularizedBias(Rule):
+class RegularizedBias(FlowRule):
     """
     ## What it does
     Flags a weight penalty on biases and on BatchNormalization's shift and scale:
@@ -239,6 +198,18 @@ class RegularizedBias(Rule):
     as `model.add_loss(lambda v=v: ...)`), and `tf.nn.l2_loss` of a variable created as a bias
     (`tf.Variable(..., name="b")`, `get_variable("biases", ...)`, a layer's `.bias`): the
     variable is judged by the name it was created with, not by the Python name that holds it.
+
+    Through the dataflow, the same holds wherever the value travels: a set of every variable
+    (`tf.get_collection(GLOBAL_VARIABLES, scope=...)`, a model's `weights`) kept in an attribute
+    and penalized in another method, a list the code builds by appending biases (from a
+    variable created under a bias's name, a layer's `.bias`, or a helper named for making one,
+    `bias_variable(...)`) and returns in a tuple, a bias kept in `self.b`. Tuples are unpacked
+    element by element where their structure is known; a loop over a set with a condition or
+    a `continue` in its body is trusted to leave the biases out. A filter that drops only
+    variables named with a word no bias has (`"batch_normalization" not in v.name`) keeps every
+    conv and dense bias. tensorpack's `regularize_cost(regex, ...)` is flagged when the regex
+    matches the names its layers give biases and BatchNorm parameters (`'.*'` does, `'.*/W'`
+    does not), also through `from tensorpack import *`.
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
@@ -279,8 +250,11 @@ class RegularizedBias(Rule):
     Unsafe: the fix changes what is trained. It drops the bias keyword (or `regularizer=` of a
     bias's `get_variable`), and adds `if len(v.shape) > 1` to the comprehension (replacing a
     name filter that excluded nothing), which keeps kernels and drops biases, BatchNorm
-    parameters and other vectors. A bias inside a regularized `variable_scope` is reported
-    without a fix: give the regularizer to the weights instead of the scope.
+    parameters and other vectors; a filter that drops only BatchNorm's variables gets
+    `and len(v.shape) > 1`. A bias inside a regularized `variable_scope`, a set of variables
+    the dataflow followed elsewhere and a `regularize_cost` pattern are reported without a fix:
+    give the regularizer to the weights instead of the scope, and filter the set, or write the
+    pattern, where it is made.
 
     ## References
     - [Goodfellow, Bengio, Courville: Deep Learning, 7.1 (biases are not regularized)](https://www.deeplearningbook.org/contents/regularization.html)
@@ -301,7 +275,10 @@ class RegularizedBias(Rule):
     # - `apply_regularization` over all variables: its name and a source;
     # - `tf.nn.l2_loss` of a variable created as a bias: `l2_loss` and the maker (`Variable`,
     #   `get_variable`, `add_weight`) or the layer attribute `bias` (the other penalty forms
-    #   with these words let in most of Keras's own sources).
+    #   with these words let in most of Keras's own sources);
+    # - a pattern regularizer (`regularize_cost`): its name;
+    # - a dataflow penalty (values.L2_TOKENS) of a value holding biases: a group of L2_TOKENS
+    #   and one of BIAS_SOURCE_TOKENS (a `Bias` is made in the file that holds it).
     TOKENS = (
         b"bias_regularizer",
         b"biases_regularizer",
@@ -315,10 +292,44 @@ class RegularizedBias(Rule):
             for penalty in (*PENALTY_TOKENS, (b"apply_regularization",))
         ),
         *((b"l2_loss", maker) for maker in BIAS_MAKER_TOKENS),
+        *(function.encode() for functions in PATTERN_REGULARIZERS.values() for function in functions),
+        *(penalty + source for penalty in L2_TOKENS for source in BIAS_SOURCE_TOKENS),
     )
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # pairs unpacked: `w` is a kernel, whatever `b` is
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "def layer(n):\n"
+            "    return tf.Variable(tf.zeros([n, n]), name='W'), tf.Variable(tf.zeros([n]), name='b')\n\n"
+            "w, b = layer(4)\n"
+            "pairs = [(tf.get_variable('W1', [4, 4]), tf.get_variable('b1', [4]))]\n"
+            "pairs.append((tf.get_variable('W2', [4, 4]), tf.get_variable('b2', [4])))\n"
+            "penalty = tf.nn.l2_loss(w)\n"
+            "for kernel, bias in pairs:\n"
+            "    penalty += tf.nn.l2_loss(kernel)\n"
+        ),
+        # a set of every variable, kept in an attribute: the loop leaves the biases out
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "class Net:\n"
+            "    def build(self):\n"
+            "        self.params = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope='net')\n\n"
+            "    def decay(self):\n"
+            "        total = 0.0\n"
+            "        for v in self.params:\n"
+            "            if 'bias' in v.name:\n"
+            "                continue\n"
+            "            total += tf.nn.l2_loss(v)\n"
+            "        return total + tf.add_n([tf.nn.l2_loss(v) for v in self.params if len(v.shape) > 1])\n"
+        ),
+        # tensorpack's pattern over the kernels only
+        Valid(
+            "from tensorpack import *\n"
+            "from tensorpack.compat import tfv1 as tf\n"
+            "wd_cost = tf.multiply(1e-4, regularize_cost('.*/W', tf.nn.l2_loss))\n"
+        ),
         # a settings dict without a bias penalty, and one splatted into a function of the user's
         Valid(
             "import tensorflow as tf\n"
@@ -400,6 +411,74 @@ class RegularizedBias(Rule):
         ),
     ]
     INVALID = [
+        # every variable of a scope, kept in an attribute and penalized in another method
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "class Network:\n"
+            "    def build(self, name):\n"
+            "        self.params = [v for v in tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES, scope=name)\n"
+            "                       if 'global_step' not in v.name]\n\n"
+            "    def regularization(self, scale):\n"
+            "        return scale * tf.add_n([tf.nn.l2_loss(v) for v in self.params])\n",
+            message="holds biases",
+        ),
+        # a list the code builds from a helper's biases, returned in a tuple and kept
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "from .layers import bias_variable\n\n"
+            "def create_net(x, sizes):\n"
+            "    weights, biases = [], []\n"
+            "    for n in sizes:\n"
+            "        w1 = tf.get_variable('w1', [n, n])\n"
+            "        b1 = bias_variable([n], name='b1')\n"
+            "        weights.append(w1)\n"
+            "        biases.append(b1)\n"
+            "    variables = []\n"
+            "    for w in weights:\n"
+            "        variables.append(w)\n"
+            "    for b in biases:\n"
+            "        variables.append(b)\n"
+            "    return x, variables, len(sizes)\n\n"
+            "class Model:\n"
+            "    def __init__(self, x, sizes):\n"
+            "        self.logits, self.variables, self.depth = create_net(x, sizes)\n\n"
+            "    def cost(self, loss, scale):\n"
+            "        return loss + scale * sum([tf.nn.l2_loss(v) for v in self.variables])\n",
+            message="bias_variable",
+        ),
+        # a bias kept in an attribute, penalized in another method
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "class Autoencoder:\n"
+            "    def variables(self, n):\n"
+            "        self.W = tf.Variable(tf.zeros([n, n]), name='enc-w')\n"
+            "        self.bh = tf.Variable(tf.zeros([n]), name='hidden-bias')\n\n"
+            "    def penalty(self):\n"
+            "        return tf.nn.l2_loss(self.W) + tf.nn.l2_loss(self.bh)\n",
+            message="'hidden-bias'",
+        ),
+        # a filter that drops BatchNorm's variables only keeps every conv and dense bias
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()"
+            " if 'batch_normalization' not in v.name])\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables() if 'batch_normalization' not in v.name"
+            " and len(v.shape) > 1])\n",
+        ),
+        # tensorpack's pattern regularizer over every variable, through its star import
+        Invalid(
+            "from tensorpack import *\n"
+            "from tensorpack.compat import tfv1 as tf\n"
+            "wd_cost = tf.multiply(1e-4, regularize_cost('.*', tf.nn.l2_loss))\n",
+            message="'fc/b'",
+        ),
+        Invalid(
+            "from tensorpack.models import regularize_cost\n"
+            "import tensorflow as tf\n"
+            "wd_cost = regularize_cost('fc.*', tf.nn.l2_loss)\n",
+            message="'fc/b'",
+        ),
         # an explicit penalty on a variable created as a bias, whatever Python name holds it
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -681,23 +760,33 @@ class RegularizedBias(Rule):
         # the entries of `**` dicts, per scope and name, and the values already reported
         self.splats: dict[object, list[tuple[str, cst.BaseExpression]]] = {}
         self.reported: set[cst.CSTNode] = set()
+        # where this rule reported, for the dataflow's findings not to repeat one
+        self.reported_at: list[cst.CSTNode] = []
+
+    def report(self, node: cst.CSTNode, message: str, *, fix: PendingFix | None = None) -> None:
+        self.reported_at.append(node)
+        super().report(node, message, fix=fix)
 
     # -- regularized variable scopes -----------------------------------------------------
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.CSTNode) -> None:
+        self._enter(node)
         self.scopes.append([])
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, original_node: cst.CSTNode) -> None:
         self.scopes.pop()
+        self._leave(original_node)
 
-    def visit_With(self, node: cst.With) -> None:
+    def visit_With(self, node: cst.CSTNode) -> None:
+        self._enter(node)
+        assert isinstance(node, cst.With)
         for item in node.items:
             call = item.item
             if isinstance(call, cst.Call) and self.resolve(call.func) in VARIABLE_SCOPES:
-                arg = _keyword(call, "regularizer")
+                arg = keyword_arg(call, "regularizer")
                 if arg is not None and self._regularizes(arg.value):
                     self.scopes[-1].append(_Scope(node, arg))
 
-    def leave_With(self, original_node: cst.With) -> None:
+    def leave_With(self, original_node: cst.CSTNode) -> None:
         current = self.scopes[-1]
         while current and current[-1].block is original_node:
             scope = current.pop()
@@ -710,11 +799,14 @@ class RegularizedBias(Rule):
                     f"({', '.join(scope.biases[:3])}{', ...' if count > 3 else ''}); "
                     "give the regularizer to the weights instead",
                 )
+        self._leave(original_node)
 
     # -- calls -----------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
         name = self.resolve(node.func)
         self._penalty_on_bias(node, name)
+        self._pattern_regularizer(node, name)
         created = self._created_bias(node)
         if created is not None:
             self.created_biases.append(created)
@@ -746,9 +838,52 @@ class RegularizedBias(Rule):
             self._variable(node)
         elif name in BIAS_LAYERS and self.scopes[-1]:
             keyword, _ = BIAS_LAYERS[name]
-            switch = _keyword(node, keyword)
+            switch = keyword_arg(node, keyword)
             if switch is None or not _is_false(switch.value):
                 self.scopes[-1][-1].biases.append(f"`{self.ctx.code(node.func)}`")
+
+    def _pattern_regularizer(self, call: cst.Call, name: str | None) -> None:
+        """`regularize_cost(".*", tf.nn.l2_loss)` (tensorpack): a regex over variable names
+        that matches biases penalizes them (`".*/W"` does not)."""
+        func = call.func
+        last = name.rpartition(".")[2] if name is not None else func.value if isinstance(func, cst.Name) else None
+        if last is None:
+            return
+        library = name.split(".")[0] if name is not None else self._star_library(last)
+        if library is None or last not in PATTERN_REGULARIZERS.get(library, ()):
+            return
+        arg = call_argument(call, 0, "regex")
+        if not isinstance(arg, cst.SimpleString) or not isinstance(arg.evaluated_value, str):
+            return
+        try:
+            pattern = re.compile(arg.evaluated_value)
+        except re.error:
+            return
+        matched = [op for op in BIAS_OP_NAMES if pattern.search(op)]
+        if matched:
+            self.report(
+                arg,
+                f"the pattern {arg.evaluated_value!r} also matches biases and BatchNorm parameters "
+                f"({', '.join(map(repr, matched[:3]))}), so they are penalized; match the kernels only "
+                "(`'.*/W'`)",
+            )
+
+    def _star_library(self, name: str) -> str | None:
+        """The library a name unbound in this file comes from through a star import
+        (`from tensorpack import *`), when one of PATTERN_REGULARIZERS' is star-imported."""
+        if self.ctx.resolver.resolve(cst.Name(name)) is not None or any(
+            True for _ in self.ctx.resolver.assigned_values(cst.Name(name))
+        ):
+            return None
+        for stmt in self.ctx.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar) and small.module:
+                    top = (dotted(small.module) or "").split(".")[0]
+                    if top in PATTERN_REGULARIZERS and name in PATTERN_REGULARIZERS[top]:
+                        return top
+        return None
 
     def _penalty_on_bias(self, call: cst.Call, name: str | None) -> None:
         """`l2_loss += tf.nn.l2_loss(b)` where `b` was created as a bias (a variable named like
@@ -779,9 +914,9 @@ class RegularizedBias(Rule):
         method = isinstance(value.func, cst.Attribute) and value.func.attr.value in WEIGHT_METHODS and maker is None
         created: object = None
         if maker in VARIABLE_GETTERS or method:
-            created = _name_arg(value)
+            created = created_name(value, positional=True)
         elif maker in VARIABLE_CLASSES:
-            arg = _keyword(value, "name")
+            arg = keyword_arg(value, "name")
             if arg is not None and isinstance(arg.value, cst.SimpleString):
                 created = arg.value.evaluated_value
         return created if isinstance(created, str) and is_bias_name(created) else None
@@ -801,12 +936,57 @@ class RegularizedBias(Rule):
                     f"the filter `{self.ctx.code(ifs[0].test)}` keeps the bias {kept!r} this file creates, so it is "
                     "penalized; filter by rank (`len(v.shape) > 1`) or by the weights' names",
                 )
+        super().leave_Module(original_node)
+
+    # -- penalties on what the dataflow knows holds biases --------------------------------
+    def judge(self, flow: Flow) -> None:
+        """An L2 penalty whose operand holds a bias, however it got there: a set of all the
+        variables kept in an attribute or returned by a function, a list the code built by
+        appending biases, a bias variable made by a helper (see the dataflow's `Bias`)."""
+        for source in flow.source_list((L2,)):
+            if any(contains(node, source.node) for node in self.reported_at):
+                continue
+            operand = _operand(self.resolve, source.node)
+            if operand is None:
+                continue
+            binding = _comprehension_binding(source.stmt.node, source.node, operand)
+            if isinstance(binding, cst.Param):
+                # a lambda's parameter: its default is what it holds (`lambda v=v: ...`)
+                if binding.default is None:
+                    continue
+                tags = flow.eval_in(source.stmt, binding.default)
+            elif binding is not None:
+                # a comprehension's variable is its own (the dataflow keeps one per scope)
+                tags = flow.eval_in(source.stmt, binding.iter)
+                if not Flow.keeps_biases(binding):
+                    continue
+            else:
+                tags = flow.eval_in(source.stmt, operand)
+            biases = sorted((t for t in tags if isinstance(t, Bias)), key=lambda t: flow.line(t.node))
+            if not biases:
+                continue
+            loop = _loop_binding(source.stmt, operand)
+            if loop is not None and (
+                _filters(source.stmt, loop) or any(contains(loop.iter, node) for node in self.reported_at)
+            ):
+                continue
+            bias = biases[0]
+            origin = f"{bias.label}, line {flow.line(bias.node)}"
+            text = self.ctx.code(operand)
+            if TRAINABLE in tags or KERNEL in tags:
+                message = (
+                    f"this penalty covers `{text}`, which holds biases ({origin}), so they are penalized too; "
+                    "penalize kernels only"
+                )
+            else:
+                message = f"this penalty is on a bias (`{text}`: {origin}); penalize weights only"
+            self.report(source.node, message)
 
     def _variable(self, call: cst.Call) -> None:
-        variable = _name_arg(call)
+        variable = created_name(call, positional=True)
         if variable is None or not is_bias_name(variable):
             return
-        arg = _keyword(call, "regularizer")
+        arg = keyword_arg(call, "regularizer")
         if arg is not None and self._regularizes(arg.value):
             self.report(
                 arg,
@@ -830,7 +1010,7 @@ class RegularizedBias(Rule):
         return not own
 
     def _apply_regularization(self, call: cst.Call) -> None:
-        arg = _keyword(call, "weights_list")
+        arg = keyword_arg(call, "weights_list")
         if arg is None and len(call.args) > 1 and call.args[1].keyword is None:
             arg = call.args[1]
         if arg is None or self._all_variables(arg.value) is None:
@@ -843,8 +1023,10 @@ class RegularizedBias(Rule):
         )
 
     # -- L2 sums over every variable ---------------------------------------------------------
-    def visit_For(self, node: cst.For) -> None:
+    def visit_For(self, node: cst.CSTNode) -> None:
         """`for v in tf.trainable_variables(): l2 += tf.nn.l2_loss(v)`, with no `if` in the loop."""
+        self._enter(node)
+        assert isinstance(node, cst.For)
         if not isinstance(node.target, cst.Name) or self._all_variables(node.iter) is None:
             return
         target = node.target.value
@@ -889,6 +1071,17 @@ class RegularizedBias(Rule):
             )
             return
         useless = [c for c in loop.ifs if graph_names and excludes_nothing(c.test, target)]
+        others = [word for c in loop.ifs if (word := drops_only_other(c.test, target)) is not None]
+        if others and len(useless) + len(others) == len(loop.ifs):
+            last = loop.ifs[-1].test
+            extend = isinstance(last, cst.Comparison) and not useless
+            self.report(
+                node,
+                f"the filter leaves out only variables named with {', '.join(map(repr, others))}: every "
+                "conv and dense bias is still penalized; penalize kernels only",
+                fix=self.make_fix(Insert(last, f" and len({target}.shape) > 1")) if extend else None,
+            )
+            return
         if len(useless) != len(loop.ifs) and graph_names:
             self.filtered.append((node, target))
         if len(useless) == len(loop.ifs):
@@ -928,3 +1121,68 @@ class RegularizedBias(Rule):
         return any(
             _reads_unchanged(lam, target) and is_penalty_of(self.resolve, lam.body, target) for lam in _lambdas(element)
         )
+
+
+def _operand(resolve: Callable[[cst.CSTNode], str | None], node: cst.CSTNode) -> cst.BaseExpression | None:
+    """What an L2 penalty of the dataflow (`tf.nn.l2_loss(w)`, `reduce_sum(tf.square(w))`,
+    `reduce_sum(w ** 2)`, `l2(0.1)(w)`) is computed from."""
+    if not isinstance(node, cst.Call) or not node.args:
+        return None
+    first = node.args[0].value
+    if isinstance(first, cst.Call) and first.args and resolve(first.func) in SQUARE_CALLS:
+        return first.args[0].value
+    if isinstance(first, cst.BinaryOperation) and isinstance(first.operator, cst.Power):
+        return first.left
+    return first
+
+
+def _loop_binding(stmt: Stmt, operand: cst.BaseExpression) -> cst.For | None:
+    """The innermost loop around the statement whose variable is the penalized name."""
+    if not isinstance(operand, cst.Name):
+        return None
+    loops = [line for _, line in stmt.chain if isinstance(line, cst.For) and mentions(line.target, operand.value)]
+    return loops[-1] if loops else None
+
+
+def _filters(stmt: Stmt, loop: cst.For) -> bool:
+    """Whether a loop may leave some of its variables out of the penalty: a condition or a
+    `continue` in its body (`if "bias" in v.name: continue`)."""
+    lines = [line for _, line in stmt.chain]
+    inner = lines[lines.index(loop) + 1 :]
+    return any(isinstance(s, (cst.If, cst.Try)) for s in inner) or _continues(loop.body)
+
+
+def _continues(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Continue):
+        return True
+    if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef)):
+        return False
+    return any(_continues(child) for child in node.children)
+
+
+def _comprehension_binding(
+    root: cst.CSTNode, node: cst.CSTNode, operand: cst.BaseExpression
+) -> cst.CompFor | cst.Param | None:
+    """What binds the name `operand` at `node` in the statement `root`, when it is not the
+    scope's name: the `for` of the innermost comprehension around `node` that binds it, or
+    the parameter of a lambda around it."""
+    if not isinstance(operand, cst.Name):
+        return None
+    found: cst.CompFor | cst.Param | None = None
+    todo: list[cst.CSTNode] = [root]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (cst.ListComp, cst.GeneratorExp, cst.SetComp)) and contains(current, node):
+            for_in: cst.CompFor | None = current.for_in
+            while for_in is not None:
+                if isinstance(for_in.target, cst.Name) and for_in.target.value == operand.value:
+                    found = for_in
+                for_in = for_in.inner_for_in
+        if isinstance(current, cst.Lambda) and contains(current, node):
+            params = current.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                if param.name.value == operand.value:
+                    found = param
+        if contains(current, node):
+            todo.extend(current.children)
+    return found
