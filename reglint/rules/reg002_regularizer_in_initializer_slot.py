@@ -8,6 +8,7 @@ import libcst as cst
 from reglint.interproc import denotes
 from reglint.kwargs import splatted_keywords
 from reglint.model import Finding
+from reglint.names import dotted
 from reglint.patterns import PENALTY_TOKENS, OwnScopeVisitor, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
@@ -22,6 +23,10 @@ from reglint.tfnames import (
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext, ProjectFacts
+
+
+# the functions of `keras.initializers` / `keras.regularizers` that turn a value into config
+SERIALIZERS = frozenset({"serialize", "get", "deserialize"})
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:
@@ -100,6 +105,9 @@ class RegularizerInInitializerSlot(Rule):
     wrapper's parameter named for one slot and passed to the other
     (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass.
 
+    In a config dict (`get_config`), a slot's value serialized with the other kind's API is
+    flagged too: `"kernel_initializer": regularizers.serialize(self.kernel_initializer)`.
+
     A regularizer is a Keras (2, 3, `tf.keras`) or `tf.contrib` / slim regularizer, called or
     not, a name assigned one, or a function of your own that plainly computes a penalty of its
     argument (`return scale * tf.nn.l2_loss(w)`). An initializer is anything from
@@ -133,8 +141,11 @@ class RegularizerInInitializerSlot(Rule):
     ## Fix safety
     Safe: the value is moved to the keyword of the same family (`kernel_initializer=` ->
     `kernel_regularizer=`, `initializer=` -> `regularizer=`, and back), which the original
-    could only reach by crashing. When that keyword is already given, or the family has no
-    counterpart (`activity_regularizer=`, `moving_mean_initializer=`), the finding has no fix.
+    could only reach by crashing. A config entry serialized with the other kind's API gets that
+    kind's own (`regularizers.serialize` -> `initializers.serialize` under `*_initializer`):
+    both produce the same config today (the generic Keras serializer). When that keyword is
+    already given, or the family has no counterpart (`activity_regularizer=`,
+    `moving_mean_initializer=`), the finding has no fix.
 
     ## References
     - [tf.compat.v1.get_variable](https://www.tensorflow.org/api_docs/python/tf/compat/v1/get_variable)
@@ -159,6 +170,14 @@ class RegularizerInInitializerSlot(Rule):
     fix_safety = Safety.SAFE
 
     VALID = [
+        # a config that serializes each value with its own API
+        Valid(
+            "import keras\n\nclass Attention(keras.layers.Layer):\n    def get_config(self):\n"
+            "        return {\n"
+            "            'kernel_initializer': keras.initializers.serialize(self.kernel_initializer),\n"
+            "            'kernel_regularizer': keras.regularizers.serialize(self.kernel_regularizer),\n"
+            "        }\n"
+        ),
         # the imported constant in its slot
         Valid(
             files={
@@ -213,6 +232,26 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a config that serializes an initializer with the regularizer API (Keras re-exported by
+        # a module of the project)
+        Invalid(
+            "from .backend import keras\n\nclass Attention(keras.layers.Layer):\n    def get_config(self):\n"
+            "        config = {\n"
+            "            'kernel_initializer': keras.regularizers.serialize(self.kernel_initializer),\n"
+            "            'kernel_regularizer': keras.regularizers.serialize(self.kernel_regularizer),\n"
+            "        }\n"
+            "        return config\n",
+            fixed="from .backend import keras\n\nclass Attention(keras.layers.Layer):\n    def get_config(self):\n"
+            "        config = {\n"
+            "            'kernel_initializer': keras.initializers.serialize(self.kernel_initializer),\n"
+            "            'kernel_regularizer': keras.regularizers.serialize(self.kernel_regularizer),\n"
+            "        }\n"
+            "        return config\n",
+        ),
+        Invalid(
+            "from tensorflow.keras import initializers\nconfig = {'bias_regularizer': initializers.serialize(reg)}\n",
+            message="`bias_regularizer` is serialized with `initializers.serialize`",
+        ),
         # a wrapper that forwards its regularizer parameter into the initializer slot
         Invalid(
             "import tensorflow as tf\n"
@@ -440,6 +479,36 @@ class RegularizerInInitializerSlot(Rule):
                 value,
                 f"{what} (`{text[:57] + '...' if len(text) > 60 else text}`) is given as `{key}` through a `**` dict; "
                 f"it belongs under `{counterpart(key) or 'the other slot'}`",
+            )
+
+    def visit_Dict(self, node: cst.Dict) -> None:
+        """A config dict (`get_config`) that serializes a slot's value with the other kind's
+        API: `"kernel_initializer": regularizers.serialize(self.kernel_initializer)`."""
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
+                continue
+            key = element.key.evaluated_value
+            if not isinstance(key, str):
+                continue
+            slot = _slot(key)
+            value = element.value
+            if slot is None or not isinstance(value, cst.Call):
+                continue
+            name = self.resolve(value.func) or dotted(value.func) or ""
+            module, _, function = name.rpartition(".")
+            api = module.rpartition(".")[2]
+            if function not in SERIALIZERS or api != f"{_other(slot[0])}s":
+                continue
+            func = value.func
+            fix = None
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute):
+                fix = self.make_fix(Replace(func.value.attr, cst.Name(f"{slot[0]}s")))
+            self.report(
+                value,
+                f"`{key}` is serialized with `{api}.{function}`: the {slot[0]} goes through the {_other(slot[0])} "
+                f"API, and a config read back with `{api}.get` / `{api}.deserialize` fails on it; use "
+                f"`{slot[0]}s.{function}`",
+                fix=fix,
             )
 
     def _report(self, arg: cst.Arg, what: str, consequence: str, keywords: set[str], splat: bool) -> None:
