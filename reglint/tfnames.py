@@ -372,3 +372,7 @@ def is_optimizer_class(name: str) -> bool:
 PATTERN_REGULARIZERS = {"tensorpack": frozenset({"regularize_cost"})}
 # op names of biases as the frameworks create them, which such a regex must not match
 BIAS_OP_NAMES = ("conv0/b", "fc/b", "bn/beta", "bn/gamma", "conv0/bias", "fc/biases", "dense/bias")
+
+# contrib's / slim's `apply_regularization(regularizer, weights_list)`: the regularizer applied
+# to each tensor of the list, summed (REG003: over biases; REG007: over the penalties)
+APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})

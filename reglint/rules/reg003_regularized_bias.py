@@ -22,6 +22,7 @@ from reglint.patterns import (
 )
 from reglint.rule import Insert, Invalid, PendingFix, Replace, Safety, Valid, Word
 from reglint.tfnames import (
+    APPLY_REGULARIZATION,
     BIAS_OP_NAMES,
     BIAS_REGULARIZER_KEYWORDS,
     KERAS_TRAINABLE_ATTRIBUTES,
@@ -35,7 +36,7 @@ from reglint.tfnames import (
     VARIABLE_SCOPES,
     WEIGHT_METHODS,
 )
-from reglint.values import KERNEL, L2, L2_TOKENS, SQUARE_CALLS, TRAINABLE, Bias, Stmt, is_bias_name
+from reglint.values import KERNEL, L2, SQUARE_CALLS, TRAINABLE, Bias, Stmt, is_bias_name
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
 # what a file creating a bias variable, or reading a layer's, holds (see TOKENS)
 BIAS_MAKER_TOKENS = (b"Variable", b"get_variable", b"add_weight", b"variable", Word(b"bias"))
-APPLY_REGULARIZATION = frozenset({"tensorflow.contrib.layers.apply_regularization", "slim.apply_regularization"})
 
 # The bytes every source of "all the variables" (`_all_variables`) necessarily contains: a call
 # of `trainable_variables` / `global_variables`, a model's `.trainable_variables` /
@@ -68,6 +68,13 @@ BIAS_SOURCE_TOKENS: tuple[tuple[bytes, ...], ...] = (
     (b"beta",),
     (b"gamma",),
 )
+
+# The penalty whose operand the dataflow follows for REG003: `tf.nn.l2_loss(w)`, the form
+# hand-written weight decay takes (sums of squares and `regularizer(...)(w)` are spelled with
+# words most numeric and Keras sources hold: following them too cost a third more CPU on the
+# wheel corpus for no case found); `judge` reads only this one.
+FLOW_PENALTY_TOKENS = ((b"l2_loss",),)
+FLOW_PENALTIES = frozenset({"tensorflow.nn.l2_loss", "tensorflow.math.l2_loss"})
 
 # TF1 layer functions (and classes) that create a bias, and the keyword that turns it off.
 # Inside `variable_scope(regularizer=...)` their bias gets the scope's regularizer
@@ -277,8 +284,8 @@ class RegularizedBias(FlowRule):
     #   `get_variable`, `add_weight`) or the layer attribute `bias` (the other penalty forms
     #   with these words let in most of Keras's own sources);
     # - a pattern regularizer (`regularize_cost`): its name;
-    # - a dataflow penalty (values.L2_TOKENS) of a value holding biases: a group of L2_TOKENS
-    #   and one of BIAS_SOURCE_TOKENS (a `Bias` is made in the file that holds it).
+    # - `tf.nn.l2_loss` of a value the dataflow knows holds biases: FLOW_PENALTY_TOKENS and one
+    #   of BIAS_SOURCE_TOKENS (a `Bias` is made in the file that holds it).
     TOKENS = (
         b"bias_regularizer",
         b"biases_regularizer",
@@ -293,7 +300,7 @@ class RegularizedBias(FlowRule):
         ),
         *((b"l2_loss", maker) for maker in BIAS_MAKER_TOKENS),
         *(function.encode() for functions in PATTERN_REGULARIZERS.values() for function in functions),
-        *(penalty + source for penalty in L2_TOKENS for source in BIAS_SOURCE_TOKENS),
+        *(penalty + source for penalty in FLOW_PENALTY_TOKENS for source in BIAS_SOURCE_TOKENS),
     )
     fix_safety = Safety.UNSAFE
 
@@ -945,6 +952,8 @@ class RegularizedBias(FlowRule):
         appending biases, a bias variable made by a helper (see the dataflow's `Bias`)."""
         for source in flow.source_list((L2,)):
             if any(contains(node, source.node) for node in self.reported_at):
+                continue
+            if not isinstance(source.node, cst.Call) or self.resolve(source.node.func) not in FLOW_PENALTIES:
                 continue
             operand = _operand(self.resolve, source.node)
             if operand is None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from reglint.dataflow import Flow, FlowRule
-from reglint.flowfix import is_graph_declarer, regularizer_keyword
+from reglint.flowfix import call_argument, contains, is_graph_declarer, regularizer_keyword
 from reglint.model import Safety
 from reglint.names import dotted
 from reglint.rule import Invalid, PendingFix, Remove, Replace, Valid
+from reglint.tfnames import APPLY_REGULARIZATION
 from reglint.values import (
     COLLECTION,
     GRAPH_READ_TOKENS,
@@ -45,7 +46,9 @@ class DoubleCountedRegularization(FlowRule):
     twice; a manual L2 over all trainable variables plus the collection filled by declared
     regularizers (or plus `model.losses` of a model built with regularizers); and a loss
     function given to `model.compile(loss=...)` that adds `model.losses` itself, when that
-    model is trained with `fit` / `train_on_batch` (which already add them).
+    model is trained with `fit` / `train_on_batch` (which already add them). And
+    `apply_regularization(reg, tf.get_collection(REGULARIZATION_LOSSES))`, which applies the
+    regularizer to the penalties themselves: the loss gets a penalty of the penalty.
 
     ## Why is this bad?
     The penalty's weight is silently doubled: the regularization strength that was tuned (or
@@ -97,16 +100,26 @@ class DoubleCountedRegularization(FlowRule):
     #   spelling, a regularizer called on a weight, contains `regulariz`) AND a sink;
     # - a compile loss adding `model.losses`, trained by fit / fit_generator / train_on_batch:
     #   `compile` AND `losses` AND `fit` or `train_on_batch`. Not `.losses`: the attribute may
-    #   follow the dot after a line break inside brackets (an example has it).
+    #   follow the dot after a line break inside brackets (an example has it);
+    # - `apply_regularization` given the regularization losses: its name AND a read of them.
     TOKENS = (
         *((read, *sink) for read in GRAPH_READ_TOKENS for sink in SINK_TOKENS),
         *((KERAS_LOSSES_TOKEN, b"_regularizer", every, *sink) for every in TRAINABLE_TOKENS for sink in SINK_TOKENS),
         (b"compile", KERAS_LOSSES_TOKEN, b"fit"),
         (b"compile", KERAS_LOSSES_TOKEN, b"train_on_batch"),
+        *((b"apply_regularization", read) for read in GRAPH_READ_TOKENS),
     )
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # apply_regularization over the weights, the collection summed
+        Valid(
+            "import tensorflow as tf\n"
+            "reg = tf.contrib.layers.l2_regularizer(1e-4)\n"
+            "reg_term = tf.contrib.layers.apply_regularization(reg, tf.get_collection(tf.GraphKeys.WEIGHTS))\n"
+            "extra = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss + reg_term + extra)\n"
+        ),
         # the model is compiled with a loss that adds model.losses, but trained by a custom loop
         Valid(
             "import keras\nimport tensorflow as tf\n"
@@ -181,6 +194,15 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # the regularizer applied to the penalties instead of the weights
+        Invalid(
+            "import tensorflow as tf\n"
+            "reg = tf.contrib.layers.l2_regularizer(1e-4)\n"
+            "penalties = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "reg_term = tf.contrib.layers.apply_regularization(reg, penalties)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss + reg_term)\n",
+            message="penalizes the penalties",
+        ),
         # compile + fit already add model.losses; the loss function adds them again
         Invalid(
             "import keras\nimport tensorflow as tf\n"
@@ -339,9 +361,12 @@ class DoubleCountedRegularization(FlowRule):
         self.losses_reads: list[tuple[cst.CSTNode, str, cst.Attribute, PendingFix | None]] = []
         self.compiled: list[tuple[str, cst.BaseExpression]] = []
         self.trained: set[str] = set()
+        self.applied: list[cst.Call] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
+        if self.resolve(node.func) in APPLY_REGULARIZATION:
+            self.applied.append(node)
         if not self.declared and regularizer_keyword(node) is not None:
             name = self.resolve(node.func)
             self.declared = is_graph_declarer(name) or (name or "").startswith("keras.")
@@ -409,6 +434,7 @@ class DoubleCountedRegularization(FlowRule):
                     )
 
     def judge(self, flow: Flow) -> None:
+        self._penalty_of_penalties(flow)
         reported: set[Source] = set()
         for sink in flow.sink_list():
             pair = self._duplicate(sink)
@@ -425,6 +451,24 @@ class DoubleCountedRegularization(FlowRule):
                 f"{flow.line(sink.node)} counts the penalty twice",
                 fix=self._drop(flow, sink, duplicate),
             )
+
+    def _penalty_of_penalties(self, flow: Flow) -> None:
+        """`apply_regularization(reg, tf.get_collection(REGULARIZATION_LOSSES))`: the
+        regularizer is applied to the penalties the layers' regularizers made, so the loss gets
+        a penalty of the penalty (the squares of the squares), not the penalty."""
+        for call in self.applied:
+            weights = call_argument(call, 1, "weights_list")
+            stmt = next((s for s in flow.stmts if contains(s.node, call)), None)
+            if weights is None or stmt is None:
+                continue
+            read = [t for t in flow.eval_in(stmt, weights) if isinstance(t, Source) and t.kind == COLLECTION]
+            if read:
+                self.report(
+                    weights,
+                    f"`apply_regularization` is given the regularization losses (line {flow.line(read[0].node)}), "
+                    "not weights: it penalizes the penalties the layers' regularizers already made; sum them "
+                    "with `tf.add_n(...)`, or give it the kernels",
+                )
 
     def _duplicate(self, sink: Sink) -> tuple[Source, Source] | None:
         pair = self._candidate(sink)
