@@ -164,6 +164,43 @@ NOT_INITIALIZERS = frozenset(
 )
 
 
+# The string identifiers `keras.initializers.get` / `keras.regularizers.get` accept (Keras 2 and
+# 3, snake_case and class names), for a string given to the other kind's slot (REG002).
+KERAS_INITIALIZER_IDS = frozenset(
+    {
+        "glorot_uniform",
+        "GlorotUniform",
+        "glorot_normal",
+        "GlorotNormal",
+        "he_normal",
+        "HeNormal",
+        "he_uniform",
+        "HeUniform",
+        "lecun_normal",
+        "LecunNormal",
+        "lecun_uniform",
+        "LecunUniform",
+        "zeros",
+        "Zeros",
+        "ones",
+        "Ones",
+        "random_normal",
+        "RandomNormal",
+        "random_uniform",
+        "RandomUniform",
+        "truncated_normal",
+        "TruncatedNormal",
+        "orthogonal",
+        "Orthogonal",
+        "identity",
+        "Identity",
+        "variance_scaling",
+        "VarianceScaling",
+    }
+)
+KERAS_REGULARIZER_IDS = frozenset({"l1", "l2", "l1_l2", "L1", "L2", "L1L2", "orthogonal_regularizer"})
+
+
 def is_initializer_name(name: str | None) -> bool:
     """Whether a canonical name denotes an initializer class or factory."""
     if not name or name in NOT_INITIALIZERS:

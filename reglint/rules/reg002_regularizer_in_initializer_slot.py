@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -13,6 +13,8 @@ from reglint.patterns import PENALTY_TOKENS, OwnScopeVisitor, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
     INITIALIZER_SUFFIX,
+    KERAS_INITIALIZER_IDS,
+    KERAS_REGULARIZER_IDS,
     PAIRED_FAMILIES,
     REGULARIZER_FACTORIES,
     REGULARIZER_SUFFIX,
@@ -27,6 +29,17 @@ if TYPE_CHECKING:
 
 # the functions of `keras.initializers` / `keras.regularizers` that turn a value into config
 SERIALIZERS = frozenset({"serialize", "get", "deserialize"})
+
+
+def _looked_up(resolve: Callable[[cst.CSTNode], str | None], node: cst.BaseExpression, module: str) -> bool:
+    """`keras.initializers.get("he_normal")` (or `deserialize`): a named value of that module
+    (`get(x)` of anything else returns what it is given, which says nothing)."""
+    return (
+        isinstance(node, cst.Call)
+        and resolve(node.func) in (f"{module}.get", f"{module}.deserialize")
+        and bool(node.args)
+        and isinstance(node.args[0].value, cst.SimpleString)
+    )
 
 
 def _slot(keyword: str) -> tuple[str, str] | None:
@@ -105,6 +118,8 @@ class RegularizerInInitializerSlot(Rule):
     wrapper's parameter named for one slot and passed to the other
     (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass.
 
+    A string names a Keras initializer or regularizer (`kernel_regularizer="he_normal"`,
+    `kernel_initializer="l2"`): Keras looks it up among the slot's kind and raises ValueError.
     In a config dict (`get_config`), a slot's value serialized with the other kind's API is
     flagged too: `"kernel_initializer": regularizers.serialize(self.kernel_initializer)`.
 
@@ -170,6 +185,12 @@ class RegularizerInInitializerSlot(Rule):
     fix_safety = Safety.SAFE
 
     VALID = [
+        # names in their own slots, and a name neither API knows
+        Valid(
+            "import tensorflow as tf\n"
+            "layer = tf.keras.layers.Dense(8, kernel_initializer='he_normal', kernel_regularizer='l2',\n"
+            "                              bias_initializer='my_init')\n"
+        ),
         # a config that serializes each value with its own API
         Valid(
             "import keras\n\nclass Attention(keras.layers.Layer):\n    def get_config(self):\n"
@@ -232,6 +253,21 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # an initializer's name in a regularizer slot, and an initializer from `get`
+        Invalid(
+            "import tensorflow as tf\nlayer = tf.keras.layers.Dense(8, kernel_regularizer='he_normal')\n",
+            fixed="import tensorflow as tf\nlayer = tf.keras.layers.Dense(8, kernel_initializer='he_normal')\n",
+            message="unknown regularizer",
+        ),
+        Invalid(
+            "import tensorflow as tf\n"
+            "layer = tf.keras.layers.Conv2D(8, 3, kernel_initializer='l2',\n"
+            "                               bias_regularizer=tf.keras.initializers.get('zeros'))\n",
+            expected=2,
+            fixed="import tensorflow as tf\n"
+            "layer = tf.keras.layers.Conv2D(8, 3, kernel_regularizer='l2',\n"
+            "                               bias_initializer=tf.keras.initializers.get('zeros'))\n",
+        ),
         # a config that serializes an initializer with the regularizer API (Keras re-exported by
         # a module of the project)
         Invalid(
@@ -462,6 +498,9 @@ class RegularizerInInitializerSlot(Rule):
                 consequence = "it is called on the tensor to penalize and fails inside the initializer"
             else:
                 continue
+            if isinstance(self._value(arg.value), cst.SimpleString):
+                what = f"the {_other(kind)}'s name"
+                consequence = f"Keras looks it up among the {kind}s and raises ValueError (unknown {kind})"
             self._report(arg, what, consequence, keywords, splat)
         for key, value in splatted_keywords(self.ctx, node, self.splats):
             slot = _slot(key)
@@ -626,6 +665,10 @@ class RegularizerInInitializerSlot(Rule):
 
     def _is_regularizer(self, node: cst.BaseExpression) -> bool:
         node = self._value(node)
+        if isinstance(node, cst.SimpleString):
+            return node.evaluated_value in KERAS_REGULARIZER_IDS
+        if _looked_up(self.resolve, node, "keras.regularizers"):
+            return True
         target = node.func if isinstance(node, cst.Call) else node
         if self.resolve(target) in REGULARIZER_FACTORIES:
             return True
@@ -643,6 +686,10 @@ class RegularizerInInitializerSlot(Rule):
 
     def _is_initializer(self, node: cst.BaseExpression) -> bool:
         node = self._value(node)
+        if isinstance(node, cst.SimpleString):
+            return node.evaluated_value in KERAS_INITIALIZER_IDS
+        if _looked_up(self.resolve, node, "keras.initializers"):
+            return True
         target = node.func if isinstance(node, cst.Call) else node
         return is_initializer_name(self.resolve(target))
 

@@ -218,6 +218,9 @@ class RegularizedBias(FlowRule):
     matches the names its layers give biases and BatchNorm parameters (`'.*'` does, `'.*/W'`
     does not), also through `from tensorpack import *`.
 
+    A bias keyword behind a switch of the project's (`reg if cfg.BIAS_DECAY else None`) is a
+    deliberate option and is left alone.
+
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
     compares TF1 names, which always carry a scope and `:0` (`dense/bias:0`), with bare names;
@@ -305,6 +308,13 @@ class RegularizedBias(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a bias penalty behind the project's own switch is a deliberate option
+        Valid(
+            "import tf_slim as slim\n\n"
+            "def arg_scope(cfg, reg):\n"
+            "    return slim.arg_scope([slim.conv2d], weights_regularizer=reg,\n"
+            "                          biases_regularizer=reg if cfg.BIAS_DECAY else None)\n"
+        ),
         # pairs unpacked: `w` is a kernel, whatever `b` is
         Valid(
             "import tensorflow.compat.v1 as tf\n\n"
@@ -1012,6 +1022,10 @@ class RegularizedBias(FlowRule):
         bias_regularizer` in a helper) or a layer's own attribute (`self.bias_regularizer`)."""
         value = self.ctx.resolver.single_value(value)
         if _is_none(value):
+            return False
+        if isinstance(value, cst.IfExp) and (_is_none(value.body) or _is_none(value.orelse)):
+            # a bias penalty behind an explicit switch (`reg if cfg.BIAS_DECAY else None`) is an
+            # option the project chose to offer
             return False
         if isinstance(value, cst.Name):
             return bool(self.ctx.resolver.assigned_values(value)) or self.resolve(value) is not None

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.rule import Invalid, Rule, Valid
+from reglint.rule import Insert, Invalid, PendingFix, Rule, Safety, Valid
 from reglint.tfnames import (
     BUILT_MODEL_CALLS,
     FUNCTIONAL_MODEL_CLASSES,
@@ -30,6 +30,9 @@ class _Candidate:
     reason: str
     order: int
     via: str | None = None  # the helper function whose call sets the attribute
+    # the statement of the function's (or module's) own body that holds the assignment (or
+    # the helper's call), after which the fix rebuilds the model; None when not fixable
+    anchor: cst.CSTNode | None = None
 
 
 @dataclass
@@ -118,8 +121,12 @@ class RegularizerSetAfterBuild(Rule):
     `model.add_loss(lambda layer=layer: l2(layer.kernel))`, binding `layer` as REG012 explains).
 
     ## Fix safety
-    There is no automatic fix: the right rebuild depends on how the model was made and where
-    its weights come from.
+    Unsafe. Where the model is a variable of the function (or module) that sets the attribute,
+    the fix rebuilds it after the statement that does (the loop, or the helper's call):
+    `M_weights = M.get_weights()`, `M = keras.models.clone_model(M)`, `M.set_weights(M_weights)`.
+    The rebuilt model carries the penalties and the same weights, but it is a new object:
+    anything that kept the old one (a model built on top of it before, an optimizer) still
+    holds the old layers, and a subclassed model without `get_config` cannot be cloned.
 
     ## References
     - [Keras: layer weight regularizers](https://keras.io/api/layers/regularizers/)
@@ -131,6 +138,7 @@ class RegularizerSetAfterBuild(Rule):
 
     code = "REG008"
     name = "regularizer-set-after-build"
+    fix_safety = Safety.UNSAFE
     # A finding is an assignment (`layer.<attr> = ...`, or `setattr` with the name as a string
     # literal or a loop over literals) of one of WEIGHT_REGULARIZER_ATTRIBUTES, spelled whole
     # (activity_regularizer and l2_regularizer are not among them), to a layer reached
@@ -232,6 +240,32 @@ class RegularizerSetAfterBuild(Rule):
             "        layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
             "base_model.compile(optimizer='sgd', loss='mse')\n",
             message="clone_model",
+            fixed="from tensorflow import keras\n\nbase_model = keras.applications.ResNet50(weights='imagenet')\n"
+            "for layer in base_model.layers:\n    if hasattr(layer, 'kernel_regularizer'):\n"
+            "        layer.kernel_regularizer = keras.regularizers.l2(1e-4)\n"
+            "base_model_weights = base_model.get_weights()\n"
+            "base_model = keras.models.clone_model(base_model)\n"
+            "base_model.set_weights(base_model_weights)\n"
+            "base_model.compile(optimizer='sgd', loss='mse')\n",
+        ),
+        # kernel and bias set in one loop inside a function: one rebuild after the loop
+        Invalid(
+            "import tensorflow as tf\n\ndef fine_tune(path, decay):\n"
+            "    model = tf.keras.models.load_model(path)\n"
+            "    for layer in model.layers:\n"
+            "        layer.kernel_regularizer = tf.keras.regularizers.l2(decay)\n"
+            "        layer.bias_regularizer = tf.keras.regularizers.l2(decay)\n"
+            "    return model\n",
+            expected=2,
+            fixed="import tensorflow as tf\n\ndef fine_tune(path, decay):\n"
+            "    model = tf.keras.models.load_model(path)\n"
+            "    for layer in model.layers:\n"
+            "        layer.kernel_regularizer = tf.keras.regularizers.l2(decay)\n"
+            "        layer.bias_regularizer = tf.keras.regularizers.l2(decay)\n"
+            "    model_weights = model.get_weights()\n"
+            "    model = tf.keras.models.clone_model(model)\n"
+            "    model.set_weights(model_weights)\n"
+            "    return model\n",
         ),
         # loaded model, enumerate over a slice, bias and kernel
         Invalid(
@@ -337,9 +371,15 @@ class RegularizerSetAfterBuild(Rule):
         self._flush(self.frames.pop())
 
     def _flush(self, frame: _Frame) -> None:
+        fixed: set[tuple[int, str]] = set()
         for candidate in frame.candidates:
             if self._rebuilt_after(frame, candidate.model, candidate.order):
                 continue
+            fix = None
+            if candidate.anchor is not None and (id(candidate.anchor), candidate.model) not in fixed:
+                # one rebuild per statement and model (a loop setting kernel_ and bias_)
+                fixed.add((id(candidate.anchor), candidate.model))
+                fix = self._rebuild_fix(candidate.anchor, candidate.model)
             model = candidate.model
             what = (
                 f"`{candidate.via}({model})` sets `{candidate.attribute}` on the layers of `{model}`"
@@ -352,6 +392,7 @@ class RegularizerSetAfterBuild(Rule):
                 f"the weights, so no penalty is added. Rebuild the model afterwards "
                 f"(`keras.models.clone_model({model})` or `model_from_json({model}.to_json())`, "
                 f"then `set_weights({model}.get_weights())`), or add the penalty to the training loss explicitly",
+                fix=fix,
             )
         if frame.function is None:
             return
@@ -363,6 +404,42 @@ class RegularizerSetAfterBuild(Rule):
             self.helpers[frame.function] = [
                 (frame.params.index(param), param, names) for param, names in attributes.items()
             ]
+
+    def _rebuild_fix(self, anchor: cst.CSTNode, model: str) -> PendingFix | None:
+        """After the statement: rebuild the model from its config (which now names the
+        regularizers) and give it back its weights."""
+        keras = self.ctx.resolver.alias_for("keras")
+        if keras is None:
+            tf = self.ctx.resolver.alias_for("tensorflow")
+            if tf is None:
+                return None
+            keras = f"{tf}.keras"
+        saved = f"{model}_weights"
+        return self.make_fix(
+            Insert(
+                anchor,
+                f"{saved} = {model}.get_weights()\n{model} = {keras}.models.clone_model({model})\n"
+                f"{model}.set_weights({saved})",
+                own_line=True,
+            )
+        )
+
+    def _anchor(self, model: ModelRef) -> cst.CSTNode | None:
+        """The statement of the enclosing function's (or the module's) own body that holds the
+        node being visited, when the model is a plain name that can be rebound there."""
+        if not isinstance(model, cst.Name):
+            return None
+        ancestors = self.ctx.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            owner = ancestors[index - 1]
+            if isinstance(owner, cst.Module) or (
+                isinstance(owner, cst.IndentedBlock)
+                and index >= 2
+                and isinstance(ancestors[index - 2], cst.FunctionDef)
+            ):
+                statement = ancestors[index]
+                return statement if isinstance(statement, cst.BaseStatement) else None
+        return None
 
     @staticmethod
     def _rebuilt_after(frame: _Frame, model: str, order: int) -> bool:
@@ -415,7 +492,15 @@ class RegularizerSetAfterBuild(Rule):
             reason = self._built_reason(arg.value)
             if reason is not None:
                 self.frames[-1].candidates.append(
-                    _Candidate(call, ", ".join(attributes), arg.value.value, reason, self.order, via=function)
+                    _Candidate(
+                        call,
+                        ", ".join(attributes),
+                        arg.value.value,
+                        reason,
+                        self.order,
+                        via=function,
+                        anchor=self._anchor(arg.value),
+                    )
                 )
 
     # -- the assignments --------------------------------------------------------------
@@ -461,7 +546,9 @@ class RegularizerSetAfterBuild(Rule):
             if isinstance(model, cst.Name) and model.value in frame.params and frame.function is not None:
                 frame.on_params.append((model.value, attribute, self.order))
             return
-        self.frames[-1].candidates.append(_Candidate(report_node, attribute, _key(model), reason, self.order))
+        self.frames[-1].candidates.append(
+            _Candidate(report_node, attribute, _key(model), reason, self.order, anchor=self._anchor(model))
+        )
 
     def _model_of_layer(self, layer: cst.BaseExpression) -> ModelRef | None:
         """The model a layer expression comes from: `M.layers[i]`, `M.get_layer(...)`, a name
