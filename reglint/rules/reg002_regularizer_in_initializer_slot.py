@@ -5,9 +5,9 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.interproc import denotes
+from reglint.interproc import denotes, module_of
 from reglint.kwargs import splatted_keywords
-from reglint.model import Finding
+from reglint.model import Fact, Finding
 from reglint.names import dotted
 from reglint.patterns import PENALTY_TOKENS, OwnScopeVisitor, is_penalty_of
 from reglint.rule import Invalid, Replace, Rule, Safety, Token, Valid, Word
@@ -118,6 +118,11 @@ class RegularizerInInitializerSlot(Rule):
     wrapper's parameter named for one slot and passed to the other
     (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass.
 
+    Through the project's wrappers: a function or class (in any module) that hands its
+    parameter to a slot, directly or through an attribute its `__init__` stores
+    (`self._init = kernel_initializer`, then `Conv2D(..., kernel_initializer=self._init)`),
+    makes that parameter the slot; a regularizer passed to it is flagged at the call.
+
     A string names a Keras initializer or regularizer (`kernel_regularizer="he_normal"`,
     `kernel_initializer="l2"`): Keras looks it up among the slot's kind and raises ValueError.
     In a config dict (`get_config`), a slot's value serialized with the other kind's API is
@@ -185,6 +190,14 @@ class RegularizerInInitializerSlot(Rule):
     fix_safety = Safety.SAFE
 
     VALID = [
+        # the wrapper's callers pass each value to the parameter that reaches its slot
+        Valid(
+            "import tensorflow as tf\n\n"
+            "def conv(x, filters, init, reg=None):\n"
+            "    return tf.keras.layers.Conv2D(filters, 3, kernel_initializer=init, kernel_regularizer=reg)(x)\n\n"
+            "y = conv(x, 8, 'he_normal', reg=tf.keras.regularizers.l2(1e-4))\n"
+            "z = conv(x, 8, init=tf.keras.initializers.HeNormal(), reg='l2')\n"
+        ),
         # names in their own slots, and a name neither API knows
         Valid(
             "import tensorflow as tf\n"
@@ -253,6 +266,35 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a wrapper class of another module that stores its parameter and hands it to the
+        # initializer slot: the caller's regularizer becomes an initializer
+        Invalid(
+            files={
+                "net/blocks.py": "from keras.layers import SeparableConv2D\n\n"
+                "class Block:\n"
+                "    def __init__(self, filters, kernel_initializer='he_normal', kernel_regularizer=None):\n"
+                "        self.filters = filters\n"
+                "        self._init = kernel_initializer\n"
+                "        self._reg = kernel_regularizer\n\n"
+                "    def __call__(self, x):\n"
+                "        return SeparableConv2D(self.filters, 3, kernel_initializer=self._init,\n"
+                "                               kernel_regularizer=self._reg)(x)\n",
+                "net/model.py": "from keras.regularizers import l2\nfrom net.blocks import Block\n\n"
+                "def build(x):\n"
+                "    x = Block(32, kernel_initializer=l2(1e-4))(x)\n"
+                "    return Block(64, 'glorot_uniform', l2(1e-4))(x)\n",
+            },
+            path="net/model.py",
+            message="is passed to `Block`, which gives it to `kernel_initializer=` (net/blocks.py:10)",
+        ),
+        # a wrapper function of the same module, called positionally
+        Invalid(
+            "import tensorflow as tf\n\n"
+            "def conv(x, filters, init, reg=None):\n"
+            "    return tf.keras.layers.Conv2D(filters, 3, kernel_initializer=init, kernel_regularizer=reg)(x)\n\n"
+            "y = conv(x, 8, tf.keras.regularizers.l2(1e-4))\n",
+            message="is passed to `conv`",
+        ),
         # an initializer's name in a regularizer slot, and an initializer from `get`
         Invalid(
             "import tensorflow as tf\nlayer = tf.keras.layers.Dense(8, kernel_regularizer='he_normal')\n",
@@ -468,6 +510,7 @@ class RegularizerInInitializerSlot(Rule):
     # -- detection -----------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
         if not self._takes_slots(node):
+            self._passed_to_project(node)
             return
         keywords = {arg.keyword.value for arg in node.args if arg.keyword is not None}
         splat = any(arg.star == "**" for arg in node.args)
@@ -488,6 +531,7 @@ class RegularizerInInitializerSlot(Rule):
                     splat,
                 )
                 continue
+            self._forwarded_parameter(arg, kind)
             if self._imported_value(arg, kind, keywords, splat):
                 continue
             if kind == INITIALIZER_SUFFIX and self._is_regularizer(arg.value):
@@ -569,6 +613,97 @@ class RegularizerInInitializerSlot(Rule):
                 fix=self.make_fix(Replace(arg.keyword, cst.Name(target))),
             )
 
+    # -- wrappers: a project function or class that hands its parameter to a slot ----------
+    def _forwarded_parameter(self, arg: cst.Arg, kind: str) -> None:
+        """A `forwards` fact when a slot receives a parameter of the enclosing function
+        (`def conv(x, kernel_initializer=None): Conv2D(..., kernel_initializer=kernel_initializer)`)
+        or what a class's `__init__` stored from one (`self._init = kernel_initializer`, given
+        as `kernel_initializer=self._init` in a method): the wrapper inherits the slot."""
+        assert arg.keyword is not None
+        function = self.ctx.enclosing(cst.FunctionDef)
+        if not isinstance(function, cst.FunctionDef):
+            return
+        cls = self._class_of(function)
+        value = arg.value
+        target: cst.FunctionDef | None = None
+        param: str | None = None
+        if isinstance(value, cst.Name) and value.value in _param_names(function):
+            target, param = function, value.value
+        elif (
+            cls is not None
+            and isinstance(value, cst.Attribute)
+            and isinstance(value.value, cst.Name)
+            and value.value.value == "self"
+        ):
+            init = next(
+                (f for f in _class_functions(cls) if f.name.value == "__init__"),
+                None,
+            )
+            stored = _stored_parameter(init, value.attr.value) if init is not None else None
+            if stored is not None:
+                target, param = init, stored
+        if target is None or param is None:
+            return
+        owner = self._class_of(target)
+        if owner is None and self.ctx.enclosing(cst.ClassDef) is not None:
+            return
+        if owner is not None and not _at_module_level(self.ctx.module, owner):
+            return
+        if owner is None and not _at_module_level(self.ctx.module, target):
+            return
+        qualified = f"{owner.name.value}.{target.name.value}" if owner is not None else target.name.value
+        names = _param_names(target)
+        self.fact(
+            "forwards",
+            arg,
+            qualified=qualified,
+            param=param,
+            index=names.index(param),
+            method=owner is not None,
+            slot=kind,
+            keyword=arg.keyword.value,
+        )
+
+    def _class_of(self, function: cst.FunctionDef) -> cst.ClassDef | None:
+        """The module-level class whose body defines `function` directly."""
+        for stmt in self.ctx.module.body:
+            if isinstance(stmt, cst.ClassDef) and function in _class_functions(stmt):
+                return stmt
+        return None
+
+    def _passed_to_project(self, call: cst.Call) -> None:
+        """A `passes` fact for each regularizer or initializer given to a function or class of
+        the project (imported, or this module's own): judged with the `forwards` facts."""
+        func = call.func
+        name = self.resolve(func)
+        if (
+            name is None
+            and isinstance(func, cst.Name)
+            and any(
+                isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.name.value == func.value
+                for stmt in self.ctx.module.body
+            )
+        ):
+            name = f"{module_of(self.ctx.path)}.{func.value}"
+        if name is None or "." not in name or name.startswith((*TF_NAMESPACES, "builtins.")):
+            return
+        position = 0
+        for arg in call.args:
+            if arg.star:
+                return  # positions after `*args` are unknown
+            key: str | int = arg.keyword.value if arg.keyword is not None else position
+            if arg.keyword is None:
+                position += 1
+            if self._is_regularizer(arg.value):
+                holds = REGULARIZER_SUFFIX
+            elif self._is_initializer(arg.value):
+                holds = INITIALIZER_SUFFIX
+            else:
+                continue
+            text = " ".join(self.ctx.code(arg.value).split())
+            short = text[:57] + "..." if len(text) > 60 else text
+            self.fact("passes", arg, callee=name, key=key, holds=holds, text=short)
+
     def _other_slots_parameter(self, value: cst.BaseExpression, kind: str) -> str | None:
         """A parameter of the enclosing function named for the other kind of slot
         (`kernel_initializer=kernel_regularizer` in a wrapper): wrong whatever is passed."""
@@ -631,6 +766,39 @@ class RegularizerInInitializerSlot(Rule):
                 slot.range,
                 slot.fix,
             )
+
+        yield from cls._through_wrappers(facts.get("passes", []), facts.get("forwards", []))
+
+    @classmethod
+    def _through_wrappers(cls, passes: list[Fact], forwards: list[Fact]) -> Iterable[Finding]:
+        """A regularizer passed to a wrapper's parameter that the wrapper gives to an
+        initializer slot (or the reverse), wherever the wrapper is defined."""
+        for passed in passes:
+            callee, key = passed.data["callee"], passed.data["key"]
+            for forward in forwards:
+                qualified = forward.data["qualified"]
+                names = [qualified]
+                if qualified.endswith(".__init__"):
+                    names.append(qualified[: -len(".__init__")])
+                if not any(denotes(callee, forward.path, name) for name in names):
+                    continue
+                offset = 1 if forward.data["method"] else 0
+                if key != forward.data["param"] and key != forward.data["index"] - offset:
+                    continue
+                if passed.data["holds"] == forward.data["slot"]:
+                    continue
+                what = "a regularizer" if passed.data["holds"] == REGULARIZER_SUFFIX else "an initializer"
+                wrapper = callee.rpartition(".")[2]
+                yield Finding(
+                    cls.code,
+                    cls.name,
+                    f"{what} (`{passed.data['text']}`) is passed to `{wrapper}`, which gives it to "
+                    f"`{forward.data['keyword']}=` ({forward.path}:{forward.range.start.line}); "
+                    f"pass it as the {passed.data['holds']}",
+                    passed.path,
+                    passed.range,
+                )
+                break
 
     @classmethod
     def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
@@ -713,3 +881,41 @@ class RegularizerInInitializerSlot(Rule):
             return False
         param = positional[0].name.value
         return all(is_penalty_of(self.resolve, value, param) for value in values)
+
+
+def _param_names(function: cst.FunctionDef) -> list[str]:
+    params = function.params
+    return [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+
+
+def _class_functions(cls: cst.ClassDef) -> list[cst.FunctionDef]:
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return [stmt for stmt in body if isinstance(stmt, cst.FunctionDef)]
+
+
+def _at_module_level(module: cst.Module, node: cst.CSTNode) -> bool:
+    return any(stmt is node for stmt in module.body)
+
+
+def _stored_parameter(init: cst.FunctionDef, attribute: str) -> str | None:
+    """The parameter of `__init__` that `self.<attribute> = <parameter>` stores, when the
+    attribute is assigned exactly once there and from a parameter."""
+    params = set(_param_names(init))
+    found: list[str | None] = []
+    for line in init.body.body if isinstance(init.body, cst.IndentedBlock) else ():
+        if not isinstance(line, cst.SimpleStatementLine):
+            continue
+        for small in line.body:
+            if not isinstance(small, cst.Assign):
+                continue
+            for target in small.targets:
+                node = target.target
+                if (
+                    isinstance(node, cst.Attribute)
+                    and node.attr.value == attribute
+                    and isinstance(node.value, cst.Name)
+                    and node.value.value == "self"
+                ):
+                    value = small.value
+                    found.append(value.value if isinstance(value, cst.Name) and value.value in params else None)
+    return found[0] if len(found) == 1 else None
