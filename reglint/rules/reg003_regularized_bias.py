@@ -1100,8 +1100,8 @@ class RegularizedBias(FlowRule):
             extend = isinstance(last, cst.Comparison) and not useless
             self.report(
                 node,
-                f"the filter leaves out only variables named with {', '.join(map(repr, others))}: every "
-                "conv and dense bias is still penalized; penalize kernels only",
+                f"the filter leaves out only variables named with {', '.join(map(repr, others))}: the biases "
+                "of conv and dense layers (`use_bias=True` is the default) are still penalized; penalize kernels only",
                 fix=self.make_fix(Insert(last, f" and len({target}.shape) > 1")) if extend else None,
             )
             return
