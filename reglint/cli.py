@@ -124,11 +124,16 @@ def check(
         sys.exit(EXIT_ERROR)
     fixing = fix or fix_only or diff
     from_stdin = paths == ("-",)
+    stdin_data = b""
     if from_stdin:
         display = stdin_filename or "-"
-        items = [(display, sys.stdin.buffer.read())]
+        stdin_data = sys.stdin.buffer.read()
+        items = [(display, stdin_data)]
         read_errors: list[tuple[str, str]] = []
         if stdin_filename and is_excluded(Path(stdin_filename), settings):
+            # not checked; but an editor replaces its buffer with what `--fix -` prints, so
+            # the input still goes back out unchanged
+            _err(f"warning: {display} is excluded by the configuration; not checked")
             items = []
     else:
         if "-" in paths:
@@ -169,7 +174,7 @@ def check(
     if diff:
         _print_diffs(result)
     elif fixing and from_stdin:
-        name, data = items[0] if items else ("-", b"")
+        name, data = items[0] if items else ("-", stdin_data)
         change = result.changes.get(name)
         sys.stdout.buffer.write(change.fixed if change else data)
         sys.stdout.flush()

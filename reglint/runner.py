@@ -417,8 +417,9 @@ def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[Interna
         text = source.text()
     except SourceError:
         return None
+    original = getattr(source, "original_text", None)
     try:
-        applied = apply_fixes(text, fixable)
+        applied = apply_fixes(text, fixable, original() if original is not None else None)
         fixed_source = source.reparse_text(applied.text)
     except Exception as error:
         culprits = _culprits(source, text, fixable)

@@ -370,9 +370,15 @@ class PythonSource:
         return code
 
     def text(self) -> str:
-        """The decoded source, exactly as in the file."""
+        """The decoded source as libcst gives it back (the text positions refer to): the
+        file's, but for what libcst does not reproduce (see `original_text`)."""
         code = self._code()
         return code + "\r" if self._lost_final_cr() else code
+
+    def original_text(self) -> str:
+        """The decoded source exactly as in the file (a form feed starting a line, the blank
+        in `except E :`), where fixes are made (reglint/fixer.py)."""
+        return self.raw.decode(encoding_of(self.raw))
 
     def render(self, text: str) -> bytes:
         """The bytes to write for a fixed text, in the file's own encoding (BOM kept)."""

@@ -1,0 +1,99 @@
+"""Regressions of the hostile review (the reliability issue): each test is one defect that lost a
+user's bytes, wrote a wrong fix or stopped the run, reproduced and held."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reglint.config import Settings
+from reglint.fixer import split_lines
+from reglint.rule import Invalid, Rule, all_rules, rules_by_code
+from reglint.runner import run
+from tests.clitools import KERAS2, run_cli, write_tree
+from tests.fixture_harness import FixtureCase, fixture_cases
+from tests.helpers import lint
+
+ARGS = ("--no-cache", "-j", "1")
+
+
+def check(tmp_path: Path, *args: str, input: bytes | None = None):  # type: ignore[no-untyped-def]
+    return run_cli("check", *ARGS, *args, cwd=tmp_path, input=input)
+
+
+# ------------------------------------------------------------------------------------------
+# data loss
+
+
+@pytest.mark.parametrize(
+    ("config", "name"),
+    [
+        ("", "build/a.py"),
+        ("", ".venv/lib/a.py"),
+        ('[tool.reglint]\nextend-exclude = ["vendored"]\n', "vendored/a.py"),
+    ],
+)
+def test_fix_of_an_excluded_stdin_filename_echoes_the_input(tmp_path: Path, config: str, name: str) -> None:
+    """An editor replaces its buffer with what `--fix -` prints: an excluded name must not
+    empty it."""
+    if config:
+        write_tree(tmp_path, {"pyproject.toml": config})
+    out = check(tmp_path, "--fix", "--stdin-filename", name, "-", input=KERAS2.encode())
+    assert out.stdout_bytes == KERAS2.encode()
+    assert out.code == 0
+    assert "excluded" in out.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# a fix changes the bytes of its edits and nothing else
+
+
+def _roughen(text: str) -> str:
+    """Bytes libcst does not give back: a form feed before each top-level `def` / `class`
+    (pagination, as in CPython's sources), and `except E :` at the end."""
+    out = "".join("\f" + line if line.startswith(("def ", "class ")) else line for line in split_lines(text))
+    return out + ("" if out.endswith("\n") or not out else "\n") + "try:\n    pass\nexcept Exception :\n    pass\n"
+
+
+def _fixed_examples() -> list[object]:
+    cases = []
+    for rule in all_rules():
+        for index, example in enumerate(rule.INVALID):
+            if example.fixed is not None and not example.files:
+                cases.append(pytest.param(rule, example, id=f"{rule.code}-{index}"))
+    return cases
+
+
+@pytest.mark.parametrize(("rule", "example"), _fixed_examples())
+def test_rule_example_fix_keeps_every_other_byte(rule: type[Rule], example: Invalid) -> None:
+    source, expected = _roughen(example.code), _roughen(example.fixed or "")
+    fixed = lint({"example.py": source}, [rule], fix=True, unsafe=True)
+    assert not fixed.internal_errors
+    assert fixed.changes["example.py"].fixed.decode("utf-8") == expected
+
+
+FIXTURES = fixture_cases()
+
+
+@pytest.mark.parametrize("case", FIXTURES, ids=[c.id for c in FIXTURES])
+def test_fixture_fix_keeps_every_other_byte(case: FixtureCase) -> None:
+    before = _roughen(case.source("before").decode("utf-8")).encode("utf-8")
+    result = run(
+        case.items(before),
+        Settings(select=("ALL",)),
+        fix=True,
+        unsafe_fixes=case.expect.get("unsafe_fixes", False),
+        rules=[rules_by_code()[c] for c in case.expect["select"]],
+    )
+    assert not result.internal_errors
+    after = _roughen(case.source("after").decode("utf-8")).encode("utf-8")
+    assert result.changes["before.py"].fixed == after
+
+
+def test_diff_shows_the_file_as_it_is(tmp_path: Path) -> None:
+    """`--diff` compares the file's own bytes with the fixed ones: nothing but the edit."""
+    write_tree(tmp_path, {"m.py": _roughen(KERAS2)})
+    out = check(tmp_path, "--diff", "m.py")
+    changed = [line for line in out.stdout.splitlines() if line.startswith(("+", "-")) and line[1:2] not in "+-"]
+    assert len(changed) == 2, out.stdout
