@@ -7,6 +7,7 @@ And judge a project: the facts of every file go to the rules that override `chec
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import re
 import traceback
@@ -26,6 +27,7 @@ from libcst.metadata import BaseMetadataProvider, PositionProvider, WhitespaceIn
 from reglint import sources
 from reglint.model import Edit, Fact, FileResult, Finding, Fix, InternalError, ParseError, Position, Range
 from reglint.names import Resolver, package_of
+from reglint.notebook import MARKER_PREFIX
 from reglint.rule import Insert, PendingFix, Remove, Replace, Rule, Token, Word
 from reglint.sources import Outline, SourceError, Statement, encoding_of, line_starts, on_deep_stack
 from reglint.suppress import find_suppressions
@@ -844,7 +846,42 @@ def _analyse_source(source: Any, rule_types: Sequence[type[Rule]], prefilter: bo
     except SourceError as error:
         return FileResult(source.path, parse_error=error.to_parse_error(source.path))
     outline = source.outline() if python else None
-    return analyse_module(source.path, module, rule_types, raw=source.raw, outline=outline)
+    result = analyse_module(source.path, module, rule_types, raw=source.raw, outline=outline)
+    if not python:
+        _keep_fixes_in_cells(source, result)
+    return result
+
+
+def _keep_fixes_in_cells(notebook: Any, result: FileResult) -> None:
+    """A notebook's fix may edit one cell only: one that moves a statement into another cell
+    (REG006, REG009) would change what running the cells in another order does, and would
+    write the joined text's cell marker into the user's cell. Such a finding stays, without
+    its fix."""
+    mapping = notebook.line_map()
+
+    def cell(line: int, column: int, insertion: bool) -> int | None:
+        if not mapping:
+            return 1
+        number, inner = mapping[min(max(line, 1), len(mapping)) - 1]
+        if inner == 0:
+            # a marker line: only an insertion at its very start (the end of the cell before)
+            if not (insertion and column == 0 and line > 1):
+                return None
+            return mapping[line - 2][0]
+        return int(number)
+
+    def confined(fix: Fix | None) -> bool:
+        if fix is None:
+            return True
+        cells = set()
+        for edit in fix.edits:
+            insertion = edit.range.start == edit.range.end
+            cells.add(cell(edit.range.start.line, edit.range.start.column, insertion))
+            cells.add(cell(edit.range.end.line, edit.range.end.column, insertion))
+        return None not in cells and len(cells) == 1 and not any(MARKER_PREFIX in e.content for e in fix.edits)
+
+    result.findings[:] = [f if confined(f.fix) else dataclasses.replace(f, fix=None) for f in result.findings]
+    result.facts[:] = [f if confined(f.fix) else dataclasses.replace(f, fix=None) for f in result.facts]
 
 
 # --------------------------------------------------------------------------------------

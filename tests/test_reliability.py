@@ -3,12 +3,15 @@ user's bytes, wrote a wrong fix or stopped the run, reproduced and held."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
 
 import pytest
 
 from reglint.config import Settings
 from reglint.fixer import split_lines
+from reglint.notebook import MARKER_PREFIX
 from reglint.rule import Invalid, Rule, all_rules, rules_by_code
 from reglint.runner import run
 from tests.clitools import KERAS2, run_cli, write_tree
@@ -97,3 +100,69 @@ def test_diff_shows_the_file_as_it_is(tmp_path: Path) -> None:
     out = check(tmp_path, "--diff", "m.py")
     changed = [line for line in out.stdout.splitlines() if line.startswith(("+", "-")) and line[1:2] not in "+-"]
     assert len(changed) == 2, out.stdout
+
+
+# ------------------------------------------------------------------------------------------
+# notebooks: a fix stays in its cell
+
+
+def _one_cell_per_statement(code: str) -> bytes:
+    import ast
+
+    lines = split_lines(code)
+    tree = ast.parse(code)
+    bounds = [node.lineno - 1 for node in tree.body] + [len(lines)]
+    bounds[0] = 0
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": lines[a:b]}
+        for a, b in itertools.pairwise(bounds)
+        if a < b
+    ]
+    notebook = {"cells": cells, "metadata": {"language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(notebook).encode("utf-8")
+
+
+@pytest.mark.parametrize(("rule", "example"), _fixed_examples())
+def test_notebook_fix_never_leaks_a_cell_marker(rule: type[Rule], example: Invalid) -> None:
+    """Every fixable example, one cell per top-level statement: a fix either stays inside a
+    cell or is not offered, and no cell ever receives the joined text's marker."""
+    data = _one_cell_per_statement(example.code)
+    result = run([("example.ipynb", data)], Settings(select=("ALL",)), fix=True, unsafe_fixes=True, rules=[rule])
+    assert not result.internal_errors
+    change = result.changes.get("example.ipynb")
+    if change is None:
+        return
+    cells = json.loads(change.fixed)["cells"]
+    assert len(cells) == len(json.loads(data)["cells"])
+    assert not any(MARKER_PREFIX in "".join(cell["source"]) for cell in cells)
+
+
+@pytest.mark.parametrize("rule_code", ["REG006", "REG009"])
+def test_notebook_fix_moving_a_statement_across_cells_is_refused(rule_code: str) -> None:
+    cells = {
+        "REG006": [
+            "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(1, "
+            "kernel_regularizer=tf.keras.regularizers.l2(0.01))])\n",
+            "reg = tf.add_n(model.losses)\n",
+            "with tf.GradientTape() as tape:\n    loss = tf.reduce_mean(model(x)) + reg\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+        ],
+        "REG009": [
+            "import tensorflow.compat.v1 as tf\n",
+            "reg = tf.losses.get_regularization_loss()\n",
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "loss = tf.reduce_mean(h) + reg\ntrain = tf.train.AdamOptimizer().minimize(loss)\n",
+        ],
+    }[rule_code]
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": c} for c in cells],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    data = json.dumps(notebook).encode("utf-8")
+    rules = [rules_by_code()[rule_code]]
+    result = run([("nb.ipynb", data)], Settings(select=("ALL",)), fix=True, unsafe_fixes=True, rules=rules)
+    assert [f.code for f in result.findings] == [rule_code]
+    assert result.findings[0].fix is None
+    assert result.changes == {}
