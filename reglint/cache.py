@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -141,6 +142,25 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# The Cache Directory Tagging Specification (https://bford.info/cachedir/): backup tools skip a
+# folder holding this file, and reglint knows its own cache by it.
+CACHEDIR_TAG = "CACHEDIR.TAG"
+CACHEDIR_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+TAG_TEXT = "\n# This file is a cache directory tag created by reglint.\n"
+
+
+def is_cache_folder(directory: Path) -> bool:
+    """Whether reglint made `directory` as its cache: a tag of its own, or (caches of earlier
+    versions, which wrote no tag) only entries of the cache's layout."""
+    try:
+        if TAG_TEXT.strip() in (directory / CACHEDIR_TAG).read_text(encoding="utf-8", errors="replace"):
+            return True
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError:
+        return False
+    return bool(names) and all(name == ".gitignore" or re.fullmatch(r"v\d+-.+", name) for name in names)
+
+
 class Cache:
     def __init__(self, directory: Path, fingerprint: str | Callable[[], str]) -> None:
         self.directory = directory / f"v{_FORMAT}-{__version__}"
@@ -205,9 +225,14 @@ class Cache:
 
     def _write(self, target: Path, data: dict[str, Any]) -> None:
         try:
+            top = self.directory.parent
+            if not top.exists():
+                # a folder reglint makes is its own: ignored by git, tagged as a cache. One that
+                # exists is the user's (`--cache-dir .`): nothing is written beside the entries
+                top.mkdir(parents=True)
+                (top / ".gitignore").write_text("*\n", encoding="utf-8")
+                (top / CACHEDIR_TAG).write_text(CACHEDIR_SIGNATURE + TAG_TEXT, encoding="utf-8")
             target.parent.mkdir(parents=True, exist_ok=True)
-            if not (self.directory.parent / ".gitignore").exists():
-                (self.directory.parent / ".gitignore").write_text("*\n", encoding="utf-8")
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -150,6 +150,10 @@ def check(
 
         env = os.environ.get("REGLINT_CACHE_DIR")
         directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
+        problem = _cache_problem(directory, configured=cache_dir is None and not env, settings=settings, items=items)
+        if problem is not None:
+            _err(problem)
+            sys.exit(EXIT_ERROR)
         cache = Cache(directory, settings.fingerprint)
         if not fixing:
             # nothing changed since the last run of this project: its finished result
@@ -190,6 +194,31 @@ def check(
         code = f" {internal.code}" if internal.code else ""
         _err(f"internal error{code} in {internal.path}: {internal.message}")
     sys.exit(_exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed))
+
+
+def _cache_problem(
+    directory: Path, *, configured: bool, settings: Settings, items: list[tuple[str, bytes]]
+) -> str | None:
+    """Why the cache cannot live in `directory`: a folder that holds files being checked (the
+    cache's entries and `.gitignore` would sit among the user's sources), or, from the
+    configuration, a folder outside the project (a `pyproject.toml` could make every run
+    write anywhere; the command line and REGLINT_CACHE_DIR may)."""
+    where = directory.resolve()
+    if configured:
+        root = settings.root.resolve()
+        if where != root and root not in where.parents:
+            return (
+                f"cache-dir {str(settings.cache_dir)!r} is outside the project ({root}); "
+                "use --cache-dir or REGLINT_CACHE_DIR"
+            )
+    for path, _ in items:
+        resolved = Path(path).resolve()
+        if where in resolved.parents:
+            return (
+                f"the cache directory {directory} holds files being checked ({path}); give the cache a folder "
+                "of its own (--cache-dir, cache-dir)"
+            )
+    return None
 
 
 def _run(

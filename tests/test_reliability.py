@@ -166,3 +166,48 @@ def test_notebook_fix_moving_a_statement_across_cells_is_refused(rule_code: str)
     assert [f.code for f in result.findings] == [rule_code]
     assert result.findings[0].fix is None
     assert result.changes == {}
+
+
+# ------------------------------------------------------------------------------------------
+# the cache never hides the project
+
+
+@pytest.mark.parametrize(
+    ("config", "args"),
+    [
+        ("", ("--cache-dir", ".")),
+        ('[tool.reglint]\ncache-dir = "src"\n', ()),
+        ('[tool.reglint]\ncache-dir = "../elsewhere"\n', ()),
+    ],
+)
+def test_a_cache_folder_among_the_sources_is_refused(tmp_path: Path, config: str, args: tuple[str, ...]) -> None:
+    project = tmp_path / "proj"
+    write_tree(project, {"src/a.py": KERAS2, **({"pyproject.toml": config} if config else {})})
+    out = run_cli("check", *args, ".", cwd=project)
+    assert out.code == 2, out.out
+    assert "cache" in out.stderr
+    assert not (project / ".gitignore").exists() and not (project / "src" / ".gitignore").exists()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_cache_on_the_command_line_may_be_anywhere_and_hides_nothing(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    write_tree(project, {"src/a.py": KERAS2})
+    for _ in range(2):  # the second run reads the cache the first wrote
+        out = run_cli("check", "--cache-dir", str(tmp_path / "cache"), ".", cwd=project)
+        assert out.code == 1 and "REG010" in out.stdout, out.out
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").exists()
+
+
+def test_an_existing_folder_gets_no_gitignore_and_the_cache_gitignore_hides_nothing(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    write_tree(project, {"src/a.py": KERAS2, "cache/notes.txt": "mine\n"})
+    out = run_cli("check", "--cache-dir", "cache", "src", cwd=project)
+    assert out.code == 1
+    assert not (project / "cache" / ".gitignore").exists()
+    # a cache folder reglint made holds a `*` .gitignore; checked as part of the tree, it
+    # hides nothing outside itself, and a project under it (cache-dir = ".") is refused above
+    out = run_cli("check", "--cache-dir", "made", ".", cwd=project)
+    assert (project / "made" / ".gitignore").read_text() == "*\n"
+    out = run_cli("check", "--no-cache", ".", cwd=project)
+    assert out.code == 1 and "src/a.py" in out.stdout
