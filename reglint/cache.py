@@ -64,10 +64,39 @@ def _findings(findings: Sequence[Finding]) -> list[list[Any]]:
     return [[f.code, f.name, f.message, f.path, _range(f.range), _fix(f.fix)] for f in findings]
 
 
-def _to_findings(data: list[list[Any]]) -> list[Finding]:
-    return [
-        Finding(code, name, message, path, _to_range(r), _to_fix(fix)) for code, name, message, path, r, fix in data
-    ]
+def _to_findings(data: Any) -> list[Finding]:
+    found = []
+    for entry in _list(data):
+        code, name, message, path, r, fix = _list(entry, 6)
+        found.append(Finding(_str(code), _str(name), _str(message), _str(path), _to_range(r), _to_fix(fix)))
+    return found
+
+
+# -- reading entries back: a cache is data from elsewhere -----------------------------------
+# Every value is checked for the type the result needs before use; anything else raises
+# ValueError, and the entry is a miss (analysed again and rewritten).
+
+
+def _list(value: Any, length: int | None = None) -> list[Any]:
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        raise ValueError("cache entry: not a list of the expected length")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("cache entry: not a string")
+    return value
+
+
+def _int(value: Any, least: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ValueError("cache entry: not a count")
+    return value
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
 
 
 def result_to_json(result: FileResult) -> dict[str, Any]:
@@ -85,33 +114,68 @@ def result_to_json(result: FileResult) -> dict[str, Any]:
     }
 
 
-def _to_range(data: list[list[int]]) -> Range:
-    return Range(Position(*data[0]), Position(*data[1]))
+def _to_range(data: Any) -> Range:
+    start, end = _list(data, 2)
+    line, column = _list(start, 2)
+    end_line, end_column = _list(end, 2)
+    return Range(Position(_int(line, 1), _int(column)), Position(_int(end_line, 1), _int(end_column)))
 
 
-def _to_fix(data: dict[str, Any] | None) -> Fix | None:
+def _to_fix(data: Any) -> Fix | None:
     if data is None:
         return None
-    return Fix(
-        tuple(Edit(_to_range(r), content) for r, content in data["edits"]),
-        Safety(data["safety"]),
-        tuple((m, o, a) for m, o, a in data["imports"]),
-    )
+    if not isinstance(data, dict):
+        raise ValueError("cache entry: a fix is not an object")
+    edits = []
+    for edit in _list(data["edits"]):
+        where, content = _list(edit, 2)
+        edits.append(Edit(_to_range(where), _str(content)))
+    imports = []
+    for entry in _list(data["imports"]):
+        module, obj, alias = _list(entry, 3)
+        imports.append((_str(module), _optional_str(obj), _optional_str(alias)))
+    return Fix(tuple(edits), Safety(_str(data["safety"])), tuple(imports))
 
 
-def result_from_json(data: dict[str, Any]) -> FileResult:
-    path = data["path"]
+def result_from_json(data: Any) -> FileResult:
+    if not isinstance(data, dict):
+        raise ValueError("cache entry: not an object")
+    path = _str(data["path"])
+    facts = []
+    for entry in _list(data["facts"]):
+        rule, kind, where, facts_data, fix = _list(entry, 5)
+        if not isinstance(facts_data, dict):
+            raise ValueError("cache entry: a fact's data is not an object")
+        facts.append(Fact(_str(rule), _str(kind), path, _to_range(where), dict(facts_data), _to_fix(fix)))
     parse_error = data["parse_error"]
+    if parse_error is not None:
+        line, column, message = _list(parse_error, 3)
+        parse_error = ParseError(path, _int(line), _int(column), _str(message))
+    errors = []
+    for entry in _list(data["internal_errors"]):
+        code, message = _list(entry, 2)
+        errors.append(InternalError(path, _optional_str(code), _str(message)))
+    suppressions = data["suppressions"]
+    if not isinstance(suppressions, dict):
+        raise ValueError("cache entry: suppressions are not an object")
     return FileResult(
         path=path,
         findings=_to_findings(data["findings"]),
-        facts=[Fact(rule, kind, path, _to_range(r), dict(d), _to_fix(fix)) for rule, kind, r, d, fix in data["facts"]],
-        parse_error=None if parse_error is None else ParseError(path, *parse_error),
-        internal_errors=[InternalError(path, code, message) for code, message in data["internal_errors"]],
-        suppressions={int(line): frozenset(codes) for line, codes in data["suppressions"].items()},
-        skipped=bool(data["skipped"]),
-        rules=tuple(data["rules"]),
+        facts=facts,
+        parse_error=parse_error,
+        internal_errors=errors,
+        suppressions={
+            _int(int(_str(line)), 1): frozenset(_str(c) for c in _list(codes)) for line, codes in suppressions.items()
+        },
+        skipped=_bool(data["skipped"]),
+        rules=tuple(_str(code) for code in _list(data["rules"])),
     )
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("cache entry: not a boolean")
+    return value
 
 
 def run_to_json(result: RunResult) -> dict[str, Any]:
@@ -122,11 +186,17 @@ def run_to_json(result: RunResult) -> dict[str, Any]:
     }
 
 
-def run_from_json(data: dict[str, Any]) -> RunResult:
+def run_from_json(data: Any) -> RunResult:
+    if not isinstance(data, dict):
+        raise ValueError("cache entry: not an object")
+    errors = []
+    for entry in _list(data["parse_errors"]):
+        path, line, column, message = _list(entry, 4)
+        errors.append(ParseError(_str(path), _int(line), _int(column), _str(message)))
     return RunResult(
         findings=_to_findings(data["findings"]),
-        parse_errors=[ParseError(*error) for error in data["parse_errors"]],
-        files_checked=int(data["files_checked"]),
+        parse_errors=errors,
+        files_checked=_int(data["files_checked"]),
     )
 
 
@@ -191,8 +261,8 @@ class Cache:
         try:
             with open(self._file(key), encoding="utf-8") as handle:
                 return result_from_json(json.load(handle))
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            return None  # missing or corrupt: analysed again and rewritten
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+            return None  # missing, corrupt or of the wrong shape: analysed again and rewritten
 
     def put(self, key: str, result: FileResult) -> None:
         self._write(self._file(key), result_to_json(result))
@@ -215,8 +285,10 @@ class Cache:
         try:
             with open(self.directory / "runs" / f"{where}.json", encoding="utf-8") as handle:
                 data = json.load(handle)
-            return run_from_json(data["result"]) if data["key"] == what else None
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            if not isinstance(data, dict) or data.get("key") != what:
+                return None
+            return run_from_json(data["result"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
             return None
 
     def put_run(self, keys: tuple[str, str], result: RunResult) -> None:

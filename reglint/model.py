@@ -105,6 +105,8 @@ class FileResult:
     # the codes of the rules that analysed the file (the prefilter lets each rule see only
     # the files holding its tokens; a project rule may ask for the others)
     rules: tuple[str, ...] = ()
+    # read from the cache (data from elsewhere: its fixes are never applied, see runner.run)
+    cached: bool = field(default=False, compare=False)
 
 
 @dataclass

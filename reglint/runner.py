@@ -164,6 +164,7 @@ def analyse_many(
             keys[index] = cache.key(path, raw, cache_rules)
             hit = cache.get(keys[index])
             if hit is not None:
+                hit.cached = True
                 results[index] = hit
                 continue
         todo.append(index)
@@ -364,6 +365,20 @@ def run(
     findings = judge()
     if fix:
         from reglint.fixer import select_fixes  # libcst.codemod: imported only when fixing
+
+        # A cache is data from elsewhere (a CI cache restored from a fork's pull request): a
+        # file that is to be fixed is analysed afresh, and only its own fixes are applied.
+        stale = [
+            (path, originals[path])
+            for path in dict.fromkeys(f.path for f in select_fixes(findings, unsafe_fixes))
+            if path in by_path and by_path[path].cached
+        ]
+        if stale:
+            for result in analyse_many(stale, rules, jobs=jobs, cache=None, prefilter=prefilter):
+                by_path[result.path] = result
+            if prefilter:
+                _analyse_wanted(list(current.items()), by_path, rules, jobs=1, cache=None)
+            findings = judge()
 
         for _ in range(MAX_FIX_PASSES):
             changed: list[tuple[str, bytes]] = []

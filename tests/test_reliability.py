@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,3 +212,53 @@ def test_an_existing_folder_gets_no_gitignore_and_the_cache_gitignore_hides_noth
     assert (project / "made" / ".gitignore").read_text() == "*\n"
     out = run_cli("check", "--no-cache", ".", cwd=project)
     assert out.code == 1 and "src/a.py" in out.stdout
+
+
+# ------------------------------------------------------------------------------------------
+# a cache is data from elsewhere
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [p for p in cache.glob("v*/*/*.json") if p.parent.name != "runs"]
+
+
+def test_fix_never_applies_a_fix_read_from_the_cache(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    cache = tmp_path / "cache"
+    assert run_cli("check", "--cache-dir", str(cache), "m.py", cwd=tmp_path).code == 1
+    entries = _entries(cache)
+    assert entries
+    for entry in entries:
+        data = json.loads(entry.read_text())
+        for finding in data["findings"]:
+            if finding[5] is not None:
+                finding[5]["edits"][0][1] = "__import__('os').system('echo pwned')"
+        entry.write_text(json.dumps(data))
+    out = run_cli("check", "--cache-dir", str(cache), "--fix", "m.py", cwd=tmp_path)
+    fixed = (tmp_path / "m.py").read_text()
+    assert "pwned" not in fixed and "l2=" in fixed, (fixed, out.out)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: {**data, "suppressions": [1, 2]},
+        lambda data: {**data, "findings": [[*f[:4], [["1", "0"], ["1", "5"]], f[5]] for f in data["findings"]]},
+        lambda data: {**data, "rules": "REG010"},
+        lambda data: [data],
+        lambda data: "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["suppressions-list", "string-positions", "rules-string", "list", "deep"],
+)
+def test_a_cache_entry_of_the_wrong_shape_is_a_miss(tmp_path: Path, corrupt: Any) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    cache = tmp_path / "cache"
+    fresh = run_cli("check", "--cache-dir", str(cache), "m.py", cwd=tmp_path)
+    for entry in _entries(cache):
+        bad = corrupt(json.loads(entry.read_text()))
+        entry.write_text(bad if isinstance(bad, str) else json.dumps(bad))
+    for runs in cache.glob("v*/runs/*.json"):
+        runs.unlink()
+    out = run_cli("check", "--cache-dir", str(cache), "m.py", cwd=tmp_path)
+    assert (out.code, out.stdout) == (fresh.code, fresh.stdout), out.out
+    assert "Traceback" not in out.stderr
