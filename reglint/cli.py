@@ -25,7 +25,7 @@ from reglint.config import (
     validate_codes,
 )
 from reglint.discovery import discover, is_excluded, read_files
-from reglint.model import RunResult
+from reglint.model import Finding, RunResult
 from reglint.output import FORMATTERS, View
 from reglint.sources import source_for
 from reglint.writer import WriteError, unified_diff, write_atomic
@@ -183,7 +183,17 @@ def check(
         sys.stdout.buffer.write(change.fixed if change else data)
         sys.stdout.flush()
     elif fixing:
-        write_failed = _write_changes(result)
+        failed = _write_changes(result)
+        write_failed = bool(failed)
+        if failed:
+            # what was not written is not fixed: those files are reported as they are
+            unfixed = [(path, result.changes[path].original) for path in failed]
+            for path in failed:
+                del result.changes[path]
+            again = _run(unfixed, settings, False, unsafe_fixes, 1, None, output_format)
+            result.findings = sorted(
+                [f for f in result.findings if f.path not in failed] + again.findings, key=Finding.sort_key
+            )
     if not (fix_only or diff):
         report = FORMATTERS[output_format](result, view)
         # colour was decided above (click would strip it from a pipe even with --color)
@@ -382,15 +392,16 @@ def _encoding(path: str, data: bytes) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
-def _write_changes(result: RunResult) -> bool:
-    failed = False
+def _write_changes(result: RunResult) -> set[str]:
+    """Write the fixed files; the paths whose write was refused or failed."""
+    failed = set()
     for path in sorted(result.changes):
         change = result.changes[path]
         try:
             write_atomic(Path(path), change.fixed, change.original)
         except WriteError as error:
             _err(f"{path}: {error}")
-            failed = True
+            failed.add(path)
     return failed
 
 

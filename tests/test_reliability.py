@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from reglint.fixer import split_lines
 from reglint.notebook import MARKER_PREFIX
 from reglint.rule import Invalid, Rule, all_rules, rules_by_code
 from reglint.runner import run
+from reglint.writer import WriteError, write_atomic
 from tests.clitools import KERAS2, run_cli, write_tree
 from tests.fixture_harness import FixtureCase, fixture_cases
 from tests.helpers import lint
@@ -262,3 +264,70 @@ def test_a_cache_entry_of_the_wrong_shape_is_a_miss(tmp_path: Path, corrupt: Any
     out = run_cli("check", "--cache-dir", str(cache), "m.py", cwd=tmp_path)
     assert (out.code, out.stdout) == (fresh.code, fresh.stdout), out.out
     assert "Traceback" not in out.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# the write race: an edit saved while --fix writes is never overwritten
+
+
+def test_an_edit_saved_while_the_fix_is_written_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    real_fsync = os.fsync
+
+    def editor_saves(fd: int) -> None:  # while the temporary file is synced
+        real_fsync(fd)
+        target.write_bytes(b"the user's edit\n")
+
+    monkeypatch.setattr(os, "fsync", editor_saves)
+    with pytest.raises(WriteError, match="changed on disk"):
+        write_atomic(target, b"fixed\n", b"old\n")
+    assert target.read_bytes() == b"the user's edit\n"
+
+
+def test_an_edit_saved_during_the_rename_is_put_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "m.py"
+    target.write_bytes(b"old\n")
+    real_replace = os.replace
+    saved = []
+
+    def editor_saves_then_rename(src: str, dst: object) -> None:
+        if not saved:  # in place, into the inode about to be renamed over
+            saved.append(True)
+            target.write_bytes(b"the user's edit\n")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    checks = iter([True, True])  # both checks before the rename see the file unchanged
+    monkeypatch.setattr("reglint.writer._unchanged", lambda *a: next(checks))
+    monkeypatch.setattr(os, "replace", editor_saves_then_rename)
+    with pytest.raises(WriteError, match="new content was kept"):
+        write_atomic(target, b"fixed\n", b"old\n")
+    assert target.read_bytes() == b"the user's edit\n"
+
+
+def test_a_hard_linked_file_is_not_split(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    os.link(tmp_path / "m.py", tmp_path / "other.py")
+    out = check(tmp_path, "--fix", "m.py")
+    assert out.code == 2 and "hard links" in out.stderr
+    assert (tmp_path / "m.py").read_text() == KERAS2 == (tmp_path / "other.py").read_text()
+    # what was not written is reported as it is, not counted as fixed
+    assert "REG010" in out.stdout and "fixed" not in out.stdout, out.stdout
+
+
+def test_summary_counts_in_the_right_number(tmp_path: Path) -> None:
+    two = KERAS2 + "q = tf.keras.regularizers.l2(l=0.1)\n"
+    write_tree(tmp_path, {"m.py": two + 'tf.compat.v1.get_collection("regularization_loss")\n'})
+    out = check(tmp_path, "--fix", "m.py")
+    assert "Found 3 problems (2 fixed, 1 remaining)." in out.stdout, out.stdout
+
+
+def test_extended_attributes_are_kept(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    try:
+        os.setxattr(tmp_path / "m.py", "user.reglint-test", b"kept")
+    except (OSError, AttributeError):
+        pytest.skip("no user extended attributes here")
+    assert check(tmp_path, "--fix", "m.py").code == 0
+    assert "l2=" in (tmp_path / "m.py").read_text()
+    assert os.getxattr(tmp_path / "m.py", "user.reglint-test") == b"kept"

@@ -39,7 +39,7 @@ def summary_lines(result: RunResult, view: View) -> list[str]:
         else:
             lines.append("All checks passed!")
     else:
-        noun = "problem" if problems == 1 else "problems"
+        noun = "problem" if problems + result.fixed == 1 else "problems"
         if result.fixed:
             lines.append(f"Found {problems + result.fixed} {noun} ({result.fixed} fixed, {problems} remaining).")
         else:
