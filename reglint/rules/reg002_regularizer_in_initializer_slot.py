@@ -27,6 +27,30 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext, ProjectFacts
 
 
+# Where the slots are in the positional parameters of the callees whose slots are filled
+# positionally in real code (read from the TensorFlow 2.21 / Keras 3 signatures): a fix that
+# renames a keyword to a slot a positional argument already fills raises TypeError.
+_GETTER = {"initializer": 3, "regularizer": 4}
+_DENSE = ("kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer")
+POSITIONAL_SLOTS: dict[str, dict[str, int]] = {
+    "tensorflow.get_variable": _GETTER,  # (name, shape, dtype, initializer, regularizer, ...)
+    "tensorflow.get_local_variable": _GETTER,
+    "slim.model_variable": _GETTER,
+    "slim.variable": _GETTER,
+    # Dense(units, activation, use_bias, kernel_initializer, bias_initializer, ...)
+    "keras.layers.Dense": {keyword: 3 + i for i, keyword in enumerate(_DENSE)},
+    # tf.layers.dense(inputs, units, activation, use_bias, kernel_initializer, ...)
+    "tensorflow.layers.dense": {keyword: 4 + i for i, keyword in enumerate(_DENSE)},
+    # Embedding(input_dim, output_dim, embeddings_initializer, embeddings_regularizer, ...)
+    "keras.layers.Embedding": {"embeddings_initializer": 2, "embeddings_regularizer": 3},
+}
+# any other callee: from this many positional arguments on, a slot may be among them (the
+# conv and normalization layers' first slot is further: Conv2D's kernel_initializer is the
+# tenth); `add_weight` changed its order between Keras 2 (name, shape, dtype, initializer)
+# and Keras 3 (shape, initializer), so from its second on
+UNKNOWN_SLOT_FROM = 4
+WEIGHT_METHOD_SLOT_FROM = 2
+
 # the functions of `keras.initializers` / `keras.regularizers` that turn a value into config
 SERIALIZERS = frozenset({"serialize", "get", "deserialize"})
 
@@ -266,6 +290,24 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # the counterpart slot filled positionally: renaming the keyword would raise TypeError
+        Invalid(
+            "import tensorflow as tf\n"
+            "b = tf.compat.v1.get_variable('b', [3], tf.float32, tf.ones_initializer(),"
+            " regularizer=tf.zeros_initializer())\n",
+            message="`initializer=`, which is already given",
+        ),
+        Invalid(
+            "from tensorflow.keras import layers, initializers\n"
+            "d = layers.Dense(64, None, True, 'he_normal', kernel_regularizer=initializers.Zeros())\n",
+            message="`kernel_initializer=`, which is already given",
+        ),
+        Invalid(
+            "from tensorflow.keras import layers, initializers\n"
+            "c = layers.Conv2D(8, 3, 1, 'same', None, 1, 1, None, True, 'zeros',"
+            " kernel_regularizer=initializers.Zeros())\n",
+            message="may already give",
+        ),
         # a wrapper class of another module that stores its parameter and hands it to the
         # initializer slot: the caller's regularizer becomes an initializer
         Invalid(
@@ -514,6 +556,11 @@ class RegularizerInInitializerSlot(Rule):
             return
         keywords = {arg.keyword.value for arg in node.args if arg.keyword is not None}
         splat = any(arg.star == "**" for arg in node.args)
+        filled = self._positionally_filled(node)
+        if filled is None:
+            splat = True  # the counterpart may be among the positional arguments
+        else:
+            keywords |= filled
         for arg in node.args:
             if arg.keyword is None:
                 continue
@@ -594,6 +641,25 @@ class RegularizerInInitializerSlot(Rule):
                 fix=fix,
             )
 
+    def _positionally_filled(self, call: cst.Call) -> set[str] | None:
+        """The slot keywords a call's positional arguments fill, from the callee's signature
+        (POSITIONAL_SLOTS); None when unknown and enough are given to reach a slot."""
+        positional = 0
+        for arg in call.args:
+            if arg.keyword is not None or arg.star == "**":
+                break
+            if arg.star:
+                return None
+            positional += 1
+        if positional == 0:
+            return set()
+        name = self.resolve(call.func)
+        slots = POSITIONAL_SLOTS.get(name or "")
+        if slots is None:
+            start = UNKNOWN_SLOT_FROM if name is not None else WEIGHT_METHOD_SLOT_FROM
+            return None if positional >= start else set()
+        return {keyword for keyword, index in slots.items() if index < positional}
+
     def _report(self, arg: cst.Arg, what: str, consequence: str, keywords: set[str], splat: bool) -> None:
         assert arg.keyword is not None
         keyword = arg.keyword.value
@@ -604,8 +670,10 @@ class RegularizerInInitializerSlot(Rule):
         head = f"{what} (`{value}`) is passed as `{keyword}=`: {consequence}"
         if target is None:
             self.report(arg, f"{head}; `{keyword}=` has no matching keyword to move it to")
-        elif target in keywords or splat:
+        elif target in keywords:
             self.report(arg, f"{head}; it belongs in `{target}=`, which is already given")
+        elif splat:
+            self.report(arg, f"{head}; it belongs in `{target}=`, which `**` or positional arguments may already give")
         else:
             self.report(
                 arg,
