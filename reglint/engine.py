@@ -644,10 +644,26 @@ class _Positions:
                 new = edit.new if isinstance(edit.new, str) else self.code_at(edit.new, edit.node)
                 edits.append(Edit(self.inclusive(edit.node), _newlines(new, newline)))
             elif isinstance(edit, Remove):
-                edits.append(Edit(self.inclusive(edit.node), ""))
+                if self._only_statement(edit.node):
+                    # an empty block is a syntax error: the block keeps a `pass`
+                    indent = self.indent_of_line(self.of(edit.node).start.line)
+                    edits.append(Edit(self.inclusive(edit.node), f"{indent}pass{newline}"))
+                else:
+                    edits.append(Edit(self.inclusive(edit.node), ""))
             elif isinstance(edit, Insert):
                 edits.append(self._insert(edit, newline))
         return Fix(tuple(edits), pending.safety, pending.imports)
+
+    def _only_statement(self, node: cst.CSTNode) -> bool:
+        """Whether `node` is the only statement of an indented block (a walk of the module:
+        fixes that remove a statement are rare)."""
+        stack: list[cst.CSTNode] = [self.module]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.IndentedBlock) and any(stmt is node for stmt in current.body):
+                return len(current.body) == 1
+            stack.extend(_child_nodes(current))
+        return False
 
     def _insert(self, edit: Insert, newline: str) -> Edit:
         if not edit.own_line:

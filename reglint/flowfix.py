@@ -153,7 +153,10 @@ def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> Pendin
             return rule.make_fix(Insert(last.line, text, after=True, own_line=True))
         if not isinstance(sink.stmt.line, cst.SimpleStatementLine):
             return None
-        return rule.make_fix(Insert(sink.stmt.line, text, after=False, own_line=True))
+        anchor = _outside_loops(flow, sink, arg)
+        if anchor is None:
+            return None
+        return rule.make_fix(Insert(anchor, text, after=False, own_line=True))
     if sink.tape is not None:
         return None
     if isinstance(arg, cst.Lambda):
@@ -166,6 +169,51 @@ def add_term_fix(rule: Rule, flow: Flow, sink: Sink, term: str | None) -> Pendin
     if not _binds_tighter_than_plus(arg):
         code = f"({code})"
     return rule.make_fix(Replace(arg, f"{code} + {term}"))
+
+
+def _outside_loops(flow: Flow, sink: Sink, arg: cst.BaseExpression) -> cst.CSTNode | None:
+    """Where `loss = loss + term` goes so that it runs once per forming of the loss: before
+    the training call, or before the outermost loop around it that does not form the loss
+    again (a loop over towers or steps would add the term once per iteration). None when the
+    function rebinds a global loss (each call would add it again)."""
+    chain = [line for _, line in sink.stmt.chain]
+    own = max((i for i, line in enumerate(chain) if isinstance(line, (cst.FunctionDef, cst.ClassDef))), default=-1)
+    function = chain[own] if own >= 0 else None
+    if (
+        isinstance(function, cst.FunctionDef)
+        and isinstance(arg, cst.Name)
+        and _declares_global(function, arg.value)
+        and not any(isinstance(s.node, (cst.Assign, cst.AnnAssign)) for s in flow.assignments_in(arg.value, function))
+    ):
+        return None  # a global loss formed elsewhere: each call would add the term again
+    anchor: cst.CSTNode = sink.stmt.line
+    for line in reversed(chain[own + 1 :]):
+        if not isinstance(line, (cst.For, cst.While)):
+            continue
+        if not isinstance(arg, cst.Name):
+            return None  # `self.loss` formed who knows where: no fix inside a loop
+        if flow.assignments_in(arg.value, line):
+            break  # formed again in each iteration: the term goes with it
+        anchor = line
+    return anchor
+
+
+def _declares_global(function: cst.FunctionDef, name: str) -> bool:
+    return any(
+        isinstance(node, cst.Global) and any(item.name.value == name for item in node.names)
+        for node in _small_statements(function)
+    )
+
+
+def _small_statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The small statements of a function's own body (not of the functions it defines)."""
+    stack = list(node.children)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BaseSmallStatement):
+            yield current
+        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(current.children)
 
 
 _ARITHMETIC = (

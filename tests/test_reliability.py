@@ -331,3 +331,20 @@ def test_extended_attributes_are_kept(tmp_path: Path) -> None:
     assert check(tmp_path, "--fix", "m.py").code == 0
     assert "l2=" in (tmp_path / "m.py").read_text()
     assert os.getxattr(tmp_path / "m.py", "user.reglint-test") == b"kept"
+
+
+# ------------------------------------------------------------------------------------------
+# wrong fixes
+
+
+def test_reg001_offers_no_fix_that_a_call_would_repeat() -> None:
+    """A function rebinding a global loss formed elsewhere: each call would add the term."""
+    code = (
+        "import tensorflow.compat.v1 as tf\n"
+        "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n"
+        "loss = tf.reduce_mean(h)\n\n"
+        "def step():\n    global loss\n    loss += 0.0\n    return tf.train.AdamOptimizer().minimize(loss)\n"
+    )
+    result = lint({"m.py": code}, [rules_by_code()["REG001"]])
+    assert [f.code for f in result.findings] == ["REG001"]
+    assert result.findings[0].fix is None

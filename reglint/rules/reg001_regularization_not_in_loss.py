@@ -461,6 +461,35 @@ class RegularizationNotInLoss(FlowRule):
         ),
     ]
     INVALID = [
+        # a training call in a loop over towers or steps: the term is added once, before it
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "ops = []\n"
+            "for gpu in range(4):\n"
+            "    with tf.device('/gpu:%d' % gpu):\n"
+            "        ops.append(tf.train.AdamOptimizer(0.1).minimize(loss))\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "loss = tf.reduce_mean(tf.square(y - p))\n"
+            "reg_losses = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n"
+            "ops = []\n"
+            "loss = loss + tf.add_n(reg_losses)\n"
+            "for gpu in range(4):\n"
+            "    with tf.device('/gpu:%d' % gpu):\n"
+            "        ops.append(tf.train.AdamOptimizer(0.1).minimize(loss))\n",
+        ),
+        # a global loss formed elsewhere: each call would add the term again, so no fix
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n"
+            "loss = tf.reduce_mean(h)\n\n"
+            "def step():\n"
+            "    global loss\n"
+            "    loss += 0.0\n"
+            "    return tf.train.AdamOptimizer().minimize(loss)\n",
+            message="nothing in the project reads",
+        ),
         # an Estimator model function: its parameters carry nothing the project passes (no
         # call site), so the loss is known, and it lacks the declared regularizer
         Invalid(

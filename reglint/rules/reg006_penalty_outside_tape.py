@@ -128,6 +128,24 @@ class PenaltyOutsideTape(FlowRule):
         ),
     ]
     INVALID = [
+        # the penalty is the only statement of its block: the block keeps a `pass`
+        Invalid(
+            "import keras\nimport tensorflow as tf\n\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "if regularize:\n"
+            "    reg = tf.add_n(model.losses)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y)) + reg\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            fixed="import keras\nimport tensorflow as tf\n\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "if regularize:\n"
+            "    pass\n"
+            "with tf.GradientTape() as tape:\n"
+            "    reg = tf.add_n(model.losses)\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y)) + reg\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+        ),
         Invalid(
             HEAD + MODEL + "reg = tf.add_n(model.losses)\n"
             "for step in range(3):\n"

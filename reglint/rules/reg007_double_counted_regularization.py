@@ -194,6 +194,25 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # the duplicate is the only statement of its block: the block keeps a `pass`
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "reg = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "if add_reg:\n"
+            "    loss += reg\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed="import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "reg = tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES))\n"
+            "if add_reg:\n"
+            "    pass\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        ),
         # the regularizer applied to the penalties instead of the weights
         Invalid(
             "import tensorflow as tf\n"
