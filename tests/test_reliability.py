@@ -348,3 +348,49 @@ def test_reg001_offers_no_fix_that_a_call_would_repeat() -> None:
     result = lint({"m.py": code}, [rules_by_code()["REG001"]])
     assert [f.code for f in result.findings] == ["REG001"]
     assert result.findings[0].fix is None
+
+
+@pytest.mark.parametrize(
+    ("code", "rule_code"),
+    [
+        # REG006: moved into the tape, past `model = ...`, it would read the other model
+        (
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "reg = tf.add_n(model.losses)\n"
+            "model = keras.Sequential([keras.layers.Dense(1)])\n"
+            "with tf.GradientTape() as tape:\n"
+            "    loss = tf.reduce_mean(tf.square(model(x) - y)) + reg\n"
+            "grads = tape.gradient(loss, model.trainable_variables)\n",
+            "REG006",
+        ),
+        # REG007: a duplicate mixed into a larger expression
+        (
+            "import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "tf.losses.mean_squared_error(y, h)\n"
+            "total_loss = tf.losses.get_total_loss()\n"
+            "loss = total_loss + tf.losses.get_regularization_loss() * 2\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            "REG007",
+        ),
+        # REG007: the compile loss function is also what a GradientTape loop differentiates
+        (
+            "import keras\nimport tensorflow as tf\n"
+            "model = keras.Sequential([keras.layers.Dense(1, kernel_regularizer='l2')])\n"
+            "def loss_fn(y_true, y_pred):\n"
+            "    return tf.reduce_mean(tf.square(y_true - y_pred)) + tf.add_n(model.losses)\n"
+            "model.compile(optimizer='sgd', loss=loss_fn)\n"
+            "with tf.GradientTape() as tape:\n"
+            "    l = loss_fn(y, model(x))\n"
+            "g = tape.gradient(l, model.trainable_variables)\n"
+            "model.fit(x, y)\n",
+            "REG007",
+        ),
+    ],
+    ids=["reg006-rebind", "reg007-scaled", "reg007-shared-loss-fn"],
+)
+def test_no_fix_where_the_fix_would_change_what_else_is_computed(code: str, rule_code: str) -> None:
+    result = lint({"m.py": code}, [rules_by_code()[rule_code]])
+    mine = [f for f in result.findings if f.code == rule_code]
+    assert mine and all(f.fix is None for f in mine), mine

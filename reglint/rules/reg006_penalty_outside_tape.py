@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from reglint.dataflow import Flow, FlowRule
 from reglint.flowfix import assignments_of, moved_statement, statement_text
 from reglint.model import Safety
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid, Word
-from reglint.values import KERAS_LOSSES, KERAS_LOSSES_TOKEN, L2, L2_ALL, L2_TOKENS, Sink, Source
+from reglint.values import KERAS_LOSSES, KERAS_LOSSES_TOKEN, L2, L2_ALL, L2_TOKENS, Sink, Source, Stmt
 
 PENALTY_KINDS = (KERAS_LOSSES, L2, L2_ALL)
 
@@ -222,8 +224,50 @@ class PenaltyOutsideTape(FlowRule):
             return None
         if any(tape not in stmt.tapes for _, stmt in flow.names_used(name, scope)):
             return None
+        if _rebound_before(flow, penalty.stmt, tape):
+            return None  # moved past `model = ...`, it would read another value
         first = tape.body.body[0]
         return self.make_fix(
             Remove(penalty.stmt.line),
             Insert(first, statement_text(flow.ctx.module, penalty.stmt.line), after=False, own_line=True),
         )
+
+
+def _rebound_before(flow: Flow, stmt: Stmt, tape: cst.With) -> bool:
+    """Whether a statement between `stmt` and the tape binds a name `stmt` reads."""
+    read = {node.value for node in _names(stmt.node) if not _is_target(stmt.node, node)}
+    tape_line = flow.line(tape)
+    for other in flow.stmts:
+        if other.scope is not stmt.scope or other.order <= stmt.order or other is stmt:
+            continue
+        if flow.line(other.line) >= tape_line:
+            continue
+        if _bound(other.node) & read:
+            return True
+    return False
+
+
+def _names(node: cst.CSTNode) -> Iterator[cst.Name]:
+    if isinstance(node, cst.Name):
+        yield node
+    for child in node.children:
+        yield from _names(child)
+
+
+def _is_target(stmt: cst.CSTNode, name: cst.Name) -> bool:
+    targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else []
+    return any(name is found for target in targets for found in _names(target))
+
+
+def _bound(node: cst.CSTNode) -> set[str]:
+    """The names a statement binds (assignments, loop and `with` targets, imports)."""
+    targets: list[cst.CSTNode] = []
+    if isinstance(node, cst.Assign):
+        targets = [t.target for t in node.targets]
+    elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
+        targets = [node.target]
+    elif isinstance(node, cst.With):
+        targets = [item.asname.name for item in node.items if item.asname is not None]
+    elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
+        targets = [a.asname.name if a.asname is not None else a.name for a in node.names]
+    return {name.value for target in targets for name in _names(target) if not isinstance(target, cst.Attribute)}

@@ -194,6 +194,14 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # a duplicate mixed into a larger expression: reported, no fix
+        Invalid(
+            TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "total_loss = tf.losses.get_total_loss()\n"
+            "loss = total_loss + tf.losses.get_regularization_loss() * 2\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            message="counts the penalty twice",
+        ),
         # the duplicate is the only statement of its block: the block keeps a `pass`
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -445,6 +453,10 @@ class DoubleCountedRegularization(FlowRule):
                 continue
             for container, owner, read, fix in self.losses_reads:
                 if owner == receiver and any(container is c for c in containers):
+                    if isinstance(container, cst.FunctionDef) and container.name.value in self.flow.called_names:
+                        # also called by the code itself (a GradientTape loop): there the
+                        # penalty is needed, so dropping it is not the fix
+                        fix = None
                     self.report(
                         read,
                         f"the loss given to `{receiver}.compile` adds `{owner}.losses`, which `compile`/`fit` "
@@ -531,7 +543,12 @@ class DoubleCountedRegularization(FlowRule):
             if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
                 value = {t for t in flow.eval_in(stmt, node.value) if isinstance(t, Source) and t.kind in PENALTIES}
                 line = stmt.line
-                if value == {duplicate} and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+                if (
+                    value == {duplicate}
+                    and _term(node.value)
+                    and isinstance(line, cst.SimpleStatementLine)
+                    and len(line.body) == 1
+                ):
                     return self.make_fix(Remove(line))
         return None
 
@@ -551,4 +568,7 @@ def _compile_loss(call: cst.Call) -> cst.BaseExpression | None:
 
 
 def _term(node: cst.BaseExpression) -> bool:
-    return not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)))
+    """An operand that is the duplicate read alone (`reg`, `tf.add_n(model.losses)`,
+    `get_regularization_loss()`), not an expression mixing it with anything else (`reg * 2`,
+    `data + reg`): those have no fix."""
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
