@@ -14,6 +14,7 @@ from reglint.values import (
     KERAS_LOSSES,
     KERAS_LOSSES_TOKEN,
     KERAS_MODEL,
+    L2,
     L2_ALL,
     PENALTIES,
     REG_LOSS,
@@ -534,9 +535,9 @@ class DoubleCountedRegularization(FlowRule):
             left = {t for t in addition.left if isinstance(t, Source) and t.kind in PENALTIES}
             right = {t for t in addition.right if isinstance(t, Source) and t.kind in PENALTIES}
             # the dropped operand must be the term alone, not a sum that also carries the data loss
-            if right == {duplicate} and _term(addition.node.right):
+            if right == {duplicate} and _term(addition.node.right, duplicate.kind):
                 return self.make_fix(Replace(addition.node, flow.ctx.code(addition.node.left)))
-            if left == {duplicate} and _term(addition.node.left):
+            if left == {duplicate} and _term(addition.node.left, duplicate.kind):
                 return self.make_fix(Replace(addition.node, flow.ctx.code(addition.node.right)))
         for stmt in flow.stmts:
             node = stmt.node
@@ -545,7 +546,7 @@ class DoubleCountedRegularization(FlowRule):
                 line = stmt.line
                 if (
                     value == {duplicate}
-                    and _term(node.value)
+                    and _term(node.value, duplicate.kind)
                     and isinstance(line, cst.SimpleStatementLine)
                     and len(line.body) == 1
                 ):
@@ -567,8 +568,17 @@ def _compile_loss(call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def _term(node: cst.BaseExpression) -> bool:
-    """An operand that is the duplicate read alone (`reg`, `tf.add_n(model.losses)`,
-    `get_regularization_loss()`), not an expression mixing it with anything else (`reg * 2`,
-    `data + reg`): those have no fix."""
-    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
+def _term(node: cst.BaseExpression, kind: str | None = None) -> bool:
+    """An operand that is the duplicate alone (`reg`, `tf.add_n(model.losses)`,
+    `get_regularization_loss()`), or a hand-written L2 with its own coefficient (`0.01 * l2`:
+    the coefficient is part of that penalty), not an expression mixing it with anything else
+    (`get_regularization_loss() * 2` weighs penalties already scaled by their regularizers:
+    a choice; `data + reg`): those have no fix."""
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+        return True
+    return (
+        kind in (L2, L2_ALL)
+        and isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, (cst.Multiply, cst.Divide))
+        and all(_term(side) or isinstance(side, (cst.Integer, cst.Float)) for side in (node.left, node.right))
+    )
