@@ -35,6 +35,14 @@ class OwnScopeVisitor(cst.CSTVisitor):
         return False
 
 
+def has_comment(node: cst.CSTNode) -> bool:
+    """Whether a comment is written anywhere in `node` (a fix that rewrites or drops it would
+    lose or move the user's comment)."""
+    if isinstance(node, cst.Comment):
+        return True
+    return any(has_comment(child) for child in node.children)
+
+
 def mentions(node: cst.CSTNode, name: str) -> bool:
     """Whether the Name `name` occurs anywhere in `node`."""
     if isinstance(node, cst.Name):

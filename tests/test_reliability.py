@@ -394,3 +394,51 @@ def test_no_fix_where_the_fix_would_change_what_else_is_computed(code: str, rule
     result = lint({"m.py": code}, [rules_by_code()[rule_code]])
     mine = [f for f in result.findings if f.code == rule_code]
     assert mine and all(f.fix is None for f in mine), mine
+
+
+@pytest.mark.parametrize(
+    ("code", "fixed"),
+    [
+        # keras shadowed by a class attribute, a comprehension variable, a star import: no fix
+        ("import tf_slim as slim\nclass Net:\n    keras = 'x'\n    r = slim.l2_regularizer(0.1)\n", None),
+        ("import tf_slim as slim\nr = [slim.l2_regularizer(0.1) for keras in range(3)]\n", None),
+        ("from helpers import *\nimport tf_slim as slim\nr = slim.l2_regularizer(0.1)\n", None),
+        # a scale that halves to inf or to 0.0 is not folded
+        (
+            "import tensorflow as tf\nr = tf.contrib.layers.l2_regularizer(1e400)\n",
+            "import tensorflow as tf\nr = tf.keras.regularizers.l2(0.5 * 1e400)\n",
+        ),
+        (
+            "import tensorflow as tf\nr = tf.contrib.layers.l2_regularizer(5e-324)\n",
+            "import tensorflow as tf\nr = tf.keras.regularizers.l2(0.5 * 5e-324)\n",
+        ),
+        # two contrib imports replaced: the Keras import is written once
+        (
+            "from tensorflow.contrib.layers import l2_regularizer\n"
+            "from tensorflow.contrib.layers import l1_regularizer\n\n"
+            "a = l2_regularizer(1e-4)\nb = l1_regularizer(2.0)\n",
+            "from tensorflow import keras\n\na = keras.regularizers.l2(5e-05)\nb = keras.regularizers.l1(2.0)\n",
+        ),
+        # comments stay: on the import (kept), inside the call (no fix for it)
+        (
+            "import tensorflow as tf\nfrom tensorflow.contrib.layers import l2_regularizer  # why\n\n"
+            "a = l2_regularizer(1e-4)\nb = tf.contrib.layers.l1_regularizer(0.1,  # strength\n    scope='l1')\n",
+            "import tensorflow as tf\nfrom tensorflow.contrib.layers import l2_regularizer  # why\n\n"
+            "a = tf.keras.regularizers.l2(5e-05)\nb = tf.contrib.layers.l1_regularizer(0.1,  # strength\n"
+            "    scope='l1')\n",
+        ),
+    ],
+    ids=["class-attribute", "comprehension", "star-import", "inf", "subnormal", "two-imports", "comments"],
+)
+def test_reg005_fix_is_right_or_absent(code: str, fixed: str | None) -> None:
+    rule = rules_by_code()["REG005"]
+    result = lint({"m.py": code}, [rule], fix=True, unsafe=True)
+    assert not result.internal_errors
+    change = result.changes.get("m.py")
+    assert (change.fixed.decode() if change is not None else None) == fixed
+
+
+def test_reg003_keeps_a_comment_written_on_the_dropped_keyword() -> None:
+    code = 'import keras\nd = keras.layers.Dense(\n    4,\n    bias_regularizer="l2",  # why\n    kernel_regularizer="l2",\n)\n'
+    result = lint({"m.py": code}, [rules_by_code()["REG003"]])
+    assert [f.code for f in result.findings] == ["REG003"] and result.findings[0].fix is None

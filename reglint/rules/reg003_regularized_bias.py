@@ -16,6 +16,7 @@ from reglint.patterns import (
     created_name,
     drops_only_other,
     excludes_nothing,
+    has_comment,
     is_penalty_of,
     keyword_arg,
     mentions,
@@ -841,7 +842,7 @@ class RegularizedBias(FlowRule):
                 arg,
                 f"`{arg.keyword.value}=` puts a weight penalty on a "
                 f"{'bias' if 'bias' in arg.keyword.value else 'BatchNorm parameter'}; penalize kernels only",
-                fix=self.make_fix(Replace(node, drop_arg(node, arg))),
+                fix=self._drop_fix(node, arg),
             )
         for key, value in splatted_keywords(self.ctx, node, self.splats):
             if key in BIAS_REGULARIZER_KEYWORDS and self._regularizes(value) and value not in self.reported:
@@ -901,6 +902,12 @@ class RegularizedBias(FlowRule):
                     if top in PATTERN_REGULARIZERS and name in PATTERN_REGULARIZERS[top]:
                         return top
         return None
+
+    def _drop_fix(self, call: cst.Call, arg: cst.Arg) -> PendingFix | None:
+        """Drop the keyword; not when a comment is written on it (it would land on the next)."""
+        if has_comment(arg):
+            return None
+        return self.make_fix(Replace(call, drop_arg(call, arg)))
 
     def _penalty_on_bias(self, call: cst.Call, name: str | None) -> None:
         """`l2_loss += tf.nn.l2_loss(b)` where `b` was created as a bias (a variable named like
@@ -1010,7 +1017,7 @@ class RegularizedBias(FlowRule):
             self.report(
                 arg,
                 f"the bias {variable!r} is created with a regularizer; penalize weights only",
-                fix=self.make_fix(Replace(call, drop_arg(call, arg))),
+                fix=self._drop_fix(call, arg),
             )
         elif self.scopes[-1]:
             # `regularizer=None` does not opt out: get_variable then takes the scope's

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 
 import libcst as cst
 
+from reglint.patterns import has_comment
 from reglint.rule import Invalid, NodeEdit, Remove, Replace, Rule, Safety, Valid
 from reglint.tfnames import CONTRIB_REGULARIZERS, CONTRIB_TO_KERAS
 
@@ -33,8 +35,17 @@ def half(value: cst.BaseExpression, text: str) -> str:
             exact = Decimal(source) * Decimal("0.5")
         except InvalidOperation:
             exact = None
-        if exact is not None:
-            text = repr(float(exact))
+        folded = float(exact) if exact is not None else None
+        if (
+            exact is not None
+            and folded is not None
+            and math.isfinite(folded)
+            and (folded != 0.0 or exact == 0)
+            and Decimal(repr(folded)) * 2 == Decimal(repr(float(Decimal(source))))
+        ):
+            # (not when the float would be inf, or a subnormal that halves to 0.0 or loses
+            # a digit: then `0.5 * literal` keeps Python's own arithmetic)
+            text = repr(folded)
             if "e" in text and "e" not in source.lower():
                 text = format(exact.normalize(), "f")
             return text
@@ -43,6 +54,38 @@ def half(value: cst.BaseExpression, text: str) -> str:
     ):
         text = f"({text})"
     return f"0.5 * {text}"
+
+
+def _bound_elsewhere(module: cst.Module, name: str, *, imported: bool = False) -> bool:
+    """Whether `name` is bound somewhere in the module other than by an import (`imported`:
+    the one import that makes it what the fix needs is allowed): a class attribute, a
+    parameter, a loop or comprehension variable, a function; or a star import could bind it."""
+    stack: list[cst.CSTNode] = [module]
+    imports = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.ImportStar):
+            return True
+        if isinstance(node, cst.ImportAlias):
+            bound = node.asname.name if node.asname is not None else node.name
+            if isinstance(bound, cst.Name) and bound.value == name:
+                imports += 1
+            continue
+        targets: list[cst.CSTNode] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        elif isinstance(node, cst.NamedExpr):
+            targets = [node.target]
+        elif isinstance(node, (cst.Param, cst.FunctionDef, cst.ClassDef)):
+            targets = [node.name]
+        if any(_uses(target, name) for target in targets if not isinstance(target, cst.Attribute)):
+            return True
+        stack.extend(node.children)
+    return imports > (1 if imported else 0)
 
 
 def _uses(node: cst.CSTNode, name: str) -> int:
@@ -227,6 +270,8 @@ class ContribRegularizer(Rule):
         Invalid("import tensorflow as tf\nr = tf.contrib.layers.sum_regularizer([a, b])\n", message="no Keras"),
     ]
 
+    keras_import_placed = False
+
     def visit_Call(self, node: cst.Call) -> None:
         name = self.resolve(node.func)
         if name not in CONTRIB_REGULARIZERS and name not in CONTRIB_TO_KERAS:
@@ -245,13 +290,19 @@ class ContribRegularizer(Rule):
             return
         text, imports = replacement
         note = " (Keras's l2 has no 1/2: the scale is halved)" if kind != "l1" else ""
+        if has_comment(node):
+            # the rewritten call would lose the comments written inside it
+            self.report(node, f"{gone}; `{text}` computes the same penalty{note}")
+            return
         edits: list[NodeEdit] = [Replace(node, cst.parse_expression(text).with_changes(lpar=node.lpar, rpar=node.rpar))]
         if isinstance(node.func, cst.Name):
             for edit in self._drop_import(node.func.value):
-                if isinstance(edit, Remove) and imports:
-                    # the needed import takes the place of the contrib one
+                if isinstance(edit, Remove) and imports and not self.keras_import_placed:
+                    # the needed import takes the place of the first contrib one; the others
+                    # go, and AddImportsVisitor sees the one this fix added (no duplicate)
                     edit = Replace(edit.node, edit.node.with_changes(body=[KERAS_IMPORT]))
                     imports = []
+                    self.keras_import_placed = True
                 edits.append(edit)
         self.report(
             node,
@@ -275,8 +326,8 @@ class ContribRegularizer(Rule):
             bound = [a for a in aliases if (a.evaluated_alias or a.evaluated_name) == name]
             if not bound:
                 continue
-            if any(line.comment is not None for line in stmt.leading_lines):
-                return []
+            if has_comment(stmt):
+                return []  # the user's comments on it would go with it
             if len(aliases) == 1:
                 return [Remove(stmt)]
             index = aliases.index(bound[0])
@@ -329,7 +380,9 @@ class ContribRegularizer(Rule):
         ):
             name = resolver.alias_for(wanted)
             if name is not None:
+                if _bound_elsewhere(self.ctx.module, name, imported=True):
+                    return None  # the name is another value somewhere (a class attribute, a loop)
                 return name + suffix, []
-        if any("keras" in scope.bindings for scope in resolver.stack):
+        if any("keras" in scope.bindings for scope in resolver.stack) or _bound_elsewhere(self.ctx.module, "keras"):
             return None  # `keras` means something else here: adding the import would clash
         return "keras.regularizers", [ADDED_IMPORT]
