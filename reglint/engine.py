@@ -279,6 +279,9 @@ class FileContext:
         return self.positions().code_at(node, node)
 
 
+# comprehensions have a scope of their own: `[tf for tf in layers]` does not name TensorFlow
+_COMPREHENSIONS = frozenset({"ListComp", "SetComp", "GeneratorExp", "DictComp"})
+
 _VISITED_FIELD = re.compile(
     r"visit_(?:required|optional|sentinel|sequence|iterable|body_sequence|body_iterable)\(\s*self,\s*\"(\w+)\""
 )
@@ -432,6 +435,8 @@ class _Walker(cst.CSTVisitor):
         kind = type(node).__name__
         if kind in ("FunctionDef", "Lambda"):
             self.ctx.resolver.push_function(node)  # type: ignore[arg-type]
+        elif kind in _COMPREHENSIONS:
+            self.ctx.resolver.push_comprehension(node)  # type: ignore[arg-type]
         elif kind == "Comment":
             self.comments.append(node.value)  # type: ignore[attr-defined]
         # a rule cannot prune the traversal: the other rules still need the children
@@ -443,7 +448,7 @@ class _Walker(cst.CSTVisitor):
         kind = type(original_node).__name__
         for rule, method in self.leaves.get(kind, ()):
             self._call(rule, method, original_node)
-        if kind in ("FunctionDef", "Lambda"):
+        if kind in ("FunctionDef", "Lambda") or kind in _COMPREHENSIONS:
             self.ctx.resolver.pop_function()
         self.ctx.ancestors.pop()
 

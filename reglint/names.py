@@ -291,6 +291,17 @@ class Resolver:
         if isinstance(node, cst.FunctionDef) and isinstance(node.body, cst.IndentedBlock):
             _StatementScanner(self, self.stack).scan(node.body.body)
 
+    def push_comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> None:
+        """A comprehension's variables are its own. (Its first iterable is evaluated outside;
+        a comprehension that iterates a name it also binds is taken as binding it.)"""
+        scope = Scope()
+        for_in: cst.CompFor | None = node.for_in
+        while for_in is not None:
+            for name in _target_names(for_in.target):
+                scope.bindings[name] = LOCAL
+            for_in = for_in.inner_for_in
+        self.stack.append(scope)
+
     def pop_function(self) -> None:
         self.stack.pop()
 

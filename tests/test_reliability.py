@@ -442,3 +442,13 @@ def test_reg003_keeps_a_comment_written_on_the_dropped_keyword() -> None:
     code = 'import keras\nd = keras.layers.Dense(\n    4,\n    bias_regularizer="l2",  # why\n    kernel_regularizer="l2",\n)\n'
     result = lint({"m.py": code}, [rules_by_code()["REG003"]])
     assert [f.code for f in result.findings] == ["REG003"] and result.findings[0].fix is None
+
+
+def test_a_comprehension_variable_named_tf_is_not_tensorflow() -> None:
+    code = (
+        "import tensorflow as tf\nfrom mylib import frameworks\n"
+        "r = [tf.contrib.layers.l2_regularizer(0.1) for tf in frameworks]\n"
+        "s = tf.contrib.layers.l2_regularizer(0.1)\n"
+    )
+    result = lint({"m.py": code}, [rules_by_code()["REG005"]])
+    assert [f.range.start.line for f in result.findings] == [4]
