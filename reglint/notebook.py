@@ -310,6 +310,8 @@ class NotebookSource:
         json_text = json_text.removeprefix("\ufeff")
         try:
             notebook = json.loads(json_text)
+        except RecursionError:
+            raise SourceError(1, 0, "not a notebook: JSON nested too deeply to read") from None
         except ValueError as error:
             line = getattr(error, "lineno", 1)
             column = getattr(error, "colno", 1) - 1
@@ -322,6 +324,11 @@ class NotebookSource:
                 if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                     continue
                 source = _cell_source(cell)
+                try:
+                    source.encode("utf-8")
+                except UnicodeEncodeError as error:
+                    bad = repr(source[error.start])
+                    raise SourceError(1, 0, f"cell {index + 1} holds {bad}, a lone surrogate (not text)") from None
                 lines = [line if _ending(line) else line + "\n" for line in _lines(source)]
                 masked_lines, masked = mask_cell(lines)
                 cells.append(_Cell(index, source, masked_lines, masked, source.endswith(("\n", "\r"))))

@@ -6,10 +6,12 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pathspec
@@ -79,13 +81,47 @@ def _run_pool(
     on_result: Callable[[int, FileResult], None],
     prefilter: bool,
 ) -> None:
-    """Analyse `todo` in worker processes, largest files first, within the memory budget."""
+    """Analyse `todo` in worker processes, largest files first, within the memory budget. A
+    worker that dies (killed when memory runs out) loses nothing: the files not reported yet
+    are analysed again one by one, each in a worker of its own, and a file whose worker dies
+    again is reported as too large to analyse."""
+    remaining = set(todo)
+
+    def done(index: int, result: FileResult) -> None:
+        remaining.discard(index)
+        on_result(index, result)
+
+    codes = tuple(rule.code for rule in rules)
+    with contextlib.suppress(BrokenProcessPool):
+        _pool(items, todo, codes, jobs, done, prefilter)
+    for index in sorted(remaining):
+        on_result(index, _alone(items[index], codes, prefilter))
+
+
+def _alone(item: tuple[str, bytes], codes: tuple[str, ...], prefilter: bool) -> FileResult:
+    try:
+        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(codes,)) as pool:
+            return pool.submit(_analyse_batch_in_worker, [item], prefilter).result()[0]
+    except BrokenProcessPool:
+        path = item[0]
+        return FileResult(
+            path, parse_error=ParseError(path, 1, 0, "too large to analyse: its analysis was killed (out of memory)")
+        )
+
+
+def _pool(
+    items: Sequence[tuple[str, bytes]],
+    todo: list[int],
+    codes: tuple[str, ...],
+    jobs: int,
+    on_result: Callable[[int, FileResult], None],
+    prefilter: bool,
+) -> None:
     sizes = [len(raw) for _, raw in items]
     order = sorted(todo, key=lambda i: (-sizes[i], i))
     pending = deque(_batches(order, sizes))
     budget = sizes[order[0]] + MEMORY_MARGIN_BYTES
     workers = min(jobs, len(pending))
-    codes = tuple(rule.code for rule in rules)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(codes,)) as pool:
         in_flight: dict[Future[list[FileResult]], tuple[list[int], int]] = {}
         used = 0
@@ -117,10 +153,18 @@ def _analyse(path: str, raw: bytes, rules: Sequence[type[Rule]], *, prefilter: b
         source = source_for(path, raw)
     except SourceError as error:
         return FileResult(path, parse_error=error.to_parse_error(path))
+    except RecursionError:
+        return FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to read"))
     try:
         return analyse_source(source, rules, prefilter=prefilter)
     except RecursionError:
         return FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
+    except MemoryError:
+        return FileResult(path, parse_error=ParseError(path, 1, 0, "too large to analyse (out of memory)"))
+    except Exception as error:  # one file's failure is that file's error: the others are still checked
+        return FileResult(
+            path, internal_errors=[InternalError(path, None, f"cannot analyse: {type(error).__name__}: {error}")]
+        )
 
 
 def default_jobs() -> int:

@@ -439,7 +439,8 @@ def test_reg005_fix_is_right_or_absent(code: str, fixed: str | None) -> None:
 
 
 def test_reg003_keeps_a_comment_written_on_the_dropped_keyword() -> None:
-    code = 'import keras\nd = keras.layers.Dense(\n    4,\n    bias_regularizer="l2",  # why\n    kernel_regularizer="l2",\n)\n'
+    code = "import keras\nd = keras.layers.Dense(\n    4,\n"
+    code += '    bias_regularizer="l2",  # why\n    kernel_regularizer="l2",\n)\n'
     result = lint({"m.py": code}, [rules_by_code()["REG003"]])
     assert [f.code for f in result.findings] == ["REG003"] and result.findings[0].fix is None
 
@@ -452,3 +453,60 @@ def test_a_comprehension_variable_named_tf_is_not_tensorflow() -> None:
     )
     result = lint({"m.py": code}, [rules_by_code()["REG005"]])
     assert [f.range.start.line for f in result.findings] == [4]
+
+
+# ------------------------------------------------------------------------------------------
+# one file's failure is that file's error
+
+
+def test_a_hostile_notebook_is_one_files_error(tmp_path: Path) -> None:
+    # (each holds a word the prefilter looks for, as a real training notebook does)
+    deep = '{"kernel_regularizer": 1, "cells": ' + "[" * 5000 + "]" * 5000 + "}"
+    surrogate = json.dumps(
+        {
+            "cells": [
+                {"cell_type": "code", "source": "r = 'kernel_regularizer \ud800'\n", "metadata": {}, "outputs": []}
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+    write_tree(tmp_path, {"deep.ipynb": deep, "surrogate.ipynb": surrogate, "ok.py": KERAS2})
+    for jobs in ("1", "2"):
+        out = run_cli("check", "--no-cache", "-j", jobs, ".", cwd=tmp_path)
+        assert out.code == 1, out.out
+        assert "ok.py:2:30: REG010" in out.stdout
+        assert "deep.ipynb:1:1: error: cannot parse: not a notebook: JSON nested too deeply" in out.stdout
+        assert "surrogate.ipynb:1:1: error: cannot parse: cell 1 holds" in out.stdout
+
+
+def test_a_file_too_large_to_parse_is_reported_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 600,000 two-byte tokens on one line: about 1.6 GB to parse, over a budget of 1 GB
+    dense = "x = [" + "1," * 600_000 + "]\n"
+    write_tree(tmp_path, {"big.py": dense + KERAS2, "ok.py": KERAS2})
+    monkeypatch.setenv("REGLINT_MAX_PARSE_BYTES", str(1 << 30))
+    out = run_cli("check", "--no-cache", "-j", "1", ".", cwd=tmp_path)
+    assert "big.py:1:1: error: cannot parse: too large to analyse" in out.stdout, out.out
+    assert "ok.py:2:30: REG010" in out.stdout
+
+
+def _dies_on_the_killer(batch: list[tuple[str, bytes]], prefilter: bool) -> list[object]:
+    import reglint.runner as runner
+
+    if any(path == "killer.py" for path, _ in batch):
+        os._exit(9)  # as the kernel's OOM killer would
+    return runner._real_batch(batch, prefilter)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_a_worker_that_dies_loses_no_other_files_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reglint.runner as runner
+
+    items = [(f"m{i}.py", KERAS2.encode()) for i in range(4)] + [("killer.py", b"x = 1\n")]
+    monkeypatch.setattr(runner, "_real_batch", runner._analyse_batch_in_worker, raising=False)
+    monkeypatch.setattr(runner, "_analyse_batch_in_worker", _dies_on_the_killer)
+    results = runner.analyse_many(items, [rules_by_code()["REG010"]], jobs=2, cache=None, prefilter=False)
+    by_path = {r.path: r for r in results}
+    assert all(len(by_path[f"m{i}.py"].findings) == 1 for i in range(4))
+    error = by_path["killer.py"].parse_error
+    assert error is not None and "killed" in error.message
