@@ -19,6 +19,7 @@ from reglint import __version__
 from reglint.config import (
     ConfigError,
     Settings,
+    check_globs,
     find_config,
     load_settings,
     parse_per_file_ignores,
@@ -356,7 +357,9 @@ def _settings(
         changes["extend_exclude"] = settings.extend_exclude + tuple(extend_exclude)
     if per_file_ignores:
         changes["per_file_ignores"] = settings.per_file_ignores + parse_per_file_ignores(per_file_ignores)
-    return replace(settings, **changes)  # type: ignore[arg-type]
+    settings = replace(settings, **changes)  # type: ignore[arg-type]
+    check_globs(settings)
+    return settings
 
 
 def _decoded(path: str, data: bytes) -> str:
@@ -373,7 +376,7 @@ def _print_diffs(result: RunResult) -> None:
         change = result.changes[path]
         text = unified_diff(path, _decoded(path, change.original), _decoded(path, change.fixed))
         encoding = _encoding(path, change.original)
-        sys.stdout.buffer.write(text.encode(encoding, "surrogateescape"))
+        sys.stdout.buffer.write(_diff_bytes(text, encoding))
     sys.stdout.flush()
     if result.changes:
         count = result.fixed
@@ -382,6 +385,21 @@ def _print_diffs(result: RunResult) -> None:
             f"{'s' if len(result.changes) != 1 else ''}.",
             err=True,
         )
+
+
+def _diff_bytes(text: str, encoding: str) -> bytes:
+    """A diff in bytes `patch` applies: the file names as the file system has them, the lines
+    in the file's own encoding (a coding cookie may not be able to spell the path)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith(("--- ", "+++ ")):
+            out.append(os.fsencode(line))
+        else:
+            try:
+                out.append(line.encode(encoding, "surrogateescape"))
+            except UnicodeEncodeError:
+                out.append(line.encode("utf-8", "surrogateescape"))
+    return b"".join(out)
 
 
 def _encoding(path: str, data: bytes) -> str:

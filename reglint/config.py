@@ -134,13 +134,39 @@ def find_config(start: Path) -> Path | None:
     for directory in (start, *start.parents) if start.is_dir() else start.parents:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
-                raise ConfigError(f"{candidate}: invalid TOML: {error}") from None
-            if "reglint" in data.get("tool", {}):
+            data = _read_toml(candidate)
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "reglint" in tool:
                 return candidate
     return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as data (a UTF-8 BOM allowed, as editors on Windows write it)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to read") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def check_globs(settings: Settings) -> None:
+    """Every exclude and per-file-ignores pattern compiles (git's syntax): a clear error, not
+    a traceback in the middle of the walk."""
+    import re
+
+    import pathspec
+
+    globs = [*settings.exclude, *settings.extend_exclude, *(glob for glob, _ in settings.per_file_ignores)]
+    for glob in globs:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([glob])
+        except (ValueError, re.error) as error:
+            shown = glob if len(glob) <= 80 else glob[:77] + "..."
+            raise ConfigError(f"invalid pattern {shown!r} in exclude / per-file-ignores: {error}") from None
 
 
 def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
@@ -152,13 +178,11 @@ def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
 def load_settings(config_file: Path | None) -> Settings:
     if config_file is None:
         return Settings()
-    try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{config_file}: invalid TOML: {error}") from None
-    except OSError as error:
-        raise ConfigError(f"{config_file}: cannot read: {error.strerror}") from None
-    table = data.get("tool", {}).get("reglint", {})
+    data = _read_toml(config_file)
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{config_file}: `tool` must be a table")
+    table = tool.get("reglint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.reglint] must be a table")
     return settings_from_table(table, config_file)

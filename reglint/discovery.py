@@ -5,6 +5,7 @@ excludes; a file named explicitly is always checked."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +30,22 @@ def _spec(patterns: Iterable[str]) -> pathspec.PathSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))
 
 
+def _lenient_spec(lines: list[str]) -> pathspec.PathSpec:
+    """A `.gitignore`'s patterns as git reads them: a line git cannot use (`!`, `\\`,
+    `[z-a]`) is ignored, not an error."""
+    try:
+        return _spec(lines)
+    except (ValueError, re.error):
+        kept = []
+        for line in lines:
+            try:
+                _spec([line])
+            except (ValueError, re.error):
+                continue
+            kept.append(line)
+        return _spec(kept)
+
+
 def _gitignore(directory: Path) -> pathspec.PathSpec | None:
     """The `.gitignore` of a directory, unless it is the one reglint writes into its own cache
     folder (`*`): with the cache inside the project, it would hide the project."""
@@ -39,7 +56,7 @@ def _gitignore(directory: Path) -> pathspec.PathSpec | None:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _spec(lines) if lines else None
+    return _lenient_spec(lines) if lines else None
 
 
 @lru_cache(maxsize=16)
@@ -182,4 +199,6 @@ def read_files(paths: Iterable[Path]) -> tuple[list[tuple[str, bytes]], list[tup
             errors.append((str(path), "is a directory"))
         except OSError as error:
             errors.append((str(path), f"cannot read: {error.strerror or error}"))
+        except MemoryError:
+            errors.append((str(path), "too large to read into memory"))
     return items, errors

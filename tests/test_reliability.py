@@ -510,3 +510,56 @@ def test_a_worker_that_dies_loses_no_other_files_results(monkeypatch: pytest.Mon
     assert all(len(by_path[f"m{i}.py"].findings) == 1 for i in range(4))
     error = by_path["killer.py"].parse_error
     assert error is not None and "killed" in error.message
+
+
+# ------------------------------------------------------------------------------------------
+# inputs that crashed
+
+
+@pytest.mark.parametrize("line", ["!", "\\", "[z-a]"])
+def test_a_gitignore_line_git_ignores_is_ignored_and_a_bad_exclude_is_an_error(tmp_path: Path, line: str) -> None:
+    write_tree(tmp_path, {".gitignore": line + "\nbuild/\n", "a.py": KERAS2, "build/b.py": KERAS2})
+    out = check(tmp_path, ".")
+    assert out.code == 1 and "a.py:2:30" in out.stdout and "build/b.py" not in out.stdout, out.out
+    out = check(tmp_path, "--extend-exclude", line, ".")
+    assert out.code == 2 and "invalid pattern" in out.stderr and "Traceback" not in out.out
+    out = check(tmp_path, "--per-file-ignores", f"{line}:REG010", ".")
+    assert out.code == 2 and "invalid pattern" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "code"),
+    [
+        ("tool = 5\n", 1),  # no [tool.reglint]: the defaults
+        ("a = " + "[" * 2000 + "]" * 2000 + "\n", 2),
+        ("\ufeff[tool.reglint]\nselect = ['REG010']\n", 1),  # a BOM, as Windows editors write
+    ],
+    ids=["tool-not-a-table", "deep", "bom"],
+)
+def test_pyproject_oddities_are_read_or_a_clear_error(tmp_path: Path, pyproject: str, code: int) -> None:
+    write_tree(tmp_path, {"pyproject.toml": pyproject, "a.py": KERAS2})
+    out = check(tmp_path, ".")
+    assert out.code == code, out.out
+    assert "Traceback" not in out.out
+    if code == 2:
+        assert "pyproject.toml" in out.stderr
+
+
+def test_outputs_of_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/d\xff"
+    os.makedirs(folder)
+    with open(folder + b"/m\xe9.py", "wb") as handle:
+        handle.write(KERAS2.encode())
+    out = check(tmp_path, "--output-format", "json", ".")
+    data = json.loads(out.stdout_bytes.decode("utf-8"))  # valid UTF-8, valid JSON
+    assert data[0]["filename"] == "d\\xff/m\\xe9.py"
+    sarif = json.loads(check(tmp_path, "--output-format", "sarif", ".").stdout)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "d%FF/m%E9.py"
+
+
+def test_diff_of_a_file_whose_coding_cannot_spell_its_path(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"dé/a.py": "# -*- coding: ascii -*-\n" + KERAS2})
+    out = check(tmp_path, "--diff", "dé")
+    assert out.code == 1 and "Traceback" not in out.out
+    assert "--- dé/a.py".encode() in out.stdout_bytes and b"+r = tf.keras.regularizers.l2(l2=1e-4)" in out.stdout_bytes

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reglint.model import Finding, Position, RunResult
-from reglint.output.base import Files, View, fixable_now, paint
+from reglint.output.base import Files, View, fixable_now, paint, valid_data
 
 __all__ = ["FORMATTERS", "Files", "View", "fixable_now", "format_json", "format_text", "location"]
 
@@ -163,7 +163,7 @@ def format_json(result: RunResult, view: View) -> str:
     items.sort(
         key=lambda i: (i["filename"], i.get("cell", 0), i["location"]["row"], i["location"]["column"], i["code"] or "")
     )
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(valid_data(items), indent=2, ensure_ascii=False) + "\n"
 
 
 def statistics_json(result: RunResult) -> list[dict[str, Any]]:

@@ -31,6 +31,23 @@ class View:
     rules: Sequence[Any] | Callable[[], Sequence[Any]] = ()
 
 
+def valid_text(text: str) -> str:
+    """Text every reader accepts as UTF-8: a file name that is not UTF-8 reaches reglint with
+    its bytes as lone surrogates (Python's surrogateescape); they are shown as `\\xff`."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def valid_data(data: Any) -> Any:
+    """`valid_text` on every string of a JSON document, before it is written."""
+    if isinstance(data, str):
+        return valid_text(data)
+    if isinstance(data, dict):
+        return {valid_data(k): valid_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [valid_data(v) for v in data]
+    return data
+
+
 def fixable_now(finding: Finding, view: View) -> bool:
     return finding.fix is not None and finding.fix.applicable(view.unsafe_fixes)
 

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from reglint import __version__
 from reglint.fixer import apply_fixes
 from reglint.model import Finding, Position, Range, RunResult
-from reglint.output.base import Files, View
+from reglint.output.base import Files, View, valid_data
 from reglint.sources import line_starts
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -39,8 +39,9 @@ def uri(path: str) -> str:
         try:
             candidate = candidate.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
-            return candidate.resolve().as_uri()
-    return quote(Path(os.path.normpath(candidate)).as_posix(), safe="/")
+            # the file's own bytes, percent-encoded (a name that is not UTF-8 stays exact)
+            return "file://" + quote(os.fsencode(candidate.resolve().as_posix()), safe="/")
+    return quote(os.fsencode(Path(os.path.normpath(candidate)).as_posix()), safe="/")
 
 
 def _section(doc: str, title: str) -> str:
@@ -226,4 +227,4 @@ def sarif_log(result: RunResult, view: View) -> dict[str, Any]:
 
 
 def format_sarif(result: RunResult, view: View) -> str:
-    return json.dumps(sarif_log(result, view), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(valid_data(sarif_log(result, view)), indent=2, ensure_ascii=False) + "\n"
