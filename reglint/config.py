@@ -95,7 +95,8 @@ def validate_codes(selectors: Iterable[str], where: str) -> tuple[str, ...]:
         if not selector:
             continue
         if not any(_matches(selector, code) for code in codes):
-            raise ConfigError(f"unknown rule code or prefix {selector!r} in {where}")
+            shown = selector if len(selector) <= 40 else selector[:37] + "..."
+            raise ConfigError(f"unknown rule code or prefix {shown!r} in {where}")
         out.append(selector)
     return tuple(out)
 

@@ -258,6 +258,29 @@ def check_parse_memory(raw: bytes, found: Outline | None) -> None:
         )
 
 
+def _cpython_error(data: bytes | str) -> SourceError | None:
+    """CPython's syntax error for a source (compiled, never run), with its position."""
+    if isinstance(data, bytes):
+        try:
+            declared = encoding_of(data)
+        except SyntaxError:
+            declared = "utf-8"
+        if declared.replace("_", "-").lower().startswith(("utf-16", "utf-32")):
+            message = f"cannot decode: the coding declaration names {declared}, which Python cannot read"
+            return SourceError(1, 0, message)
+    try:
+        compile(data, "<source>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = (error.offset or 1) - 1
+        # (the line CPython names in its message is the joined text's, in a notebook)
+        message = re.sub(r" \(detected at line \d+\)", "", error.msg)
+        return SourceError(line, max(column, 0), f"SyntaxError: {message}")
+    except (ValueError, MemoryError, RecursionError):
+        return None
+    return None
+
+
 def _parse_budget() -> int | None:
     configured = os.environ.get("REGLINT_MAX_PARSE_BYTES")
     if configured:
@@ -293,6 +316,12 @@ def parse_python(data: bytes | str, *, checked: bool = False) -> cst.Module:
             line, column = int(found.group(1)), int(found.group(2)) - 1
         message = " ".join(error.message.split())
         message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
+        if message.startswith("tokenizer error"):
+            # libcst's tokenizer says 1:1 (and decodes a utf-16 cookie into noise): CPython's
+            # own compiler says where, and what, in the user's terms
+            own = _cpython_error(data)
+            if own is not None:
+                raise own from None
         raise SourceError(line, max(column, 0), f"SyntaxError: {message}") from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         # a cookie naming an unknown codec, or bytes that do not decode

@@ -45,7 +45,7 @@ def _line_for(stdout: str, name: str) -> str:
         ("nonutf8.py", b'x = "bias_regularizer \xff\xfe"\n', "not valid UTF-8"),
         ("badcookie.py", b"# -*- coding: klingon -*-\nbias_regularizer = 1\n", "unknown encoding"),
         ("nul.py", b"bias_regularizer = 1\nx = 2\x00\n", "NUL byte"),
-        ("tabs.py", b"if True:\n\tx = 1\n        bias_regularizer = 2\n", "inconsistent mixing of tabs and spaces"),
+        ("tabs.py", b"if True:\n\tx = 1\n        bias_regularizer = 2\n", "inconsistent use of tabs and spaces"),
         ("py2.py", b'print "bias_regularizer"\n', "SyntaxError"),
         ("py2b.py", b"bias_regularizer = 1\nexec 'x'\n", "SyntaxError"),
         ("truncated.py", b"bias_regularizer = dict(\n  a=1,\n", "SyntaxError"),

@@ -563,3 +563,37 @@ def test_diff_of_a_file_whose_coding_cannot_spell_its_path(tmp_path: Path) -> No
     out = check(tmp_path, "--diff", "dé")
     assert out.code == 1 and "Traceback" not in out.out
     assert "--- dé/a.py".encode() in out.stdout_bytes and b"+r = tf.keras.regularizers.l2(l2=1e-4)" in out.stdout_bytes
+
+
+# ------------------------------------------------------------------------------------------
+# messages
+
+
+def test_tokenizer_errors_say_where_and_what(tmp_path: Path) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "notes"},
+            {"cell_type": "code", "metadata": {}, "outputs": [], "source": 'a = 1\nb = "kernel_regularizer\n'},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    write_tree(
+        tmp_path,
+        {
+            "tok.py": 'x = 1\ny = "kernel_regularizer\n',
+            "u16.py": "# -*- coding: utf-16 -*-\nkernel_regularizer = 1\n",
+            "nb.ipynb": json.dumps(notebook),
+        },
+    )
+    out = check(tmp_path, ".")
+    assert "tok.py:2:5: error: cannot parse: SyntaxError: unterminated string literal" in out.stdout, out.stdout
+    assert "u16.py:1:1: error: cannot parse: cannot decode: the coding declaration names utf-16" in out.stdout
+    assert "nb.ipynb:cell 2:2:5: error: cannot parse: SyntaxError: unterminated string literal\n" in out.stdout
+
+
+def test_an_unknown_code_error_does_not_echo_a_huge_value(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": KERAS2})
+    out = check(tmp_path, "--select", "X" * 5_000_000, "a.py")
+    assert out.code == 2 and len(out.stderr) < 300
