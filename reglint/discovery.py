@@ -100,7 +100,7 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
                 found.files.append(path)
             continue
         if path.is_dir():
-            for file, key in _walk(path, settings, excludes):
+            for file, key in _walk(path, settings, excludes, found.errors):
                 if key not in seen:
                     seen.add(key)
                     found.files.append(file)
@@ -110,7 +110,9 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
     return found
 
 
-def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterator[tuple[Path, Path]]:
+def _walk(
+    top: Path, settings: Settings, excludes: pathspec.PathSpec, errors: list[tuple[str, str]]
+) -> Iterator[tuple[Path, Path]]:
     """(path, resolved path) of every source file under `top` that is not excluded.
 
     Each directory is resolved once; an entry that is not a symbolic link resolves to the
@@ -131,7 +133,8 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
         directory, resolved_dir, ignores = stack.pop()
         try:
             stat = directory.stat()
-        except OSError:
+        except OSError as error:
+            errors.append((str(directory), f"cannot read directory: {error.strerror or error}"))
             continue
         if (stat.st_dev, stat.st_ino) in visited:  # a symlink loop
             continue
@@ -142,7 +145,9 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
                 ignores = [*ignores, (resolved_dir, spec)]
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as error:
+            # an unreadable folder, a path longer than the system allows: said, not skipped
+            errors.append((str(directory), f"cannot read directory: {error.strerror or error}"))
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -150,7 +155,8 @@ def _walk(top: Path, settings: Settings, excludes: pathspec.PathSpec) -> Iterato
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()
                 resolved = path.resolve() if entry.is_symlink() else resolved_dir / entry.name
-            except OSError:
+            except OSError as error:
+                errors.append((str(path), f"cannot read: {error.strerror or error}"))
                 continue
             if is_dir:
                 if not _ignored(path, True, settings, excludes, ignores, resolved):

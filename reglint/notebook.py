@@ -323,6 +323,12 @@ class NotebookSource:
             for index, cell in enumerate(notebook["cells"]):
                 if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                     continue
+                raw_source = cell.get("source", "")
+                if not isinstance(raw_source, str) and not (
+                    isinstance(raw_source, list) and all(isinstance(part, str) for part in raw_source)
+                ):
+                    # not nbformat: rewriting it would lose the entries that are not text
+                    raise SourceError(1, 0, f"not a notebook: cell {index + 1}'s source is not text")
                 source = _cell_source(cell)
                 try:
                     source.encode("utf-8")

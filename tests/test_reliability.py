@@ -597,3 +597,29 @@ def test_an_unknown_code_error_does_not_echo_a_huge_value(tmp_path: Path) -> Non
     write_tree(tmp_path, {"a.py": KERAS2})
     out = check(tmp_path, "--select", "X" * 5_000_000, "a.py")
     assert out.code == 2 and len(out.stderr) < 300
+
+
+def test_a_path_too_long_to_read_is_reported_not_skipped(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": KERAS2})
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for _ in range(25):  # about 5,000 characters: more than PATH_MAX
+            os.mkdir("d" * 200)
+            os.chdir("d" * 200)
+        Path("deep.py").write_text(KERAS2)
+    finally:
+        os.chdir(old)
+    out = check(tmp_path, ".")
+    assert out.code == 1 and "a.py:2:30: REG010" in out.stdout, out.out
+    assert "cannot read" in out.out and "too long" in out.out.lower()
+
+
+def test_a_notebook_cell_whose_source_is_not_text_is_never_rewritten(tmp_path: Path) -> None:
+    lines = ["import tensorflow as tf\n", 5, "r = tf.keras.regularizers.l2(l=0.1)\n", None]
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": lines}
+    data = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    write_tree(tmp_path, {"n.ipynb": data})
+    out = check(tmp_path, "--fix", "n.ipynb")
+    assert (tmp_path / "n.ipynb").read_text() == data
+    assert "not text" in out.stdout
