@@ -654,10 +654,24 @@ class _Positions:
                     indent = self.indent_of_line(self.of(edit.node).start.line)
                     edits.append(Edit(self.inclusive(edit.node), f"{indent}pass{newline}"))
                 else:
-                    edits.append(Edit(self.inclusive(edit.node), ""))
+                    edits.append(Edit(self._removal(edit.node), ""))
             elif isinstance(edit, Insert):
                 edits.append(self._insert(edit, newline))
         return Fix(tuple(edits), pending.safety, pending.imports)
+
+    def _removal(self, node: cst.CSTNode) -> Range:
+        """What removing a statement removes: its lines and the comment lines above it (a
+        move takes those along), not the blank lines before them, which separate it from
+        what precedes and stay."""
+        span = self.inclusive(node)
+        leading = getattr(node, "leading_lines", None)
+        if not leading:
+            return span
+        first = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
+        if first == 0:
+            return span
+        start = self.of(node).start.line - len(leading) + first
+        return Range(Position(start, 0), span.end)
 
     def _only_statement(self, node: cst.CSTNode) -> bool:
         """Whether `node` is the only statement of an indented block (a walk of the module:

@@ -623,3 +623,14 @@ def test_a_notebook_cell_whose_source_is_not_text_is_never_rewritten(tmp_path: P
     out = check(tmp_path, "--fix", "n.ipynb")
     assert (tmp_path / "n.ipynb").read_text() == data
     assert "not text" in out.stdout
+
+
+def test_moving_a_statement_keeps_the_blank_lines_around_it() -> None:
+    code = (
+        "import tensorflow.compat.v1 as tf\n\nreg = tf.losses.get_regularization_loss()\n\n"
+        "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))\n\n"
+        "loss = tf.reduce_mean(h) + reg\ntrain = tf.train.AdamOptimizer().minimize(loss)\n"
+    )
+    fixed = lint({"m.py": code}, [rules_by_code()["REG009"]], fix=True, unsafe=True).changes["m.py"].fixed.decode()
+    assert fixed.count("\n\n") == code.count("\n\n")
+    assert fixed.index("h = ") < fixed.index("reg = ")
