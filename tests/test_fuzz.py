@@ -9,6 +9,8 @@ Failing examples found so far are kept below as @example regression cases.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 
 import libcst as cst
@@ -200,3 +202,67 @@ def test_multi_file_project_fix_is_idempotent() -> None:
 
 def test_fuzz_examples_env_is_read() -> None:
     assert FUZZ.max_examples == EXAMPLES
+
+
+# -- a fix changes its edits' bytes and nothing else; a notebook fix stays in its cell ---------
+
+
+@st.composite
+def roughened(draw: st.DrawFn) -> str:
+    """A seed with bytes libcst does not give back: form feeds starting some lines, blanks
+    before the colon of an `except`."""
+    text = draw(st.sampled_from(SEEDS))
+    lines = text.splitlines(keepends=True)
+    for index in draw(st.lists(st.integers(0, max(len(lines) - 1, 0)), max_size=4)):
+        if lines and lines[index].startswith(("def ", "class ", "import ", "from ")):
+            lines[index] = "\f" + lines[index]
+    out = "".join(lines)
+    return out + ("" if out.endswith("\n") or not out else "\n") + "try:\n    pass\nexcept Exception :\n    pass\n"
+
+
+@given(roughened())
+@FUZZ
+def test_fixes_keep_the_bytes_they_do_not_edit(text: str) -> None:
+    data = text.encode("utf-8")
+    result = _lint_everything([("fuzz.py", data)], fix=True)
+    change = result.changes.get("fuzz.py")  # type: ignore[attr-defined]
+    if change is None:
+        return
+    assert change.fixed.count(b"\f") == data.count(b"\f")
+    assert b"except Exception :\n" in change.fixed
+
+
+@st.composite
+def split_notebook(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A seed as a notebook, cut into cells at random top-level statements."""
+    import ast
+
+    text = draw(st.sampled_from(SEEDS))
+    try:
+        body = ast.parse(text).body
+    except SyntaxError:
+        body = []
+    lines = text.splitlines(keepends=True)
+    starts = sorted({0, *(node.lineno - 1 for node in body if draw(st.booleans()))})
+    bounds = [*starts, len(lines)]
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": lines[a:b]}
+        for a, b in itertools.pairwise(bounds)
+        if a < b
+    ]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(notebook).encode("utf-8"), len(cells)
+
+
+@given(split_notebook())
+@FUZZ
+def test_notebook_fixes_stay_in_their_cells(case: tuple[bytes, int]) -> None:
+    data, count = case
+    result = _lint_everything([("fuzz.ipynb", data)], fix=True)
+    assert not result.internal_errors, result.internal_errors  # type: ignore[attr-defined]
+    change = result.changes.get("fuzz.ipynb")  # type: ignore[attr-defined]
+    if change is None:
+        return
+    cells = json.loads(change.fixed)["cells"]
+    assert len(cells) == count
+    assert not any("[reglint] cell" in "".join(cell["source"]) for cell in cells)
