@@ -52,7 +52,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.argument(
+    "paths", nargs=-1, type=click.Path(path_type=str, readable=False)
+)  # an unreadable file is a read error of its own, exit 1
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply (and offer) unsafe fixes.")
 @click.option("--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any.")

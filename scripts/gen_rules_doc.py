@@ -1,7 +1,7 @@
 """Write docs/rules.md from the rules' docstrings (the docstring is the documentation).
 
-    python scripts/gen_rules_doc.py          # rewrite docs/rules.md
-    python scripts/gen_rules_doc.py --check  # exit 1 if docs/rules.md is stale (the tests run this)
+python scripts/gen_rules_doc.py          # rewrite docs/rules.md
+python scripts/gen_rules_doc.py --check  # exit 1 if docs/rules.md is stale (the tests run this)
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ def render() -> str:
     ]
     for rule in rules:
         default = "on" if rule.default_enabled else "off (opt-in)"
-        out.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.fix_label()} "
-                   f"| {default} | {rule.summary()} |")
+        out.append(
+            f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.fix_label()} "
+            f"| {default} | {rule.summary()} |"
+        )
     for rule in rules:
         body = re.sub(r"^## ", "### ", rule.documentation(), flags=re.M)
         out += ["", f"## {rule.code} {rule.name}", "", body]

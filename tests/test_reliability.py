@@ -634,3 +634,22 @@ def test_moving_a_statement_keeps_the_blank_lines_around_it() -> None:
     fixed = lint({"m.py": code}, [rules_by_code()["REG009"]], fix=True, unsafe=True).changes["m.py"].fixed.decode()
     assert fixed.count("\n") == code.count("\n")  # no line lost
     assert fixed.index("h = ") < fixed.index("reg = ")
+
+
+def test_a_named_unreadable_file_is_a_read_error_not_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path, {"a.py": KERAS2, "b.py": KERAS2})
+    real_open = Path.read_bytes
+
+    def unreadable(self: Path) -> bytes:
+        if self.name == "a.py":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self)
+
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # what click asks (root may read anything)
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    out = check(tmp_path, "a.py", "b.py")
+    assert out.code == 1, out.out
+    assert "a.py" in out.out and "Permission denied" in out.out
+    assert "b.py:2:30: REG010" in out.stdout
