@@ -58,14 +58,15 @@ def half(value: cst.BaseExpression, text: str) -> str:
 
 def _bound_elsewhere(module: cst.Module, name: str, *, imported: bool = False) -> bool:
     """Whether `name` is bound somewhere in the module other than by an import (`imported`:
-    the one import that makes it what the fix needs is allowed): a class attribute, a
-    parameter, a loop or comprehension variable, a function; or a star import could bind it."""
+    the imports that make it what the fix needs are allowed, a notebook repeats them): a
+    class attribute, a parameter, a loop or comprehension variable, a function; or a star
+    import could bind it."""
     stack: list[cst.CSTNode] = [module]
     imports = 0
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.ImportStar):
-            return True
+        if isinstance(node, cst.ImportStar) and not imported:
+            return True  # it may bind the name the fix would add
         if isinstance(node, cst.ImportAlias):
             bound = node.asname.name if node.asname is not None else node.name
             if isinstance(bound, cst.Name) and bound.value == name:
@@ -85,7 +86,9 @@ def _bound_elsewhere(module: cst.Module, name: str, *, imported: bool = False) -
         if any(_uses(target, name) for target in targets if not isinstance(target, cst.Attribute)):
             return True
         stack.extend(node.children)
-    return imports > (1 if imported else 0)
+    # (an import of the name is what makes it the module the fix needs: the resolver said so;
+    # with none, any import of the name is another value)
+    return not imported and imports > 0
 
 
 def _uses(node: cst.CSTNode, name: str) -> int:
