@@ -725,6 +725,10 @@ def _child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     return children
 
 
+# for the rules that walk a whole module once (cheaper than libcst's `children`)
+child_nodes = _child_nodes
+
+
 def _aligned_statements(module: cst.Module, outline: Outline) -> list[Statement] | None:
     """Per libcst module-level statement, what `ast` says of it: a line of small statements
     is several `ast` statements, joined here (the first one's line and name, the last one's

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import libcst as cst
 
+from reglint.engine import child_nodes
 from reglint.patterns import has_comment
 from reglint.rule import Invalid, NodeEdit, Remove, Replace, Rule, Safety, Valid
 from reglint.tfnames import CONTRIB_REGULARIZERS, CONTRIB_TO_KERAS
@@ -56,39 +58,62 @@ def half(value: cst.BaseExpression, text: str) -> str:
     return f"0.5 * {text}"
 
 
-def _bound_elsewhere(module: cst.Module, name: str, *, imported: bool = False) -> bool:
-    """Whether `name` is bound somewhere in the module other than by an import (`imported`:
-    the imports that make it what the fix needs are allowed, a notebook repeats them): a
-    class attribute, a parameter, a loop or comprehension variable, a function; or a star
-    import could bind it."""
+@dataclass
+class _Bindings:
+    """How a module binds names, from one walk: by imports, otherwise (a class attribute, a
+    parameter, a loop or comprehension variable, a function), and whether a star import
+    may bind anything."""
+
+    imported: set[str] = field(default_factory=set)
+    other: set[str] = field(default_factory=set)
+    star: bool = False
+
+
+def _bindings(module: cst.Module) -> _Bindings:
+    found = _Bindings()
     stack: list[cst.CSTNode] = [module]
-    imports = 0
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.ImportStar) and not imported:
-            return True  # it may bind the name the fix would add
+        if isinstance(node, cst.ImportStar):
+            found.star = True
+            continue
         if isinstance(node, cst.ImportAlias):
             bound = node.asname.name if node.asname is not None else node.name
-            if isinstance(bound, cst.Name) and bound.value == name:
-                imports += 1
+            if isinstance(bound, cst.Name):
+                found.imported.add(bound.value)
             continue
         targets: list[cst.CSTNode] = []
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
             targets = [node.target]
-        elif isinstance(node, cst.AsName):
+        elif isinstance(node, (cst.AsName, cst.Param, cst.FunctionDef, cst.ClassDef)):
             targets = [node.name]
-        elif isinstance(node, cst.NamedExpr):
-            targets = [node.target]
-        elif isinstance(node, (cst.Param, cst.FunctionDef, cst.ClassDef)):
-            targets = [node.name]
-        if any(_uses(target, name) for target in targets if not isinstance(target, cst.Attribute)):
-            return True
-        stack.extend(node.children)
-    # (an import of the name is what makes it the module the fix needs: the resolver said so;
-    # with none, any import of the name is another value)
-    return not imported and imports > 0
+        for target in targets:
+            if not isinstance(target, cst.Attribute):
+                found.other.update(_names(target))
+        stack.extend(child_nodes(node))
+    return found
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.Name):
+        return {node.value}
+    out: set[str] = set()
+    for child in child_nodes(node):
+        out |= _names(child)
+    return out
+
+
+def _bound_elsewhere(found: _Bindings, name: str, *, imported: bool = False) -> bool:
+    """Whether `name` is bound somewhere in the module other than by an import (`imported`:
+    the imports that make it what the fix needs are allowed, a notebook repeats them; a star
+    import could bind only a name the fix would add)."""
+    if name in found.other:
+        return True
+    if imported:
+        return False
+    return found.star or name in found.imported
 
 
 def _uses(node: cst.CSTNode, name: str) -> int:
@@ -373,6 +398,12 @@ class ContribRegularizer(Rule):
             args = f"l1={values['scale_l1']}, l2={half(nodes['scale_l2'], values['scale_l2'])}"
         return f"{prefix}.{kind}({args})", imports
 
+    def _module_bindings(self) -> _Bindings:
+        found: _Bindings | None = getattr(self, "_bindings_cache", None)
+        if found is None:
+            found = self._bindings_cache = _bindings(self.ctx.module)
+        return found
+
     def _spelling(self) -> tuple[str, list[tuple[str, str | None, str | None]]] | None:
         """How this file reaches keras.regularizers, and the import it needs for that."""
         resolver = self.ctx.resolver
@@ -383,9 +414,11 @@ class ContribRegularizer(Rule):
         ):
             name = resolver.alias_for(wanted)
             if name is not None:
-                if _bound_elsewhere(self.ctx.module, name, imported=True):
+                if _bound_elsewhere(self._module_bindings(), name, imported=True):
                     return None  # the name is another value somewhere (a class attribute, a loop)
                 return name + suffix, []
-        if any("keras" in scope.bindings for scope in resolver.stack) or _bound_elsewhere(self.ctx.module, "keras"):
+        if any("keras" in scope.bindings for scope in resolver.stack) or _bound_elsewhere(
+            self._module_bindings(), "keras"
+        ):
             return None  # `keras` means something else here: adding the import would clash
         return "keras.regularizers", [ADDED_IMPORT]
