@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.rule import Insert, Invalid, PendingFix, Rule, Safety, Valid
+from reglint.interproc import denotes
+from reglint.model import Finding
+from reglint.rule import Insert, Invalid, PendingFix, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
     BUILT_MODEL_CALLS,
     FUNCTIONAL_MODEL_CLASSES,
@@ -15,11 +18,12 @@ from reglint.tfnames import (
     MODEL_LOADERS,
     MODEL_REBUILDERS,
     SEQUENTIAL_CLASSES,
+    TF_NAMESPACES,
     WEIGHT_REGULARIZER_ATTRIBUTES,
 )
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext
+    from reglint.engine import FileContext, ProjectFacts
 
 
 @dataclass
@@ -47,6 +51,9 @@ class _Frame:
     params: list[str] = field(default_factory=list)  # positional parameters, in order
     # assignments on layers of a parameter: (parameter, attribute, order)
     on_params: list[tuple[str, str, int]] = field(default_factory=list)
+    # a built model handed to a function of another module (a helper there may regularize
+    # its layers): (call, callee, argument key, model, why it is built, order, anchor)
+    handed: list[tuple[cst.Call, str, int | str, str, str, int, cst.CSTNode | None]] = field(default_factory=list)
 
 
 def _string(node: cst.BaseExpression) -> str | None:
@@ -77,7 +84,7 @@ class RegularizerSetAfterBuild(Rule):
     model's `.layers` (a loop over it, an index) or `get_layer(...)`; the model is a variable,
     or an attribute of `self` that its class assigns once. A helper function that
     does this to the layers of a model parameter (`def add_regularization(model): ...`) is
-    flagged where it is called with a built model.
+    flagged where it is called with a built model, also from another module of the project.
 
     ## Why is this bad?
     Keras turns `kernel_regularizer` into a penalty once, when the layer builds its weights.
@@ -152,6 +159,23 @@ class RegularizerSetAfterBuild(Rule):
     )
 
     VALID = [
+        # the same helper given a model that is not built yet, or rebuilt afterwards
+        Valid(
+            files={
+                "proj/utils.py": "from tensorflow import keras\n\n"
+                "def add_l2(model, decay):\n"
+                "    for layer in model.layers:\n"
+                "        if hasattr(layer, 'kernel_regularizer'):\n"
+                "            layer.kernel_regularizer = keras.regularizers.l2(decay)\n"
+                "    return model\n",
+                "proj/train.py": "from tensorflow import keras\nfrom proj.utils import add_l2\n\n"
+                "net = keras.Sequential([keras.layers.Dense(4)])\n"
+                "add_l2(net, 1e-4)\n"
+                "base = keras.applications.MobileNetV2(weights='imagenet')\n"
+                "add_l2(base, 1e-4)\n"
+                "base = keras.models.clone_model(base)\n",
+            }
+        ),
         # inside a layer's own __init__: set before the weights exist
         Valid(
             "import keras\n\nclass MyDense(keras.layers.Layer):\n"
@@ -234,6 +258,30 @@ class RegularizerSetAfterBuild(Rule):
         ),
     ]
     INVALID = [
+        # a helper of another module regularizes the layers of the built model it is given
+        Invalid(
+            files={
+                "proj/utils.py": "from tensorflow import keras\n\n"
+                "def add_l2(model, decay):\n"
+                "    for layer in model.layers:\n"
+                "        if hasattr(layer, 'kernel_regularizer'):\n"
+                "            layer.kernel_regularizer = keras.regularizers.l2(decay)\n"
+                "    return model\n",
+                "proj/train.py": "from tensorflow import keras\nfrom proj.utils import add_l2\n\n"
+                "base = keras.applications.MobileNetV2(weights='imagenet')\n"
+                "add_l2(base, 1e-4)\n"
+                "base.compile(optimizer='sgd', loss='mse')\n",
+            },
+            path="proj/train.py",
+            message="`add_l2(base)` (proj/utils.py:3)",
+            fixed="from tensorflow import keras\nfrom proj.utils import add_l2\n\n"
+            "base = keras.applications.MobileNetV2(weights='imagenet')\n"
+            "add_l2(base, 1e-4)\n"
+            "base_weights = base.get_weights()\n"
+            "base = keras.models.clone_model(base)\n"
+            "base.set_weights(base_weights)\n"
+            "base.compile(optimizer='sgd', loss='mse')\n",
+        ),
         Invalid(
             "from tensorflow import keras\n\nbase_model = keras.applications.ResNet50(weights='imagenet')\n"
             "for layer in base_model.layers:\n    if hasattr(layer, 'kernel_regularizer'):\n"
@@ -366,6 +414,10 @@ class RegularizerSetAfterBuild(Rule):
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._flush(self.frames.pop())
+        helper = self.helpers.get(node.name.value)
+        if helper and any(stmt is node for stmt in self.ctx.module.body):
+            # for the modules that call it (`from .utils import add_l2`)
+            self.fact("helper", node, name=node.name.value, params=[list(entry) for entry in helper])
 
     def leave_Module(self, node: cst.Module) -> None:
         self._flush(self.frames.pop())
@@ -394,6 +446,11 @@ class RegularizerSetAfterBuild(Rule):
                 f"then `set_weights({model}.get_weights())`), or add the penalty to the training loss explicitly",
                 fix=fix,
             )
+        for call, callee, key, model, reason, order, anchor in frame.handed:
+            if self._rebuilt_after(frame, model, order):
+                continue
+            fix = self._rebuild_fix(anchor, model) if anchor is not None else None
+            self.fact("handed", call, fix=fix, callee=callee, key=key, model=model, reason=reason)
         if frame.function is None:
             return
         attributes: dict[str, list[str]] = {}
@@ -465,6 +522,8 @@ class RegularizerSetAfterBuild(Rule):
             frame.any_rebuild.append(self.order)
         if isinstance(func, cst.Name) and func.value in self.helpers:
             self._check_helper_call(node, func.value)
+        elif name and "." in name and not name.startswith((*TF_NAMESPACES, "builtins.")):
+            self._handed(node, name)
         if name == "builtins.setattr" and len(node.args) >= 3 and not _is_none(node.args[2].value):
             for attribute in self._attribute_names(node.args[1].value):
                 self._check(node, node.args[0].value, attribute)
@@ -479,6 +538,57 @@ class RegularizerSetAfterBuild(Rule):
             self.frames[-1].built[name] = reason
         else:
             self.frames[-1].built.pop(name, None)
+
+    def _handed(self, call: cst.Call, callee: str) -> None:
+        """A built model passed to a function of another module: a `handed` fact, judged with
+        that module's `helper` facts."""
+        position = 0
+        for arg in call.args:
+            if arg.star:
+                return
+            key: int | str = arg.keyword.value if arg.keyword is not None else position
+            if arg.keyword is None:
+                position += 1
+            if not isinstance(arg.value, cst.Name):
+                continue
+            reason = self._built_reason(arg.value)
+            if reason is not None:
+                model = arg.value.value
+                self.frames[-1].handed.append((call, callee, key, model, reason, self.order, self._anchor(arg.value)))
+
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        facts = project.by_kind(cls.code)
+        helpers = facts.get("helper", [])
+        for handed in facts.get("handed", []):
+            callee, key = handed.data["callee"], handed.data["key"]
+            for helper in helpers:
+                if not denotes(callee, helper.path, helper.data["name"]):
+                    continue
+                attributes = [names for index, param, names in helper.data["params"] if key in (index, param)]
+                if not attributes:
+                    continue
+                model = handed.data["model"]
+                yield Finding(
+                    cls.code,
+                    cls.name,
+                    f"`{helper.data['name']}({model})` ({helper.path}:{helper.range.start.line}) sets "
+                    f"`{', '.join(attributes[0])}` on the layers of `{model}`, which is already built "
+                    f"({handed.data['reason']}): Keras only reads it when it builds the weights, so no penalty "
+                    f"is added. Rebuild the model afterwards (`keras.models.clone_model({model})`, then "
+                    f"`set_weights({model}.get_weights())`), or add the penalty to the training loss explicitly",
+                    handed.path,
+                    handed.range,
+                    handed.fix,
+                )
+                break
+
+    @classmethod
+    def wanted_tokens(cls, project: ProjectFacts) -> Iterable[Token]:
+        """The files that may call a helper of the project with a built model: they name the
+        helper, and need not name any attribute REG008 looks for."""
+        for helper in project.of(cls.code, "helper"):
+            yield (Word(helper.data["name"].encode()),)
 
     def _check_helper_call(self, call: cst.Call, function: str) -> None:
         if any(arg.star for arg in call.args):
