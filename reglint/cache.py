@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -213,22 +212,10 @@ def code_fingerprint() -> str:
 
 
 # The Cache Directory Tagging Specification (https://bford.info/cachedir/): backup tools skip a
-# folder holding this file, and reglint knows its own cache by it.
+# folder holding this file.
 CACHEDIR_TAG = "CACHEDIR.TAG"
 CACHEDIR_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 TAG_TEXT = "\n# This file is a cache directory tag created by reglint.\n"
-
-
-def is_cache_folder(directory: Path) -> bool:
-    """Whether reglint made `directory` as its cache: a tag of its own, or (caches of earlier
-    versions, which wrote no tag) only entries of the cache's layout."""
-    try:
-        if TAG_TEXT.strip() in (directory / CACHEDIR_TAG).read_text(encoding="utf-8", errors="replace"):
-            return True
-        names = [entry.name for entry in os.scandir(directory)]
-    except OSError:
-        return False
-    return bool(names) and all(name == ".gitignore" or re.fullmatch(r"v\d+-.+", name) for name in names)
 
 
 class Cache:

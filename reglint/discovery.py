@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pathspec
 
-from reglint.cache import is_cache_folder
 from reglint.config import Settings
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
@@ -47,11 +46,7 @@ def _lenient_spec(lines: list[str]) -> pathspec.PathSpec:
 
 
 def _gitignore(directory: Path) -> pathspec.PathSpec | None:
-    """The `.gitignore` of a directory, unless it is the one reglint writes into its own cache
-    folder (`*`): with the cache inside the project, it would hide the project."""
     ignore = directory / ".gitignore"
-    if is_cache_folder(directory):
-        return None
     try:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

@@ -165,14 +165,15 @@ def _import_bindings(stmt: cst.Import | cst.ImportFrom, package: str | None = No
             yield bound, canonical(f"{module}.{name}")
 
 
-def _target_names(target: cst.BaseExpression) -> Iterator[str]:
+def target_names(target: cst.BaseExpression) -> Iterator[str]:
+    """The names an assignment target binds (`a`, `a, (b, *c)`; not `x.a` nor `x[a]`)."""
     if isinstance(target, cst.Name):
         yield target.value
     elif isinstance(target, (cst.Tuple, cst.List)):
         for element in target.elements:
-            yield from _target_names(element.value)
+            yield from target_names(element.value)
     elif isinstance(target, cst.StarredElement):
-        yield from _target_names(target.value)
+        yield from target_names(target.value)
 
 
 class _StatementScanner:
@@ -226,7 +227,7 @@ class _StatementScanner:
             if stmt.finalbody is not None:
                 self.scan(stmt.finalbody.body.body)
         elif isinstance(stmt, cst.For):
-            for name in _target_names(stmt.target):
+            for name in target_names(stmt.target):
                 self._bind(name, LOCAL, from_import=False)
             self.scan(stmt.body.body)
             if stmt.orelse is not None:
@@ -234,7 +235,7 @@ class _StatementScanner:
         elif isinstance(stmt, cst.With):
             for item in stmt.items:
                 if item.asname is not None:
-                    for name in _target_names(item.asname.name):
+                    for name in target_names(item.asname.name):
                         self._bind(name, LOCAL, from_import=False)
             self.scan(stmt.body.body)
         elif isinstance(stmt, cst.IndentedBlock):
@@ -247,7 +248,7 @@ class _StatementScanner:
         elif isinstance(small, cst.Assign):
             alias = self.resolver._resolve(small.value, self.scopes)
             for target in small.targets:
-                names = list(_target_names(target.target))
+                names = list(target_names(target.target))
                 for name in names:
                     single = len(names) == 1 and isinstance(target.target, cst.Name)
                     self._bind(name, alias if (alias and single) else LOCAL, from_import=False)
@@ -256,12 +257,12 @@ class _StatementScanner:
                     else:
                         self.scope.values.setdefault(name, []).append(cst.Name("__unknown__"))
         elif isinstance(small, cst.AnnAssign):
-            for name in _target_names(small.target):
+            for name in target_names(small.target):
                 self._bind(name, LOCAL, from_import=False)
                 if small.value is not None:
                     self.scope.values.setdefault(name, []).append(small.value)
         elif isinstance(small, cst.AugAssign):
-            for name in _target_names(small.target):
+            for name in target_names(small.target):
                 self._bind(name, LOCAL, from_import=False)
                 self.scope.values.setdefault(name, []).append(cst.Name("__unknown__"))
         elif isinstance(small, cst.Global | cst.Nonlocal):
@@ -297,7 +298,7 @@ class Resolver:
         scope = Scope()
         for_in: cst.CompFor | None = node.for_in
         while for_in is not None:
-            for name in _target_names(for_in.target):
+            for name in target_names(for_in.target):
                 scope.bindings[name] = LOCAL
             for_in = for_in.inner_for_in
         self.stack.append(scope)

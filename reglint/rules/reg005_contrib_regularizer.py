@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 import libcst as cst
 
 from reglint.engine import child_nodes
+from reglint.names import target_names
 from reglint.patterns import has_comment
 from reglint.rule import Invalid, NodeEdit, Remove, Replace, Rule, Safety, Valid
 from reglint.tfnames import CONTRIB_REGULARIZERS, CONTRIB_TO_KERAS
@@ -90,19 +91,10 @@ def _bindings(module: cst.Module) -> _Bindings:
         elif isinstance(node, (cst.AsName, cst.Param, cst.FunctionDef, cst.ClassDef)):
             targets = [node.name]
         for target in targets:
-            if not isinstance(target, cst.Attribute):
-                found.other.update(_names(target))
+            if isinstance(target, cst.BaseExpression):
+                found.other.update(target_names(target))
         stack.extend(child_nodes(node))
     return found
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    if isinstance(node, cst.Name):
-        return {node.value}
-    out: set[str] = set()
-    for child in child_nodes(node):
-        out |= _names(child)
-    return out
 
 
 def _bound_elsewhere(found: _Bindings, name: str, *, imported: bool = False) -> bool:

@@ -7,6 +7,7 @@ import libcst as cst
 from reglint.dataflow import Flow, FlowRule
 from reglint.flowfix import assignments_of, moved_statement, statement_text
 from reglint.model import Safety
+from reglint.names import target_names
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid, Word
 from reglint.values import KERAS_LOSSES, KERAS_LOSSES_TOKEN, L2, L2_ALL, L2_TOKENS, Sink, Source, Stmt
 
@@ -261,7 +262,7 @@ def _is_target(stmt: cst.CSTNode, name: cst.Name) -> bool:
 
 def _bound(node: cst.CSTNode) -> set[str]:
     """The names a statement binds (assignments, loop and `with` targets, imports)."""
-    targets: list[cst.CSTNode] = []
+    targets: list[cst.BaseExpression] = []
     if isinstance(node, cst.Assign):
         targets = [t.target for t in node.targets]
     elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
@@ -270,4 +271,4 @@ def _bound(node: cst.CSTNode) -> set[str]:
         targets = [item.asname.name for item in node.items if item.asname is not None]
     elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
         targets = [a.asname.name if a.asname is not None else a.name for a in node.names]
-    return {name.value for target in targets for name in _names(target) if not isinstance(target, cst.Attribute)}
+    return {name for target in targets for name in target_names(target)}

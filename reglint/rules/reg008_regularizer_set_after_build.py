@@ -8,6 +8,7 @@ import libcst as cst
 
 from reglint.interproc import denotes
 from reglint.model import Finding
+from reglint.names import target_names
 from reglint.rule import Insert, Invalid, PendingFix, Rule, Safety, Token, Valid, Word
 from reglint.tfnames import (
     BUILT_MODEL_CALLS,
@@ -61,14 +62,6 @@ def _string(node: cst.BaseExpression) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in _target_names(element.value)]
-    return []
 
 
 class RegularizerSetAfterBuild(Rule):
@@ -638,7 +631,7 @@ class RegularizerSetAfterBuild(Rule):
         for node in reversed(self.ctx.ancestors):
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 break
-            if isinstance(node, cst.For) and _target_names(node.target) == [value.value]:
+            if isinstance(node, cst.For) and list(target_names(node.target)) == [value.value]:
                 if isinstance(node.iter, (cst.List, cst.Tuple, cst.Set)):
                     return [s for e in node.iter.elements if (s := _string(e.value)) is not None]
                 return []
@@ -800,7 +793,7 @@ def _layers_of(iterable: cst.BaseExpression) -> ModelRef | None:
 def _loop_model(target: cst.BaseExpression, iterable: cst.BaseExpression, name: str) -> ModelRef | bool | None:
     """For a loop binding `name`: the model whose layers it runs over, False when the loop
     binds `name` to something else, None when the loop does not bind `name`."""
-    if name not in _target_names(target):
+    if name not in list(target_names(target)):
         return None
     if isinstance(target, cst.Name):
         return _layers_of(iterable) or False
