@@ -106,6 +106,7 @@ from reglint.values import (
     Imported,
     Instance,
     LossCall,
+    Member,
     Param,
     Scope,
     Sink,
@@ -506,8 +507,9 @@ class Flow:
         assert self._current is not None
         scope = self._current.scope
         if isinstance(base, cst.Name):
-            if scope.self_name is not None and base.value == scope.self_name and scope.cls is not None:
-                return self._root_class(scope.cls)
+            owner = self._self_class(base.value, scope)
+            if owner is not None:
+                return self._root_class(owner)
             cls = self._find_class(base.value, scope)
             if cls is not None:
                 return self._root_class(cls)
@@ -515,6 +517,19 @@ class Flow:
                 # attributes of an object of this file: keyed by the object's name
                 return _NameKey(base.value)
         return _UNKNOWN
+
+    def _self_class(self, name: str, scope: Scope) -> cst.ClassDef | None:
+        """The class whose instance `name` is as a method's `self`, also in a function nested
+        in the method (a closure over `self`, as a tower function inside a trainer method)."""
+        current: Scope | None = scope
+        while current is not None and current.kind == "function":
+            if current.self_name == name and current.cls is not None:
+                return current.cls
+            self._read(("env", (current, name)))
+            if (current, name) in self.env or name in current.params:
+                return None
+            current = current.parent
+        return None
 
     def keras_class(self, cls: cst.ClassDef) -> tuple[str, tuple[str, ...]]:
         """Whether a class of this file is a Keras Layer or Model: "keras" (a base, or a
@@ -705,9 +720,11 @@ class Flow:
                 tags |= {source} | self._instance_models(owner)
         elif owner is not _UNKNOWN:
             self._read(("attr", (owner, attr)))
-            tags = self.attrs.get((owner, attr), frozenset()) | self.eval(node.value)
+            receiver = self.eval(node.value)
+            tags = self.attrs.get((owner, attr), frozenset()) | receiver | _members(receiver, attr)
         else:
-            tags = self.eval(node.value)
+            receiver = self.eval(node.value)
+            tags = receiver | _members(receiver, attr)
         for tag in list(tags):
             if isinstance(tag, Instance):
                 # `net.loss` for `net = Net()`: the attribute the class's methods set
@@ -787,9 +804,11 @@ class Flow:
                 return frozenset({TRAINABLE, KERNEL, Bias(node, f"{name.rpartition('.')[2]}(...)")})
             if name in WEIGHT_MAKERS:
                 return frozenset({KNOWN, WEIGHT}) | self._made(node, positional="Variable" not in name)
-            tags = plain(args) | {KNOWN}
-            if WEIGHT in tags and name not in WEIGHT_PRESERVING:
-                tags -= {WEIGHT}  # `tf.matmul(x, w)` is an activation, `tf.reshape(w, ...)` a weight
+            if name in WEIGHT_PRESERVING:
+                # `tf.reshape(w, ...)`, `tf.cast(w, ...)`: still what went in, whatever that is
+                tags = plain(args)
+            else:
+                tags = plain(args - {WEIGHT}) | {KNOWN}  # `tf.matmul(x, w)` is an activation
             if name.startswith("keras.") and self._has_regularizer_kw(node):
                 tags |= {self._source(KERAS_MODEL, node)}
             return tags
@@ -831,9 +850,14 @@ class Flow:
                 # `self.layer(x)`: the call of an attribute holding a value
                 callee = self._attribute(func)
                 self._note_keras_call(node, callee)
-                return plain(callee | args)
+                return plain(callee | args) | _members(receiver, f"{method}()")
             self._note_keras_call(node, receiver)
-            return plain(receiver | args) | {t for t in receiver if isinstance(t, Instance)}
+            members = _members(receiver, f"{method}()")
+            if members:
+                # what another module's object returns is not what made its arguments (a
+                # TensorFlow op computing a device index does not make the result an activation)
+                args -= {KNOWN}
+            return plain(receiver | args) | {t for t in receiver if isinstance(t, Instance)} | members
         if isinstance(func, cst.Name):
             assert self._current is not None
             target = self._find_function(func.value, self._current.scope)
@@ -878,11 +902,15 @@ class Flow:
 
     def _named_bias(self, node: cst.Call, name: str) -> frozenset[Any]:
         """A helper of the project named for making a bias (`bias_variable(...)`,
-        `make_bias(...)`, `bias(...)`) returns one, whatever its body looks like."""
+        `make_bias(...)`, `bias(...)`) returns one, whatever its body looks like; so does a
+        helper given a bias's name to create a variable under (`zeros([n], name="bias")`)."""
         last = name.rpartition(".")[2]
         words = {w for w in re.split(r"[^a-z]+", last.lower()) if w}
         if words and is_bias_name(last) and words <= BIAS_HELPER_WORDS:
             return frozenset({Bias(node, f"{last}(...)")})
+        created = created_name(node, positional=False)
+        if created is not None and is_bias_name(created):
+            return frozenset({Bias(node, f"{last}(name={created!r})")})
         return frozenset()
 
     def _note_project_call(self, node: cst.Call, callees: tuple[str, ...], arg_tags: list[frozenset[Any]]) -> None:
@@ -1045,7 +1073,7 @@ class Flow:
             return True
         if KNOWN in tags:
             return False
-        if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance, LossCall)) for t in tags):
+        if tags & {OPAQUE, UNBOUND} or any(isinstance(t, (Param, Imported, Instance, LossCall, Member)) for t in tags):
             return True
         return weight_named(node)
 
@@ -1188,6 +1216,27 @@ class Flow:
         """Sinks in source order (by statement: positions are computed only to report)."""
         return sorted(self.sinks.values(), key=lambda s: s.stmt.order)
 
+    def members(self, cls: cst.ClassDef) -> Iterator[tuple[str, frozenset[Any]]]:
+        """What an object of `cls` holds, as another module sees it through `Member`: each
+        attribute its methods (or its base classes' here) set on `self`, and each method's
+        result, named `method()`."""
+        root = self._root_class(cls)
+        for (owner, attr), tags in self.attrs.items():
+            if owner is root:
+                yield attr, tags
+        todo, seen, named = [cls], set(), set()
+        while todo:
+            current = todo.pop(0)
+            scope = self.scope_of.get(current)
+            if current in seen or scope is None:
+                continue
+            seen.add(current)
+            for name, func in scope.functions.items():
+                if name not in named:  # a subclass's method overrides its base's
+                    named.add(name)
+                    yield f"{name}()", self.returns.get(func, frozenset())
+            todo.extend(self._bases(current))
+
     def source_list(self, kinds: Iterable[str]) -> list[Source]:
         wanted = set(kinds)
         return sorted((s for s in self.sources.values() if s.kind in wanted), key=lambda s: s.stmt.order)
@@ -1318,3 +1367,9 @@ class FlowRule(Rule):
     leave_With = _leave
     visit_Try = _enter
     leave_Try = _leave
+
+
+def _members(receiver: frozenset[Any], member: str) -> frozenset[Any]:
+    """`x.member` of an object made by another module's class (see `Member`)."""
+    return frozenset(Member(t.name, member) for t in receiver if isinstance(t, Imported))
+

@@ -245,6 +245,18 @@ class Imported:
 
 
 @dataclass(frozen=True)
+class Member:
+    """An attribute, or a method's result, of an object made by another module's class
+    (`net.vars` for `net = layers.Dense(...)`, `mgr.variables()` for `mgr = util.Manager()`):
+    what it holds is what that module says of the class, joined in the project phase.
+    `owner` is the class as the importing file names it, `member` the attribute, or the
+    method followed by `()`."""
+
+    owner: str
+    member: str
+
+
+@dataclass(frozen=True)
 class Param:
     """What a parameter of a function holds when no call site of its own file binds it: what
     the project's callers pass (joined in the project phase, see reglint/interproc.py)."""

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -9,7 +9,9 @@ import libcst as cst
 
 from reglint.dataflow import Flow, FlowRule
 from reglint.flowfix import call_argument, contains
+from reglint.interproc import denotes
 from reglint.kwargs import splatted_keywords
+from reglint.model import Finding
 from reglint.names import dotted
 from reglint.patterns import (
     PENALTY_TOKENS,
@@ -37,10 +39,10 @@ from reglint.tfnames import (
     VARIABLE_SCOPES,
     WEIGHT_METHODS,
 )
-from reglint.values import KERNEL, L2, SQUARE_CALLS, TRAINABLE, Bias, Stmt, is_bias_name
+from reglint.values import KERNEL, L2, SQUARE_CALLS, TRAINABLE, Bias, Member, Stmt, is_bias_name
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext
+    from reglint.engine import FileContext, ProjectFacts
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
 # what a file creating a bias variable, or reading a layer's, holds (see TOKENS)
@@ -55,19 +57,6 @@ ALL_VARIABLES_TOKENS: tuple[tuple[bytes, ...], ...] = (
     (b"global_variables",),
     (b"trainable_weights",),
     (b"get_collection", b"VARIABLES"),
-)
-
-# What a file holds where the dataflow can find a value holding biases (`Bias`): a source of
-# all the variables, a model's `weights` / `variables`, a variable made under a bias's name, a
-# layer's `.bias` / `.beta` / `.gamma`, or a helper named for making a bias (`bias_variable`).
-BIAS_SOURCE_TOKENS: tuple[tuple[bytes, ...], ...] = (
-    *ALL_VARIABLES_TOKENS,
-    (Word(b"weights"),),
-    (Word(b"variables"),),
-    *((maker,) for maker in BIAS_MAKER_TOKENS),
-    (b"bias",),
-    (b"beta",),
-    (b"gamma",),
 )
 
 # The penalty whose operand the dataflow follows for REG003: `tf.nn.l2_loss(w)`, the form
@@ -211,7 +200,12 @@ class RegularizedBias(FlowRule):
     (`tf.get_collection(GLOBAL_VARIABLES, scope=...)`, a model's `weights`) kept in an attribute
     and penalized in another method, a list the code builds by appending biases (from a
     variable created under a bias's name, a layer's `.bias`, or a helper named for making one,
-    `bias_variable(...)`) and returns in a tuple, a bias kept in `self.b`. Tuples are unpacked
+    `bias_variable(...)`, or given a bias's name to create, `zeros([n], name="b")`) and returns
+    in a tuple, a bias kept in `self.b`. Across modules, an attribute or a method's result of an
+    object made by another module's class (`self.head.params.values()`,
+    `self.manager.variables()`, also in a function nested in a method) is judged by what that
+    module's class keeps there or returns (any of the classes, when the code picks one at run
+    time). Tuples are unpacked
     element by element where their structure is known; a loop over a set with a condition or
     a `continue` in its body is trusted to leave the biases out. A filter that drops only
     variables named with a word no bias has (`"batch_normalization" not in v.name`) keeps every
@@ -288,8 +282,9 @@ class RegularizedBias(FlowRule):
     #   `get_variable`, `add_weight`) or the layer attribute `bias` (the other penalty forms
     #   with these words let in most of Keras's own sources);
     # - a pattern regularizer (`regularize_cost`): its name;
-    # - `tf.nn.l2_loss` of a value the dataflow knows holds biases: FLOW_PENALTY_TOKENS and one
-    #   of BIAS_SOURCE_TOKENS (a `Bias` is made in the file that holds it).
+    # - `tf.nn.l2_loss` of a value the dataflow knows holds biases: FLOW_PENALTY_TOKENS (the
+    #   value may come from an object of another module's class, `net.vars.values()`, whose
+    #   module is then analysed through `wanted_modules`).
     TOKENS = (
         b"bias_regularizer",
         b"biases_regularizer",
@@ -304,11 +299,33 @@ class RegularizedBias(FlowRule):
         ),
         *((b"l2_loss", maker) for maker in BIAS_MAKER_TOKENS),
         *(function.encode() for functions in PATTERN_REGULARIZERS.values() for function in functions),
-        *(penalty + source for penalty in FLOW_PENALTY_TOKENS for source in BIAS_SOURCE_TOKENS),
+        *FLOW_PENALTY_TOKENS,
     )
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # another module's layer keeps only its kernels in `params`; a variable manager whose
+        # method leaves the vectors out
+        Valid(
+            files={
+                "net/blocks.py": "import tensorflow.compat.v1 as tf\n\n"
+                "class Linear:\n"
+                "    def __init__(self, n, m):\n"
+                "        self.params = {'w': tf.get_variable('w', [n, m])}\n\n"
+                "class Manager:\n"
+                "    def variables(self):\n"
+                "        return [v for v in tf.trainable_variables() if len(v.shape) > 1]\n",
+                "net/train.py": "import tensorflow.compat.v1 as tf\nfrom net import blocks\n\n"
+                "class Trainer:\n"
+                "    def __init__(self):\n"
+                "        self.head = blocks.Linear(4, 2)\n"
+                "        self.manager = blocks.Manager()\n\n"
+                "    def loss(self, base):\n"
+                "        for p in self.head.params.values():\n"
+                "            base += 1e-4 * tf.nn.l2_loss(p)\n"
+                "        return base + tf.add_n([tf.nn.l2_loss(v) for v in self.manager.variables()])\n",
+            }
+        ),
         # a bias penalty behind the project's own switch is a deliberate option
         Valid(
             "import tf_slim as slim\n\n"
@@ -429,6 +446,56 @@ class RegularizedBias(FlowRule):
         ),
     ]
     INVALID = [
+        # a layer class of another module keeps its bias in a dict (made by a helper given the
+        # bias's name); the trainer penalizes every entry
+        Invalid(
+            files={
+                "net/init.py": "import tensorflow.compat.v1 as tf\n\n"
+                "def zeros(shape, name=None):\n"
+                "    return tf.Variable(tf.zeros(shape), name=name)\n",
+                "net/blocks.py": "import tensorflow.compat.v1 as tf\nfrom net.init import zeros\n\n"
+                "class Linear:\n"
+                "    def __init__(self, n, m):\n"
+                "        self.params = {'w': tf.get_variable('w', [n, m])}\n"
+                "        self.params['b'] = zeros([m], name='b')\n",
+                "net/train.py": "import tensorflow.compat.v1 as tf\nfrom net import blocks\n\n"
+                "class Trainer:\n"
+                "    def __init__(self):\n"
+                "        self.head = blocks.Linear(4, 2)\n\n"
+                "    def loss(self, base):\n"
+                "        for p in self.head.params.values():\n"
+                "            base += 1e-4 * tf.nn.l2_loss(p)\n"
+                "        return base\n",
+            },
+            path="net/train.py",
+            message="`Linear.params` holds zeros(name='b')",
+        ),
+        # a method of another module's object, whose class is chosen at run time, returns every
+        # variable; the penalty is built in a function nested in the trainer's method
+        Invalid(
+            files={
+                "net/manager.py": "import tensorflow.compat.v1 as tf\n\n"
+                "class Manager:\n"
+                "    def variables(self, tower):\n"
+                "        return tf.trainable_variables()\n\n"
+                "class Replicated(Manager):\n"
+                "    pass\n",
+                "net/train.py": "import tensorflow.compat.v1 as tf\nfrom net import manager\n\n"
+                "class Trainer:\n"
+                "    def __init__(self, replicated):\n"
+                "        if replicated:\n"
+                "            self.manager = manager.Replicated()\n"
+                "        else:\n"
+                "            self.manager = manager.Manager()\n\n"
+                "    def build(self, base, towers):\n"
+                "        def tower_loss(i):\n"
+                "            params = self.manager.variables(tf.constant(i))\n"
+                "            return base + 1e-4 * tf.add_n([tf.nn.l2_loss(v) for v in params])\n"
+                "        return [tower_loss(i) for i in range(towers)]\n",
+            },
+            path="net/train.py",
+            message="variables()` returns trainable_variables()",
+        ),
         # every variable of a scope, kept in an attribute and penalized in another method
         Invalid(
             "import tensorflow.compat.v1 as tf\n\n"
@@ -989,12 +1056,19 @@ class RegularizedBias(FlowRule):
             else:
                 tags = flow.eval_in(source.stmt, operand)
             biases = sorted((t for t in tags if isinstance(t, Bias)), key=lambda t: flow.line(t.node))
-            if not biases:
+            members = sorted({(t.owner, t.member) for t in tags if isinstance(t, Member)})
+            if not biases and not members:
                 continue
             loop = _loop_binding(source.stmt, operand)
             if loop is not None and (
                 _filters(source.stmt, loop) or any(contains(loop.iter, node) for node in self.reported_at)
             ):
+                continue
+            if not biases:
+                # what another module's object holds: judged with that module's facts
+                self.fact(
+                    "member_penalty", source.node, members=[list(m) for m in members], text=self.ctx.code(operand)
+                )
                 continue
             bias = biases[0]
             origin = f"{bias.label}, line {flow.line(bias.node)}"
@@ -1007,6 +1081,63 @@ class RegularizedBias(FlowRule):
             else:
                 message = f"this penalty is on a bias (`{text}`: {origin}); penalize weights only"
             self.report(source.node, message)
+
+        self._member_facts(flow)
+
+    def _member_facts(self, flow: Flow) -> None:
+        """For each class of this module, the attributes and method results of its objects
+        that hold biases: what a penalty in another module on `net.vars` or
+        `mgr.variables()` is judged by (`check_project`)."""
+        for scope in flow.scopes_all():
+            cls = scope.node
+            if not isinstance(cls, cst.ClassDef) or scope.parent is None or scope.parent.kind != "module":
+                continue
+            for member, tags in flow.members(cls):
+                biases = sorted((t for t in tags if isinstance(t, Bias)), key=lambda t: flow.line(t.node))
+                if biases:
+                    self.fact(
+                        "bias_member",
+                        cls.name,
+                        cls=cls.name.value,
+                        member=member,
+                        label=biases[0].label,
+                        line=flow.line(biases[0].node),
+                    )
+
+    @classmethod
+    def check_project(cls, project: ProjectFacts) -> Iterable[Finding]:
+        """A penalty on what an object of another module's class holds (`net.vars.values()`,
+        `mgr.trainable_variables()`), when that module says it holds biases."""
+        facts = project.by_kind(cls.code)
+        holders = facts.get("bias_member", [])
+        for penalty in facts.get("member_penalty", []):
+            for owner, member in penalty.data["members"]:
+                holder = next(
+                    (h for h in holders if h.data["member"] == member and denotes(owner, h.path, h.data["cls"])),
+                    None,
+                )
+                if holder is None:
+                    continue
+                name = f"{holder.data['cls']}.{member}"
+                verb = "returns" if member.endswith("()") else "holds"
+                yield Finding(
+                    cls.code,
+                    cls.name,
+                    f"this penalty covers `{penalty.data['text']}`, which holds biases (`{name}` {verb} "
+                    f"{holder.data['label']}, {holder.path}:{holder.data['line']}), so they are penalized too; "
+                    "penalize kernels only",
+                    penalty.path,
+                    penalty.range,
+                )
+                break
+
+    @classmethod
+    def wanted_modules(cls, project: ProjectFacts) -> Iterable[str]:
+        """The modules of the classes whose objects' members are penalized elsewhere (the
+        module defining them may hold none of this rule's tokens)."""
+        for penalty in project.of(cls.code, "member_penalty"):
+            for owner, _ in penalty.data["members"]:
+                yield owner.rpartition(".")[0]
 
     def _variable(self, call: cst.Call) -> None:
         variable = created_name(call, positional=True)
@@ -1216,3 +1347,5 @@ def _comprehension_binding(
         if contains(current, node):
             todo.extend(current.children)
     return found
+
+
