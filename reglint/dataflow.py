@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import libcst as cst
 
 from reglint.flowfix import call_argument, contains, loads_of
-from reglint.names import dotted
+from reglint.names import dotted, target_names
 from reglint.patterns import created_name, keeps_biases
 from reglint.rule import Rule
 from reglint.tfnames import (
@@ -133,6 +133,10 @@ BIAS_HELPER_WORDS = frozenset(
     {"b", "bias", "biases", "variable", "var", "init", "initial", "make", "create", "get", "new", "param"}
 )
 
+# the words of a method's name that says it selects among what it is given
+# (`model.filter_l2_loss_vars(params)`): its result is not known to hold the biases it got
+SELECTING_WORDS = frozenset({"filter", "filtered", "exclude", "select", "without", "drop", "remove", "skip"})
+
 # --------------------------------------------------------------------------------------
 # the flow of one file
 
@@ -184,6 +188,11 @@ class Flow:
         self.combinations: list[list[frozenset[Any]]] = []
         self.keras_calls: list[tuple[cst.Call, Stmt, frozenset[Any]]] = []
         self._current: Stmt | None = None
+        # the comprehensions being evaluated, innermost last: each binds its own names (a `p`
+        # of one comprehension is not the `p` of the next one in the same function)
+        self._comps: list[Scope] = []
+        self._comp_scopes: dict[cst.CSTNode, Scope] = {}
+        self._binding: Scope | None = None
         self._record = False
         # while solving: which statements read which entry of the state (see `solve`), and
         # the statements to run again in this sweep (a heap of their order) or the next
@@ -470,7 +479,7 @@ class Flow:
     ) -> None:
         if isinstance(target, cst.Name):
             assert self._current is not None
-            scope = self._current.scope
+            scope = self._binding or self._current.scope
             self._join(self.env, "env", (scope, target.value), tags)
             if scope.kind == "class":
                 # a class attribute, read as `Class.name` or `self.name`
@@ -640,17 +649,35 @@ class Flow:
         return frozenset()
 
     def _comprehension(self, node: cst.BaseComp, elt: cst.BaseExpression) -> frozenset[Any]:
+        assert self._current is not None
+        comp = self._comp_scopes.get(node)
+        if comp is None:
+            parent = self._comps[-1] if self._comps else self._current.scope
+            comp = Scope(node, parent, "comprehension", parent.cls, parent.self_name)
+            self._comp_scopes[node] = comp
         iter_tags: frozenset[Any] = frozenset()
         for_in: cst.CompFor | None = node.for_in
-        while for_in is not None:
-            tags = self.eval(for_in.iter)
-            if has_bias(tags) and not self.keeps_biases(for_in):
-                tags = frozenset(t for t in tags if not isinstance(t, Bias))
-            iter_tags |= tags
-            self._assign(for_in.target, tags)
-            for_in = for_in.inner_for_in
-        trainable_all = TRAINABLE in iter_tags
-        elt_tags = self.eval(elt)
+        # the first iterable is evaluated where the comprehension is written, the rest inside it
+        tags = self.eval(node.for_in.iter)
+        self._comps.append(comp)
+        try:
+            while for_in is not None:
+                if for_in is not node.for_in:
+                    tags = self.eval(for_in.iter)
+                if has_bias(tags) and not self.keeps_biases(for_in):
+                    tags = frozenset(t for t in tags if not isinstance(t, Bias))
+                iter_tags |= tags
+                comp.params.extend(sorted(set(target_names(for_in.target)) - set(comp.params)))
+                self._binding = comp
+                try:
+                    self._assign(for_in.target, tags)
+                finally:
+                    self._binding = None
+                for_in = for_in.inner_for_in
+            trainable_all = TRAINABLE in iter_tags
+            elt_tags = self.eval(elt)
+        finally:
+            self._comps.pop()
         if trainable_all and any(isinstance(t, Source) and t.kind == L2 for t in elt_tags):
             return (elt_tags - {t for t in elt_tags if isinstance(t, Source) and t.kind == L2}) | {
                 self._source(L2_ALL, node)
@@ -670,6 +697,10 @@ class Flow:
         assert self._current is not None
         scope: Scope | None = self._current.scope
         name = node.value
+        for comp in reversed(self._comps):
+            if name in comp.params:
+                self._read(("env", (comp, name)))
+                return self.env.get((comp, name), frozenset())
         while scope is not None:
             if scope.kind == "class" and scope is not self._current.scope:
                 scope = scope.parent
@@ -804,11 +835,9 @@ class Flow:
                 return frozenset({TRAINABLE, KERNEL, Bias(node, f"{name.rpartition('.')[2]}(...)")})
             if name in WEIGHT_MAKERS:
                 return frozenset({KNOWN, WEIGHT}) | self._made(node, positional="Variable" not in name)
-            if name in WEIGHT_PRESERVING:
-                # `tf.reshape(w, ...)`, `tf.cast(w, ...)`: still what went in, whatever that is
-                tags = plain(args)
-            else:
-                tags = plain(args - {WEIGHT}) | {KNOWN}  # `tf.matmul(x, w)` is an activation
+            # `tf.reshape(w, ...)`, `tf.cast(w, ...)` are still what went in, whatever that is;
+            # `tf.matmul(x, w)` is an activation
+            tags = plain(args) if name in WEIGHT_PRESERVING else plain(args - {WEIGHT}) | {KNOWN}
             if name.startswith("keras.") and self._has_regularizer_kw(node):
                 tags |= {self._source(KERAS_MODEL, node)}
             return tags
@@ -852,6 +881,8 @@ class Flow:
                 self._note_keras_call(node, callee)
                 return plain(callee | args) | _members(receiver, f"{method}()")
             self._note_keras_call(node, receiver)
+            if SELECTING_WORDS & set(re.split(r"[^a-z]+", (method or "").lower())):
+                args = frozenset(t for t in args if not isinstance(t, (Bias, Member)))
             members = _members(receiver, f"{method}()")
             if members:
                 # what another module's object returns is not what made its arguments (a
@@ -1372,4 +1403,3 @@ class FlowRule(Rule):
 def _members(receiver: frozenset[Any], member: str) -> frozenset[Any]:
     """`x.member` of an object made by another module's class (see `Member`)."""
     return frozenset(Member(t.name, member) for t in receiver if isinstance(t, Imported))
-

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from reglint.rule import Insert, PendingFix, Replace, Rule
-from reglint.tfnames import GRAPH_DECLARERS, GRAPH_DECLARERS_PREFIXES
+from reglint.tfnames import GRAPH_DECLARERS, GRAPH_DECLARERS_PREFIXES, SLIM_NET_ARG_SCOPES, SLIM_NETS_PACKAGES
 from reglint.values import COLLECTION, KERAS_LOSSES, Scope, Sink, Source, Stmt
 
 if TYPE_CHECKING:
@@ -279,3 +279,22 @@ def regularizer_keyword(call: cst.Call) -> str | None:
 def is_graph_declarer(name: str | None) -> bool:
     """TF1 calls whose regularizer goes to the REGULARIZATION_LOSSES collection."""
     return name is not None and (name in GRAPH_DECLARERS or name.startswith(GRAPH_DECLARERS_PREFIXES))
+
+
+def slim_net_arg_scope(name: str | None, call: cst.Call) -> tuple[str, float | None] | None:
+    """`vgg.vgg_arg_scope()` of slim's network library (SLIM_NET_ARG_SCOPES): its name and
+    the weight decay it declares (the default unless the call gives a number; None when the
+    call gives a value that is not a literal). None for other calls and for a decay of 0."""
+    if name is None or not name.startswith(SLIM_NETS_PACKAGES):
+        return None
+    builder = name.rpartition(".")[2]
+    if builder not in SLIM_NET_ARG_SCOPES:
+        return None
+    decay, index = SLIM_NET_ARG_SCOPES[builder]
+    given = call_argument(call, index, "weight_decay")
+    if given is None:
+        return builder, decay
+    if isinstance(given, (cst.Integer, cst.Float)):
+        value = float(given.evaluated_value)
+        return (builder, value) if value > 0 else None
+    return builder, None

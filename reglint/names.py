@@ -133,6 +133,16 @@ def _relative(package: str | None, level: int, module: str) -> str:
     return ".".join([*base, module] if module else base)
 
 
+def imported_from(stmt: cst.ImportFrom, package: str | None) -> str | None:
+    """The module a `from ... import` statement imports from, dotted; a relative one named
+    from the file's package (`package_of`), None when the path cannot tell."""
+    within = dotted(stmt.module) or "" if stmt.module else ""
+    if not stmt.relative:
+        return within or None
+    base = _relative(package, len(stmt.relative), within)
+    return base if base and base != LOCAL else None
+
+
 def _import_bindings(stmt: cst.Import | cst.ImportFrom, package: str | None = None) -> Iterator[tuple[str, str]]:
     if isinstance(stmt, cst.Import):
         for alias in stmt.names:

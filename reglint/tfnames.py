@@ -384,6 +384,30 @@ NEUTRAL_PREFIXES = (
     "tensorflow.debugging.",
     "numpy.",
 )
+# slim's network libraries' arg scopes that declare a weight regularizer: each one's
+# `weights_regularizer=l2_regularizer(weight_decay)` on conv2d / fully_connected (none sets
+# `biases_regularizer=`), with the `weight_decay` default and its position among the
+# parameters. Read from the sources of tf_slim 1.1 (`tf_slim/nets/`) and tensorflow/models
+# (`research/slim/nets/`, imported as `nets`). `lenet_arg_scope` (default 0.0, and
+# `l2_regularizer(0.0)` declares nothing) is left out.
+SLIM_NET_ARG_SCOPES: dict[str, tuple[float, int]] = {
+    "vgg_arg_scope": (0.0005, 0),
+    "alexnet_v2_arg_scope": (0.0005, 0),
+    "overfeat_arg_scope": (0.0005, 0),
+    "resnet_arg_scope": (0.0001, 0),
+    "inception_arg_scope": (0.00004, 0),
+    "inception_v1_arg_scope": (0.00004, 0),
+    "inception_v2_arg_scope": (0.00004, 0),
+    "inception_v3_arg_scope": (0.00004, 0),
+    "inception_v4_arg_scope": (0.00004, 0),
+    "inception_resnet_v2_arg_scope": (0.00004, 0),
+    "mobilenet_v1_arg_scope": (0.00004, 1),
+    "cifarnet_arg_scope": (0.004, 0),
+}
+# the packages those arg scopes are reached through (tf_slim and tf.contrib.slim resolve to
+# `slim`, see reglint/names.py)
+SLIM_NETS_PACKAGES = ("slim.nets.", "nets.")
+
 # TF1 calls that attach a regularizer to the variables they create (the collection gets it)
 GRAPH_DECLARERS_PREFIXES = ("tensorflow.layers.", "tensorflow.contrib.layers.", "slim.")
 GRAPH_DECLARERS = frozenset(

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from reglint.dataflow import Flow, FlowRule
-from reglint.engine import ProjectFacts
+from reglint.engine import FileContext, ProjectFacts
 from reglint.flowfix import (
     add_term_fix,
     assignments_of,
@@ -14,9 +14,11 @@ from reglint.flowfix import (
     mentions,
     reference_to,
     regularizer_keyword,
+    slim_net_arg_scope,
 )
-from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, param_refs, qualified_name
+from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, module_of, param_refs, qualified_name
 from reglint.model import Fact, Finding, Safety
+from reglint.names import dotted, imported_from
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
@@ -109,20 +111,21 @@ class RegularizationNotInLoss(FlowRule):
     shapes: the regularization collection (or `get_regularization_loss()`, or an L2 sum over
     all trainable variables, or `model.losses`) is read but never added to the loss that
     reaches `minimize`, `compute_gradients`, `create_train_op`, `EstimatorSpec`, or
-    `tf.gradients` / `tape.gradient` with respect to the trainable variables (a gradient with
-    respect to an input, as for a saliency map, is no training); regularizers are
-    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`, or a
-    penalty written by hand with `add_to_collection(REGULARIZATION_LOSSES, ...)`) in graph
-    code that trains while nothing in the whole project reads the regularization collection;
-    a Keras model built with `*_regularizer=` (in the same file, or by a function or
-    `keras.Model` subclass of another module of the project) is trained in a
-    `tf.GradientTape` loop whose loss never includes `model.losses`, and never by
-    `compile` / `fit`. Also a penalty put in a custom collection
-    (`add_to_collection("reg_loss", wd * tf.nn.l2_loss(w))`) that nothing in the project
-    reads: it never reaches any loss (this rule's, not REG004's: no name is misspelled). In
-    library code (no training call anywhere in the project), a total loss assembled from the
-    losses collection (`tf.add_n(tf.get_collection("losses"))`) while the regularization
-    collection is filled and never read is reported where it is assembled.
+    `tf.gradients` / `tape.gradient` with respect to the trainable variables (a gradient
+    with respect to an input, as for a saliency map, is no training); regularizers are
+    attached (`regularizer=`, `*_regularizer=`, `variable_scope(regularizer=...)`, slim's
+    network arg scopes, `vgg.vgg_arg_scope()`, `resnet_arg_scope()` and the others, whose
+    `weight_decay` default sets `weights_regularizer=`, or a penalty written by hand with
+    `add_to_collection(REGULARIZATION_LOSSES, ...)`) in graph code that trains while nothing
+    in the whole project reads the regularization collection; a Keras model built with
+    `*_regularizer=` (in the same file, or by a function or `keras.Model` subclass of
+    another module of the project) is trained in a `tf.GradientTape` loop whose loss never
+    includes `model.losses`, and never by `compile` / `fit`. Also a penalty put in a custom
+    collection (`add_to_collection("reg_loss", wd * tf.nn.l2_loss(w))`) that nothing in the
+    project reads: it never reaches any loss (this rule's, not REG004's: no name is
+    misspelled). In library code (no training call anywhere in the project), a total loss
+    assembled from the losses collection (`tf.add_n(tf.get_collection("losses"))`) while the
+    regularization collection is filled and never read is reported where it is assembled.
 
     Training code lives in functions, methods and several modules, and the rule follows it
     there. A parameter carries what the project's call sites pass to it (through wrappers,
@@ -211,6 +214,37 @@ class RegularizationNotInLoss(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a library's arg scope concerns the network built under it: an inference script's
+        # says nothing of a model another script of the project trains
+        Valid(
+            files={
+                "examples/saliency.py": "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n"
+                "from nets import resnet_v1\n\n"
+                "with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n"
+                "    logits, _ = resnet_v1.resnet_v1_50(image, is_training=False)\n"
+                "saliency = tf.gradients(tf.reduce_max(logits), image)\n",
+                "examples/gan.py": "import tensorflow.compat.v1 as tf\n\n"
+                "h = tf.layers.dense(z, 8)\n"
+                "loss = tf.reduce_mean(tf.square(h - x))\n"
+                "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            }
+        ),
+        # slim's network arg scope with no weight decay declares nothing; with one, the loss
+        # takes the regularization losses
+        Valid(
+            "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\nfrom tf_slim.nets import resnet_v1\n\n"
+            "with slim.arg_scope(resnet_v1.resnet_arg_scope(weight_decay=0.0)):\n"
+            "    logits, _ = resnet_v1.resnet_v1_50(images, 10)\n"
+            "loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "train_op = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\nfrom tf_slim.nets import resnet_v1\n\n"
+            "with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n"
+            "    logits, _ = resnet_v1.resnet_v1_50(images, 10)\n"
+            "tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "train_op = tf.train.MomentumOptimizer(0.1, 0.9).minimize(tf.losses.get_total_loss())\n"
+        ),
         # TensorFlow's FGSM tutorial: the gradient with respect to the image trains nothing, so
         # the model's regularizers have no business in that loss
         Valid(
@@ -461,6 +495,37 @@ class RegularizationNotInLoss(FlowRule):
         ),
     ]
     INVALID = [
+        Invalid(
+            "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\nfrom tf_slim.nets import vgg\n\n"
+            "with slim.arg_scope(vgg.vgg_arg_scope()):\n"
+            "    logits, _ = vgg.vgg_16(images, num_classes=10)\n"
+            "loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
+            fixed="import tensorflow.compat.v1 as tf\nimport tf_slim as slim\nfrom tf_slim.nets import vgg\n\n"
+            "with slim.arg_scope(vgg.vgg_arg_scope()):\n"
+            "    logits, _ = vgg.vgg_16(images, num_classes=10)\n"
+            "loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
+            message="l2_regularizer(0.0005)",
+        ),
+        # slim's network arg scopes declare a weight regularizer (`resnet_arg_scope`: 1e-4 by
+        # default) that this loss never takes, also from another module of the project
+        Invalid(
+            files={
+                "net/scopes.py": "from nets import resnet_v1\n\n"
+                "def scope(decay):\n"
+                "    return resnet_v1.resnet_arg_scope(weight_decay=decay)\n",
+                "net/train.py": "import tensorflow.compat.v1 as tf\nimport tf_slim as slim\n"
+                "from nets import resnet_v1\nfrom net.scopes import scope\n\n"
+                "with slim.arg_scope(scope(1e-4)):\n"
+                "    logits, _ = resnet_v1.resnet_v1_50(images, 10)\n"
+                "loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)\n"
+                "train_op = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)\n",
+            },
+            path="net/train.py",
+            message="`resnet_arg_scope()`, which sets `weights_regularizer=l2_regularizer(weight_decay)`",
+        ),
         # a training call in a loop over towers or steps: the term is added once, before it
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -888,6 +953,12 @@ class RegularizationNotInLoss(FlowRule):
         super().visit_Call(node)
         name = self.resolve(node.func)
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+        scope = slim_net_arg_scope(name, node)
+        if scope is not None:
+            # `vgg.vgg_arg_scope()`: the library's arg scope declares `weights_regularizer=`
+            builder, decay = scope
+            self.fact("declare", node, keyword="weights_regularizer", builder=builder, decay=decay)
+            return
         if is_graph_declarer(name):
             keyword = regularizer_keyword(node)
             if keyword is not None:
@@ -947,6 +1018,7 @@ class RegularizationNotInLoss(FlowRule):
                     via=_loss_key(flow, train),
                     params=param_refs(flow, train.tags),
                     loss_calls=train.loss_calls(),
+                    imports=_imported_modules(self.ctx),
                 )
         self._keras_custom_loop(flow, sinks)
 
@@ -1225,6 +1297,7 @@ class RegularizationNotInLoss(FlowRule):
         )
         if not facts.get("read"):
             wanted.extend((b"regularizer", declarer) for declarer in _DECLARERS)
+            wanted.append((b"_arg_scope", b"nets"))  # slim's network libraries' arg scopes
             if facts.get("declare"):
                 wanted.extend(_TRAINS)
         return wanted
@@ -1300,10 +1373,6 @@ class RegularizationNotInLoss(FlowRule):
             # losses collection is the one its users train, and it lacks the regularization
             yield from cls._assembled_without(declared, facts.get("assembled", []))
         declared.sort(key=lambda f: (f.path, f.range.start.line))
-        first = declared[0]
-        what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
-        where = f"{first.path}:{first.range.start.line} ({what})"
-        more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
         formed: dict[str, list[Fact]] = {}
         for fact in facts.get("formed", []):
             formed.setdefault(fact.data["key"], []).append(fact)
@@ -1317,16 +1386,62 @@ class RegularizationNotInLoss(FlowRule):
             # when one place of the project stores a loss under that name
             origin = [f for f in formed.get(train.data.get("via") or "", []) if f.path != train.path]
             there = f" (formed at {origin[0].path}:{origin[0].range.start.line})" if len(origin) == 1 else ""
+            reaching = [d for d in declared if _reaches(d, train)]
+            if not reaching:
+                continue
+            where = _declared_where(reaching)
             yield Finding(
                 cls.code,
                 cls.name,
-                f"regularizers are declared at {where}{more} but nothing in the project reads the "
+                f"regularizers are declared at {where} but nothing in the project reads the "
                 f"regularization collection, so the loss optimized at line {train.range.start.line}{there} trains "
                 "without them; add `tf.losses.get_regularization_loss()` to it",
                 train.path,
                 train.range,
                 train.fix,
             )
+
+
+def _reaches(declared: Fact, train: Fact) -> bool:
+    """Whether a declaration can concern a training: any declaration of the project's own code
+    may (the graph is global, and a project's modules are one program as far as the facts
+    tell), but a library's arg scope (`vgg.vgg_arg_scope()`) concerns only the network built
+    under it: in its file, or in a file that imports that module. (An inference script's
+    `resnet_arg_scope()` says nothing of the GAN trained in another example of the project.)"""
+    if not declared.data.get("builder") or declared.path == train.path:
+        return True
+    where = module_of(declared.path)
+    return any(where == name or where.endswith("." + name) for name in train.data.get("imports", ()))
+
+
+def _declared_where(declared: list[Fact]) -> str:
+    first = declared[0]
+    what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
+    if first.data.get("builder"):
+        decay = first.data["decay"] if first.data["decay"] is not None else "weight_decay"
+        what = f"`{first.data['builder']}()`, which sets `weights_regularizer=l2_regularizer({decay})`"
+    more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
+    return f"{first.path}:{first.range.start.line} ({what}){more}"
+
+
+def _imported_modules(ctx: FileContext) -> list[str]:
+    """The modules a file imports anywhere in it, as dotted names (`from .nets import vgg`:
+    `pkg.nets` and `pkg.nets.vgg`, either of which may be the module)."""
+    found: set[str] = set()
+    todo: list[cst.CSTNode] = [ctx.module]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.Import):
+            found.update(dotted(alias.name) or "" for alias in node.names)
+        elif isinstance(node, cst.ImportFrom):
+            base = imported_from(node, ctx.resolver.package)
+            if base is not None:
+                found.add(base)
+                if not isinstance(node.names, cst.ImportStar):
+                    found.update(f"{base}.{a.name.value}" for a in node.names if isinstance(a.name, cst.Name))
+        elif not isinstance(node, cst.BaseExpression):
+            todo.extend(node.children)
+    return sorted(found - {""})
 
 
 KERAS_MODEL_CLASSES = ("keras.Model", "keras.Sequential", "keras.models.Model", "keras.models.Sequential")

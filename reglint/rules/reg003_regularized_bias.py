@@ -304,6 +304,26 @@ class RegularizedBias(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # each comprehension binds its own `p`: the kernels kept by the second are what the
+        # third reshapes
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "def decay(scale):\n"
+            "    casted = [tf.cast(p, tf.float32) for p in tf.trainable_variables()]\n"
+            "    kernels = [p for p in casted if len(p.shape) > 1]\n"
+            "    flat = [tf.reshape(p, [-1]) for p in kernels]\n"
+            "    return scale * tf.nn.l2_loss(tf.concat(flat, 0))\n"
+        ),
+        # a method named for selecting among the variables it is given
+        Valid(
+            "import tensorflow.compat.v1 as tf\nfrom net import models\n\n"
+            "class Trainer:\n"
+            "    def __init__(self, name):\n"
+            "        self.model = models.build(name)\n\n"
+            "    def penalty(self, scale):\n"
+            "        params = self.model.filter_l2_loss_vars(tf.trainable_variables())\n"
+            "        return scale * tf.add_n([tf.nn.l2_loss(v) for v in params])\n"
+        ),
         # another module's layer keeps only its kernels in `params`; a variable manager whose
         # method leaves the vectors out
         Valid(
@@ -1347,5 +1367,3 @@ def _comprehension_binding(
         if contains(current, node):
             todo.extend(current.children)
     return found
-
-
