@@ -81,6 +81,7 @@ from reglint.values import (
     OPAQUE,
     OPTIMIZER,
     REG_LOSS,
+    REGULARIZED,
     REGULARIZER_FACTORIES_PREFIXES,
     SINK_METHODS,
     SQUARE_CALLS,
@@ -178,6 +179,9 @@ class Flow:
         self.tuple_returns: dict[cst.FunctionDef, tuple[frozenset[Any], ...] | None] = {}
         self.params: dict[tuple[cst.FunctionDef, str], frozenset[Any]] = {}
         self.sources: dict[cst.CSTNode, Source] = {}
+        # the explicit penalties on variables that have a regularizer of their own (the
+        # collection holds their penalty already)
+        self.regularized_l2: set[Source] = set()
         self.sinks: dict[cst.CSTNode, Sink] = {}
         self.escaped: set[Source] = set()
         self.fitted: set[Source] = set()
@@ -834,10 +838,11 @@ class Flow:
             if name in COLLECTION_READERS and self._is_variables_key(call_argument(node, 0, "key")):
                 return frozenset({TRAINABLE, KERNEL, Bias(node, f"{name.rpartition('.')[2]}(...)")})
             if name in WEIGHT_MAKERS:
-                return frozenset({KNOWN, WEIGHT}) | self._made(node, positional="Variable" not in name)
+                made = self._made(node, positional="Variable" not in name)
+                return frozenset({KNOWN, WEIGHT}) | made | _own_regularizer(node)
             # `tf.reshape(w, ...)`, `tf.cast(w, ...)` are still what went in, whatever that is;
             # `tf.matmul(x, w)` is an activation
-            tags = plain(args) if name in WEIGHT_PRESERVING else plain(args - {WEIGHT}) | {KNOWN}
+            tags = plain(args) if name in WEIGHT_PRESERVING else plain(args - {WEIGHT, REGULARIZED}) | {KNOWN}
             if name.startswith("keras.") and self._has_regularizer_kw(node):
                 tags |= {self._source(KERAS_MODEL, node)}
             return tags
@@ -853,7 +858,7 @@ class Flow:
                 return frozenset()
             if method in VARIABLE_METHODS:
                 self.eval(func.value)
-                return frozenset({WEIGHT}) | self._made(node, positional=True)
+                return frozenset({WEIGHT}) | self._made(node, positional=True) | _own_regularizer(node)
             if method in MUTATORS:
                 self._assign(func.value, args)
                 return receiver
@@ -1066,7 +1071,7 @@ class Flow:
         # gradient (WGAN-GP), a reconstruction error or an MSE is not one.
         if name in L2_CALLS:
             if node.args and self._weighty(node.args[0].value):
-                return self._source(L2, node)
+                return self._penalty(node, node.args[0].value)
             return None
         if name in SUM_REDUCERS and node.args:
             # sum(w ** 2) / reduce_sum(tf.square(w)) of a weight, not reduce_mean(square(y - p))
@@ -1078,21 +1083,31 @@ class Flow:
                 and isinstance(inner.args[0].value, WEIGHT_LIKE)
                 and self._weighty(inner.args[0].value)
             ):
-                return self._source(L2, node)
+                return self._penalty(node, inner.args[0].value)
             if (
                 isinstance(inner, cst.BinaryOperation)
                 and isinstance(inner.operator, cst.Power)
                 and isinstance(inner.left, WEIGHT_LIKE)
                 and self._weighty(inner.left)
             ):
-                return self._source(L2, node)
+                return self._penalty(node, inner.left)
         if isinstance(node.func, cst.Call):
             factory = self.resolve(node.func.func) or ""
             if factory.startswith(REGULARIZER_FACTORIES_PREFIXES) or factory.endswith(
                 ("l2_regularizer", "l1_regularizer", "l1_l2_regularizer")
             ):
-                return self._source(L2, node)
+                return self._penalty(node, node.args[0].value if node.args else None)
         return None
+
+    def _penalty(self, node: cst.Call, operand: cst.BaseExpression | None) -> Source:
+        """An explicit penalty (`L2`) on `operand`, noted when it is on variables that have a
+        regularizer of their own."""
+        source = self._source(L2, node)
+        if operand is not None:
+            tags = self.eval(operand)
+            if WEIGHT in tags and REGULARIZED in tags:
+                self.regularized_l2.add(source)
+        return source
 
     def _weighty(self, node: cst.BaseExpression) -> bool:
         """Whether a penalty's operand may be weights: a variable, a layer's kernel, the
@@ -1403,3 +1418,12 @@ class FlowRule(Rule):
 def _members(receiver: frozenset[Any], member: str) -> frozenset[Any]:
     """`x.member` of an object made by another module's class (see `Member`)."""
     return frozenset(Member(t.name, member) for t in receiver if isinstance(t, Imported))
+
+
+def _own_regularizer(call: cst.Call) -> frozenset[Any]:
+    """`get_variable(..., regularizer=l2(...))`, `add_weight(..., regularizer=...)`: the
+    variable's penalty goes to the regularization losses."""
+    arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == "regularizer"), None)
+    if arg is None or (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+        return frozenset()
+    return frozenset({REGULARIZED})

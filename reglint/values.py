@@ -300,6 +300,7 @@ TAPE_CTOR = "tape_ctor"
 KERNEL = "kernel"
 WEIGHT = "weight"  # a variable (tf.Variable, get_variable, a layer's kernel / bias / weights)
 TRAINABLE = "trainable"  # all the trainable variables of a graph or model
+REGULARIZED = "regularized"  # a variable created with a regularizer of its own (`regularizer=`)
 KNOWN = "known"  # a value a TensorFlow / Keras call made: calling it or its methods is followed
 OBJECT_TAGS = (Tape, Instance, Function)
 

@@ -49,7 +49,9 @@ class DoubleCountedRegularization(FlowRule):
     function given to `model.compile(loss=...)` that adds `model.losses` itself, when that
     model is trained with `fit` / `train_on_batch` (which already add them). And
     `apply_regularization(reg, tf.get_collection(REGULARIZATION_LOSSES))`, which applies the
-    regularizer to the penalties themselves: the loss gets a penalty of the penalty.
+    regularizer to the penalties themselves: the loss gets a penalty of the penalty. And a
+    penalty written by hand (`tf.nn.l2_loss(w)`) on variables created with a `regularizer=` of
+    their own, added to a loss that also takes the collection: their penalty is in it already.
 
     ## Why is this bad?
     The penalty's weight is silently doubled: the regularization strength that was tuned (or
@@ -84,7 +86,8 @@ class DoubleCountedRegularization(FlowRule):
     and the declared regularizers, the manual L2 is the term dropped.
 
     For a `compile` loss function, the `model.losses` term is the one dropped: Keras adds it
-    anyway.
+    anyway. A penalty by hand on variables that have their own regularizer has no fix: the
+    hand-written term may also cover other variables, and which to keep is the author's call.
 
     ## References
     - [Keras: the losses attribute and `compile`](https://keras.io/api/losses/#the-addloss-api)
@@ -113,6 +116,20 @@ class DoubleCountedRegularization(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # the penalty by hand is on a variable with no regularizer of its own
+        Valid(
+            TF1 + "w1 = tf.get_variable('w1', [784, 256], regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "w2 = tf.get_variable('w2', [256, 10])\n"
+            "h = tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)\n"
+            "loss = tf.losses.softmax_cross_entropy(y, h) + 1e-4 * tf.nn.l2_loss(w2)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss + tf.losses.get_regularization_loss())\n"
+        ),
+        # the variables' own regularizers are never read: the penalty by hand is the only one
+        Valid(
+            TF1 + "w1 = tf.get_variable('w1', [784, 10], regularizer=tf.keras.regularizers.l2(1e-4))\n"
+            "loss = tf.losses.softmax_cross_entropy(y, tf.matmul(x, w1)) + 1e-4 * tf.nn.l2_loss(w1)\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
         # apply_regularization over the weights, the collection summed
         Valid(
             "import tensorflow as tf\n"
@@ -195,6 +212,19 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # a penalty summed by hand on variables whose own `regularizer=` already fills the
+        # collection the loss also adds: reported, no fix (which one to keep is the author's)
+        Invalid(
+            TF1 + "reg = tf.keras.regularizers.l2(1e-4)\n"
+            "w1 = tf.get_variable('w1', [784, 256], regularizer=reg)\n"
+            "w2 = tf.get_variable('w2', [256, 10], regularizer=reg)\n"
+            "h = tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2)\n"
+            "data = tf.losses.softmax_cross_entropy(y, h)\n"
+            "l2 = 1e-4 * (tf.nn.l2_loss(w1) + tf.nn.l2_loss(w2))\n"
+            "loss = data + l2 + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            message="created with a `regularizer=` of their own",
+        ),
         # a duplicate mixed into a larger expression: reported, no fix
         Invalid(
             TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
@@ -476,6 +506,15 @@ class DoubleCountedRegularization(FlowRule):
             if duplicate in reported:
                 continue
             reported.add(duplicate)
+            if duplicate in flow.regularized_l2:
+                # the variables' own `regularizer=` already put this penalty in the collection
+                self.report(
+                    duplicate.node,
+                    f"this penalty (line {flow.line(duplicate.node)}) is on variables created with a `regularizer=` "
+                    f"of their own, whose penalty {DESCRIBE[kept.kind]} (line {flow.line(kept.node)}) already holds: "
+                    f"the loss optimized at line {flow.line(sink.node)} counts it twice; drop one of them",
+                )
+                continue
             self.report(
                 duplicate.node,
                 f"{DESCRIBE[duplicate.kind]} (line {flow.line(duplicate.node)}) is added to a loss that already "
@@ -527,6 +566,12 @@ class DoubleCountedRegularization(FlowRule):
         keras = sink.sources([KERAS_LOSSES])
         if manual and keras and sink.sources([KERAS_MODEL]):
             return keras[0], manual[0]
+        # a penalty written by hand on variables whose own `regularizer=` fills the collection
+        doubled = [s for s in by_line if s in self.flow.regularized_l2]
+        if doubled and (totals or regs):
+            start = self.ctx.positions().of
+            first = min(doubled, key=lambda s: (start(s.node).start.line, start(s.node).start.column))
+            return (totals or regs)[0], first
         return None
 
     def _drop(self, flow: Flow, sink: Sink, duplicate: Source) -> PendingFix | None:
