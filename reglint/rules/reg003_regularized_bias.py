@@ -304,6 +304,17 @@ class RegularizedBias(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a loop's variable holds what that loop iterates, whatever another loop binds to it
+        Valid(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "w = tf.get_variable('w', [4, 4])\n"
+            "b = tf.get_variable('b', [4])\n"
+            "penalty = 0.0\n"
+            "for v in [w]:\n"
+            "    penalty += tf.nn.l2_loss(v)\n"
+            "for v in [b]:\n"
+            "    tf.summary.histogram(v.name, v)\n"
+        ),
         # each comprehension binds its own `p`: the kernels kept by the second are what the
         # third reshapes
         Valid(
@@ -1069,17 +1080,22 @@ class RegularizedBias(FlowRule):
                     continue
                 tags = flow.eval_in(source.stmt, binding.default)
             elif binding is not None:
-                # a comprehension's variable is its own (the dataflow keeps one per scope)
+                # a comprehension's variable holds what it iterates (it is bound only while the
+                # comprehension is evaluated)
                 tags = flow.eval_in(source.stmt, binding.iter)
                 if not Flow.keeps_biases(binding):
                     continue
             else:
                 tags = flow.eval_in(source.stmt, operand)
+            loop = _loop_binding(source.stmt, operand)
+            if binding is None and loop is not None and isinstance(loop.target, cst.Name):
+                # a loop's variable holds what this loop iterates, not what another loop of the
+                # function binds to the same name (the dataflow keeps one name per scope)
+                tags = flow.eval_in(source.stmt, loop.iter)
             biases = sorted((t for t in tags if isinstance(t, Bias)), key=lambda t: flow.line(t.node))
             members = sorted({(t.owner, t.member) for t in tags if isinstance(t, Member)})
             if not biases and not members:
                 continue
-            loop = _loop_binding(source.stmt, operand)
             if loop is not None and (
                 _filters(source.stmt, loop) or any(contains(loop.iter, node) for node in self.reported_at)
             ):
