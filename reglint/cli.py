@@ -24,6 +24,7 @@ from reglint.config import (
     load_settings,
     parse_per_file_ignores,
     validate_codes,
+    version_setting,
 )
 from reglint.discovery import discover, is_excluded, read_files
 from reglint.model import Finding, RunResult
@@ -33,6 +34,7 @@ from reglint.writer import WriteError, unified_diff, write_atomic
 
 if TYPE_CHECKING:
     from reglint.cache import Cache
+    from reglint.requirements import Declaration
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -82,6 +84,16 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where the cache lives.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
 @click.option(
+    "--tensorflow-version",
+    help="The TensorFlow the project runs on, a version ('1.15') or a specifier ('>=2.4,<2.16'); "
+    "default: the configuration's, else inferred from the project's dependency declarations. "
+    "Give a later one to see what moving to it changes.",
+)
+@click.option("--keras-version", help="The Keras the project runs on, as --tensorflow-version.")
+@click.option(
+    "--show-settings", is_flag=True, help="Print the settings in use and where each came from; check nothing."
+)
+@click.option(
     "--color/--no-color",
     default=None,
     help="Colour text output (default: only on a terminal, and never when NO_COLOR is set).",
@@ -107,6 +119,9 @@ def check(
     no_cache: bool,
     cache_dir: Path | None,
     jobs: int | None,
+    tensorflow_version: str | None,
+    keras_version: str | None,
+    show_settings: bool,
     color: bool | None,
 ) -> None:
     """Check PATHS (default: the current directory) for regularization pitfalls."""
@@ -145,6 +160,14 @@ def check(
         found = discover(paths or (".",), settings)
         items, read_errors = read_files(found.files)
         read_errors = found.errors + read_errors
+    try:
+        settings, declared = _with_target(settings, paths, tensorflow_version, keras_version, [p for p, _ in items])
+    except ConfigError as error:
+        _err(str(error))
+        sys.exit(EXIT_ERROR)
+    if show_settings:
+        _print_settings(settings, declared)
+        sys.exit(EXIT_OK)
     cache = None
     run_keys = None
     result = None
@@ -362,6 +385,74 @@ def _settings(
     settings = replace(settings, **changes)  # type: ignore[arg-type]
     check_globs(settings)
     return settings
+
+
+def _with_target(
+    settings: Settings,
+    paths: tuple[str, ...],
+    tensorflow_version: str | None,
+    keras_version: str | None,
+    checked: list[str],
+) -> tuple[Settings, list[Declaration]]:
+    """The settings with the project's target: the command line's, else the configuration's,
+    else inferred from the dependency declarations in the project's root (for each library on
+    its own). A malformed declaration file is a warning, and the target stays unknown."""
+    from reglint.requirements import infer_target
+
+    where = f"{settings.config_file} [tool.reglint]" if settings.config_file else ""
+    tensorflow = (tensorflow_version, "--tensorflow-version") if tensorflow_version else None
+    if tensorflow is None and settings.tensorflow_version:
+        tensorflow = (settings.tensorflow_version, f"{where} tensorflow-version")
+    keras = (keras_version, "--keras-version") if keras_version else None
+    if keras is None and settings.keras_version:
+        keras = (settings.keras_version, f"{where} keras-version")
+    for given, flag in ((tensorflow_version, "--tensorflow-version"), (keras_version, "--keras-version")):
+        if given:
+            version_setting(given, flag)
+    root = project_root(settings, paths)
+    notebooks = [Path(p) for p in checked if p.endswith(".ipynb")]
+    inferred, declared = infer_target(root, lambda message: _err(f"warning: {message}"), notebooks)
+    target = replace(
+        inferred,
+        tensorflow=tensorflow[0] if tensorflow else inferred.tensorflow,
+        tensorflow_origin=tensorflow[1] if tensorflow else inferred.tensorflow_origin,
+        keras=keras[0] if keras else inferred.keras,
+        keras_origin=keras[1] if keras else inferred.keras_origin,
+    )
+    return replace(settings, target=target), declared
+
+
+def project_root(settings: Settings, paths: tuple[str, ...]) -> Path:
+    """Where the project's dependency declarations are: the configuration's folder, else the
+    nearest folder above the first path (or the current one) that holds a repository or a
+    declaration file, else the current folder."""
+    if settings.config_file is not None:
+        return settings.config_file.parent
+    first = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
+    try:
+        start = first.resolve() if first.is_dir() else first.resolve().parent
+    except (OSError, RuntimeError):  # a symlink loop: reported when the path is checked
+        start = first.absolute().parent
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return directory
+    return Path.cwd()
+
+
+PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile")
+
+
+def _print_settings(settings: Settings, declared: list[Declaration]) -> None:
+    lines = [
+        f"config file: {settings.config_file or 'none (defaults)'}",
+        f"root: {settings.root}",
+        f"rules: {', '.join(rule.code for rule in settings.enabled_rules()) or 'none'}",
+        *settings.target.describe(),
+    ]
+    if declared:
+        lines.append("declarations found (the most specific of each library wins):")
+        lines += [f"  {d.where}: {d.library}{d.spec or ' (any release)'}" for d in declared]
+    click.echo("\n".join(lines))
 
 
 def _decoded(path: str, data: bytes) -> str:

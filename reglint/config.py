@@ -17,6 +17,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from reglint.rules import rule_codes
+from reglint.target import UNKNOWN, Target, TargetError, parse_spec
 
 if TYPE_CHECKING:
     from reglint.rule import Rule
@@ -36,6 +37,8 @@ KEYS: dict[str, str] = {
     "per-file-ignores": "mapping",
     "respect-gitignore": "bool",
     "cache-dir": "str",
+    "tensorflow-version": "str",
+    "keras-version": "str",
 }
 
 DEFAULT_EXCLUDE = (
@@ -71,16 +74,23 @@ class Settings:
     cache_dir: str = ".reglint_cache"
     root: Path = field(default_factory=Path.cwd)  # where relative globs are anchored
     config_file: Path | None = None
+    tensorflow_version: str | None = None  # as configured (`tensorflow-version`), validated
+    keras_version: str | None = None
+    # the releases the project runs on: configured, given on the command line, or inferred
+    # from its dependency declarations (see reglint/target.py)
+    target: Target = UNKNOWN
 
     def enabled_rules(self) -> tuple[type[Rule], ...]:
+        """The selected rules that concern the target (REG005 is not a TF 1 project's)."""
         from reglint.rule import all_rules  # the rule modules, and libcst with them
 
-        return select_rules(all_rules(), self.select, self.extend_select, self.ignore)
+        chosen = select_rules(all_rules(), self.select, self.extend_select, self.ignore)
+        return tuple(rule for rule in chosen if rule.reported_on(self.target))
 
     def fingerprint(self) -> str:
         """What changes analysis results (for the cache key)."""
         codes = ",".join(rule.code for rule in self.enabled_rules())
-        return codes
+        return f"{codes};{self.target.fingerprint()}"
 
 
 def _matches(selector: str, code: str) -> bool:
@@ -224,7 +234,22 @@ def settings_from_table(table: Mapping[str, Any], path: Path) -> Settings:
         if not isinstance(table["cache-dir"], str):
             raise ConfigError(f"{path}: [tool.reglint] cache-dir must be a string")
         changes["cache_dir"] = table["cache-dir"]
+    for key in ("tensorflow-version", "keras-version"):
+        if key in table:
+            changes[key.replace("-", "_")] = version_setting(table[key], f"{path}: [tool.reglint] {key}")
     return replace(settings, **changes)
+
+
+def version_setting(value: object, where: str) -> str:
+    """A `tensorflow-version` / `keras-version` value: a version (`"1.15"`) or a specifier
+    (`">=2.4,<2.16"`), checked here so that a typo is an error, not an unknown target."""
+    if not isinstance(value, str):
+        raise ConfigError(f'{where} must be a string such as "1.15" or ">=2.4,<2.16"')
+    try:
+        parse_spec(value)
+    except TargetError as error:
+        raise ConfigError(f"{where}: {error}") from None
+    return value.strip()
 
 
 def parse_per_file_ignores(items: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:

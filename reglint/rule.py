@@ -51,6 +51,7 @@ Token = bytes | tuple[bytes, ...]
 
 if TYPE_CHECKING:
     from reglint.engine import FileContext, ProjectFacts
+    from reglint.target import Target
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Valid:
     code: str = ""
     files: dict[str, str] = field(default_factory=dict)
     select: tuple[str, ...] = ()  # extra codes to enable (for opt-in rules)
+    target: str | None = None  # the TensorFlow the example runs on (`tensorflow-version`)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Invalid:
     message: str | None = None
     files: dict[str, str] = field(default_factory=dict)
     path: str = "example.py"
+    target: str | None = None  # the TensorFlow the example runs on (`tensorflow-version`)
 
 
 Example = Valid | Invalid
@@ -171,6 +174,19 @@ class Rule:
     ) -> PendingFix:
         assert self.fix_safety is not None, f"{self.code} declares no fix_safety"
         return PendingFix(edits, self.fix_safety, tuple(imports))
+
+    # -- versions ------------------------------------------------------------------------
+    @classmethod
+    def reported_on(cls, target: Target) -> bool:
+        """Whether this rule concerns a project running on `target` (see reglint/target.py;
+        unknown: every rule does)."""
+        return True
+
+    @classmethod
+    def fixes_run_on(cls, target: Target) -> bool:
+        """Whether this rule's fixes produce code that runs on every release of `target`;
+        where they do not, findings are reported without a fix."""
+        return True
 
     # -- project-wide phase --------------------------------------------------------------
     @classmethod

@@ -7,6 +7,7 @@ Everything here returns values; only the CLI prints, writes files and picks the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -256,9 +257,14 @@ def _relative(path: str, root: Path) -> str:
 
 
 def filter_findings(findings: Iterable[Finding], results: dict[str, FileResult], settings: Settings) -> list[Finding]:
+    """The findings that stand after suppressions and per-file ignores, without the fixes
+    that would not run on the project's target (see `Rule.fixes_run_on`)."""
     ignores = _per_file_ignored(settings)
+    fixless = {code for code, rule in rules_by_code().items() if not rule.fixes_run_on(settings.target)}
     kept = []
     for finding in findings:
+        if finding.fix is not None and finding.code in fixless:
+            finding = dataclasses.replace(finding, fix=None)
         result = results.get(finding.path)
         if result is not None and is_suppressed(result.suppressions, finding.range.start.line, finding.code):
             continue
@@ -391,7 +397,9 @@ def run(
     progress: Progress | None = None,
 ) -> RunResult:
     """Check (and with `fix`, fix in memory) the given (path, bytes) pairs."""
-    rules = tuple(rules if rules is not None else settings.enabled_rules())
+    rules = tuple(
+        rule for rule in (rules if rules is not None else settings.enabled_rules()) if rule.reported_on(settings.target)
+    )
     out = RunResult()
     by_path = analyse_project(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
     originals = dict(items)

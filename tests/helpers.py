@@ -11,6 +11,7 @@ from pathlib import Path
 from reglint.config import Settings
 from reglint.rule import Rule
 from reglint.runner import RunResult, run
+from reglint.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,13 +24,14 @@ def lint(
     unsafe: bool = False,
     prefilter: bool = True,
     jobs: int = 1,
+    target: str | None = None,
 ) -> RunResult:
     if isinstance(files, str):
         files = {"example.py": files}
     items = [(path, text.encode("utf-8")) for path, text in files.items()]
     return run(
         items,
-        Settings(select=("ALL",)),
+        Settings(select=("ALL",), target=Target(tensorflow=target, tensorflow_origin="the example")),
         fix=fix,
         unsafe_fixes=unsafe,
         rules=rules,

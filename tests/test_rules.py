@@ -28,7 +28,7 @@ def _rules(rule: type[Rule], example: Valid | Invalid) -> list[type[Rule]]:
 
 @pytest.mark.parametrize(("rule", "example"), _cases(Valid))
 def test_valid_stays_silent(rule: type[Rule], example: Valid) -> None:
-    result = lint(_files(example), _rules(rule, example))
+    result = lint(_files(example), _rules(rule, example), target=example.target)
     assert [f for f in result.findings if f.code == rule.code] == []
     assert not result.internal_errors
     assert not result.parse_errors
@@ -37,7 +37,7 @@ def test_valid_stays_silent(rule: type[Rule], example: Valid) -> None:
 @pytest.mark.parametrize(("rule", "example"), _cases(Invalid))
 def test_invalid_is_flagged_and_fixed(rule: type[Rule], example: Invalid) -> None:
     files = _files(example)
-    result = lint(files, [rule])
+    result = lint(files, [rule], target=example.target)
     mine = [f for f in result.findings if f.code == rule.code]
     assert len(mine) == example.expected, [f.message for f in mine]
     assert not result.internal_errors
@@ -46,13 +46,13 @@ def test_invalid_is_flagged_and_fixed(rule: type[Rule], example: Invalid) -> Non
     if example.fixed is None:
         return
     assert any(f.fix is not None for f in mine), "the example expects a fix"
-    fixed = lint(files, [rule], fix=True, unsafe=True)
+    fixed = lint(files, [rule], fix=True, unsafe=True, target=example.target)
     assert not fixed.internal_errors
     change = fixed.changes[example.path]
     assert change.fixed.decode("utf-8") == example.fixed
     # the fixed code is clean for this rule, and fixing it again changes nothing
     after = {**files, example.path: example.fixed}
-    again = lint(after, [rule], fix=True, unsafe=True)
+    again = lint(after, [rule], fix=True, unsafe=True, target=example.target)
     assert [f for f in again.findings if f.code == rule.code] == []
     assert again.changes == {}
 
@@ -68,8 +68,8 @@ def test_prefilter_never_skips_what_matters(rule: type[Rule], example: Valid | I
     rules = _rules(rule, example)
     if every_rule:
         rules = [*rules, *(r for r in all_rules() if r.default_enabled and r not in rules)]
-    with_filter = lint(files, rules, prefilter=True)
-    without = lint(files, rules, prefilter=False)
+    with_filter = lint(files, rules, prefilter=True, target=example.target)
+    without = lint(files, rules, prefilter=False, target=example.target)
     assert with_filter.findings == without.findings
     facts_on = [f for r in _file_results(files, rules, True) for f in r.facts]
     facts_off = [f for r in _file_results(files, rules, False) for f in r.facts]

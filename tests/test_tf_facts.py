@@ -143,3 +143,53 @@ def test_adam_rescales_an_l2_penalty_and_weight_decay_is_decoupled(tmp_path: Pat
     assert close("adamw", "plain_decayed")
     assert close("adam_weight_decay", "adamw")
     assert not close("adamw", "plain")
+
+
+# REG013 and the target: on Keras 3 (TensorFlow >= 2.16) the TF 1 layers are gone unless
+# tf-keras is installed and TF_USE_LEGACY_KERAS=1 is set; with both, their regularizers fill
+# the collection again.
+LEGACY_LAYER = """
+{prelude}
+import numpy as np
+import tensorflow as tf
+from regcheck import report
+
+tf.compat.v1.disable_eager_execution()
+x = tf.compat.v1.placeholder(tf.float32, [None, 3])
+try:
+    tf.compat.v1.layers.dense(x, 2, kernel_regularizer=tf.keras.regularizers.l2(0.1))
+    report(built=1, penalties=len(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES)))
+except AttributeError as error:
+    report(built=0, error="not available with Keras 3" in str(error))
+"""
+
+
+@pytest.mark.parametrize(("prelude", "built"), [("", 0), ('import os\nos.environ["TF_USE_LEGACY_KERAS"] = "1"', 1)])
+def test_tf1_layers_need_tf_keras_on_keras3(tmp_path: Path, prelude: str, built: int) -> None:
+    values = _run(tmp_path, LEGACY_LAYER, prelude)
+    assert values["built"] == built
+    if built:
+        assert values["penalties"] == 1
+    else:
+        assert values["error"] is True
+
+
+# REG010 and the target: Keras 3 rejects `l=`; Keras 2 (tf-keras) takes both spellings.
+L_KEYWORD = """
+{prelude}
+from regcheck import report
+
+for keyword in ("l", "l2"):
+    try:
+        regularizer = keras.regularizers.l2(**{{keyword: 0.5}})
+        report(**{{keyword: float(regularizer.get_config()["l2"])}})
+    except TypeError:
+        report(**{{keyword: "TypeError"}})
+"""
+
+
+@pytest.mark.parametrize(("prelude", "old"), [(KERAS3, "TypeError"), (TF_KERAS, 0.5)], ids=["keras3", "tf_keras"])
+def test_keras3_rejects_the_l_keyword(tmp_path: Path, prelude: str, old: object) -> None:
+    values = _run(tmp_path, L_KEYWORD, prelude)
+    assert values["l"] == old
+    assert values["l2"] == 0.5

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -11,6 +12,9 @@ from reglint.names import target_names
 from reglint.patterns import has_comment
 from reglint.rule import Invalid, NodeEdit, Remove, Replace, Rule, Safety, Valid
 from reglint.tfnames import CONTRIB_REGULARIZERS, CONTRIB_TO_KERAS
+
+if TYPE_CHECKING:
+    from reglint.target import Target
 
 # each contrib factory's parameters, in order, and their defaults (None: required)
 PARAMETERS: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -144,6 +148,10 @@ class ContribRegularizer(Rule):
     `tf.contrib.layers.python.layers.regularizers.*`, `tf.contrib.slim.*` and `tf_slim.*`), and
     offers the Keras regularizer that computes the same value.
 
+    Not reported on a project that runs on TensorFlow 1 only (`tensorflow-version = "1.15"`,
+    or `tensorflow<2` in its dependency declarations), where `tf.contrib` exists: there it is
+    migration advice, which `reglint check --tensorflow-version 2.16` gives on request.
+
     ## Why is this bad?
     `tf.contrib` does not exist in TensorFlow 2: the line raises `AttributeError` (or the import
     `ModuleNotFoundError`); only the separate `tf_slim` package keeps a copy of slim's. The
@@ -204,7 +212,15 @@ class ContribRegularizer(Rule):
     )
     fix_safety = Safety.SAFE
 
+    @classmethod
+    def reported_on(cls, target: Target) -> bool:
+        """On a project that runs on TensorFlow 1 only, `tf.contrib` is there: advice for a
+        migration it has not started (`--tensorflow-version 2.16` asks for it)."""
+        return not target.tensorflow_1_only()
+
     VALID = [
+        # a project that runs on TensorFlow 1 has tf.contrib: nothing to migrate yet
+        Valid("import tensorflow as tf\nr = tf.contrib.layers.l2_regularizer(0.1)\n", target="1.15"),
         Valid("import tensorflow as tf\nreg = tf.keras.regularizers.l2(0.0005)\n"),
         Valid("from keras import regularizers\nreg = regularizers.l1_l2(l1=0.01, l2=0.01)\n"),
         # look-alikes: another library's l2_regularizer, a user function of that name
