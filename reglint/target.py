@@ -23,8 +23,9 @@ from packaging.version import Version
 # admits one of its releases). tf-nightly is taken as the newest line.
 TENSORFLOW_LINES = tuple(Version(v) for v in ("0.12", *(f"1.{n}" for n in range(16)), *(f"2.{n}" for n in range(22))))
 KERAS_LINES = tuple(Version(v) for v in (*(f"2.{n}" for n in range(16)), *(f"3.{n}" for n in range(16))))
-# the patch releases tried for each line (`==1.15.5`, `>=2.4.1` admit a line through one of them)
-_PATCHES = range(10)
+# the releases tried for each line (`==1.15.5`, `>=2.4.1`, `==2.3.0rc0` admit a line through
+# one of them)
+_RELEASES = (*(f".{patch}" for patch in range(10)), ".0rc0", ".0rc1", ".0rc2", ".0rc3")
 
 # Keras 3 is what `tf.keras` is from TensorFlow 2.16 on (without tf-keras and
 # TF_USE_LEGACY_KERAS=1), and what the `keras` package is from 3.0 on.
@@ -55,7 +56,7 @@ def parse_spec(text: str) -> SpecifierSet:
 def _lines(spec: SpecifierSet, lines: tuple[Version, ...]) -> tuple[Version, ...]:
     admitted = []
     for line in lines:
-        candidates = (Version(f"{line.major}.{line.minor}.{patch}") for patch in _PATCHES)
+        candidates = (Version(f"{line.major}.{line.minor}{release}") for release in _RELEASES)
         if any(spec.contains(candidate, prereleases=True) for candidate in candidates):
             admitted.append(line)
     return tuple(admitted)

@@ -36,6 +36,7 @@ def test_a_bare_version_is_its_line_and_specifiers_are_ranges() -> None:
     assert lines("2.16.1") == ["2.16"]
     assert lines(">=2.4,<2.7") == ["2.4", "2.5", "2.6"]
     assert lines("<1.2") == ["0.12", "1.0", "1.1"]
+    assert lines("==2.3.0rc0") == ["2.3"]
     with pytest.raises(TargetError):
         parse_spec("one point fifteen")
     with pytest.raises(TargetError):
