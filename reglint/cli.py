@@ -161,7 +161,8 @@ def check(
         items, read_errors = read_files(found.files)
         read_errors = found.errors + read_errors
     try:
-        settings, declared = _with_target(settings, paths, tensorflow_version, keras_version, [p for p, _ in items])
+        anchors = ((stdin_filename,) if stdin_filename else ()) if from_stdin else paths
+        settings, declared = _with_target(settings, anchors, tensorflow_version, keras_version, [p for p, _ in items])
     except ConfigError as error:
         _err(str(error))
         sys.exit(EXIT_ERROR)

@@ -220,3 +220,16 @@ def test_the_cache_keeps_targets_apart(tmp_path: Path) -> None:
     first = run_cli("check", *cached, "--tensorflow-version", "1.15", cwd=tmp_path)
     second = run_cli("check", *cached, "--tensorflow-version", "2.16", cwd=tmp_path)
     assert first.code == 0 and second.code == 1, (first.out, second.out)
+
+
+def test_stdin_is_judged_with_the_project_of_its_filename(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"proj/requirements.txt": "tensorflow==1.15\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    name = str(tmp_path / "proj" / "pkg" / "model.py")
+    out = run_cli("check", *ARGS, "--stdin-filename", name, "-", cwd=elsewhere, input=CONTRIB.encode())
+    assert out.code == 0, out.out
+    out = run_cli(
+        "check", *ARGS, "--stdin-filename", str(elsewhere / "m.py"), "-", cwd=elsewhere, input=CONTRIB.encode()
+    )
+    assert out.code == 1 and "REG005" in out.out
