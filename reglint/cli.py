@@ -91,6 +91,12 @@ def main() -> None:
 )
 @click.option("--keras-version", help="The Keras the project runs on, as --tensorflow-version.")
 @click.option(
+    "--isolated-files",
+    is_flag=True,
+    help="Judge named files on their own: do not read the rest of their project for the rules that "
+    "judge across files.",
+)
+@click.option(
     "--show-settings", is_flag=True, help="Print the settings in use and where each came from; check nothing."
 )
 @click.option(
@@ -121,6 +127,7 @@ def check(
     jobs: int | None,
     tensorflow_version: str | None,
     keras_version: str | None,
+    isolated_files: bool,
     show_settings: bool,
     color: bool | None,
 ) -> None:
@@ -169,6 +176,9 @@ def check(
     if show_settings:
         _print_settings(settings, declared)
         sys.exit(EXIT_OK)
+    context: list[tuple[str, bytes]] = []
+    if not isolated_files and _names_files(paths, from_stdin, stdin_filename):
+        context = _project_context(settings, anchors, items, stdin_filename if from_stdin else None)
     cache = None
     run_keys = None
     result = None
@@ -184,10 +194,10 @@ def check(
         cache = Cache(directory, settings.fingerprint)
         if not fixing:
             # nothing changed since the last run of this project: its finished result
-            run_keys = cache.run_keys(items, repr(settings))
+            run_keys = cache.run_keys([*items, *context], repr(settings))
             result = cache.get_run(run_keys)
     if result is None:
-        result = _run(items, settings, fixing, unsafe_fixes, jobs, cache, output_format)
+        result = _run(items, settings, fixing, unsafe_fixes, jobs, cache, output_format, context)
         if run_keys is not None and cache is not None and not result.internal_errors:
             cache.put_run(run_keys, result)
     result.read_errors = read_errors
@@ -217,7 +227,7 @@ def check(
             unfixed = [(path, result.changes[path].original) for path in failed]
             for path in failed:
                 del result.changes[path]
-            again = _run(unfixed, settings, False, unsafe_fixes, 1, None, output_format)
+            again = _run(unfixed, settings, False, unsafe_fixes, 1, None, output_format, context)
             result.findings = sorted(
                 [f for f in result.findings if f.path not in failed] + again.findings, key=Finding.sort_key
             )
@@ -266,6 +276,7 @@ def _run(
     jobs: int | None,
     cache: Cache | None,
     output_format: str,
+    context: list[tuple[str, bytes]],
 ) -> RunResult:
     from reglint.runner import default_jobs, run  # the engine, the rules and libcst
 
@@ -279,6 +290,7 @@ def _run(
             jobs=jobs or default_jobs(),
             cache=cache,
             progress=progress,
+            context=context,
         )
     except Exception as error:  # a bug in reglint, not in the user's code: one line, exit 2
         if os.environ.get("REGLINT_DEBUG"):
@@ -438,6 +450,46 @@ def project_root(settings: Settings, paths: tuple[str, ...]) -> Path:
         if any((directory / marker).exists() for marker in PROJECT_MARKERS):
             return directory
     return Path.cwd()
+
+
+def _names_files(paths: tuple[str, ...], from_stdin: bool, stdin_filename: str | None) -> bool:
+    """Whether files are named (a pre-commit hook's staged files, an editor's buffer): they
+    are then judged with their project. Directories alone are judged as walked."""
+    if from_stdin:
+        return stdin_filename is not None
+    return any(os.path.isfile(path) for path in paths)
+
+
+def _project_context(
+    settings: Settings, anchors: tuple[str, ...], items: list[tuple[str, bytes]], stdin_filename: str | None
+) -> list[tuple[str, bytes]]:
+    """The files of the named files' project (its root: see `project_root`) other than them,
+    walked with the same excludes, named relative to the current folder where they can be.
+    Files that cannot be read are left out: they are not being checked."""
+    root = project_root(settings, anchors)
+    named = {_key(path) for path, _ in items}
+    if stdin_filename:
+        named.add(_key(stdin_filename))
+    found = discover((str(root),), settings)
+    here = Path.cwd()
+    others = []
+    for path in found.files:
+        if _key(str(path)) in named:
+            continue
+        try:
+            shown = path.resolve().relative_to(here.resolve())
+        except (ValueError, OSError, RuntimeError):
+            shown = path
+        others.append(shown)
+    context, _ = read_files(others)
+    return context
+
+
+def _key(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):
+        return os.path.abspath(path)
 
 
 PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile")

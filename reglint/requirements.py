@@ -8,7 +8,8 @@ run), `Pipfile`, `environment.yml` (conda specs and its `pip:` list), `requireme
 `!pip install` / `%pip install` lines. A file that cannot be read or parsed gives a one-line
 warning and is skipped; nothing declared leaves the target unknown.
 
-When declarations disagree, the most specific wins (the one admitting the fewest release
+A declaration without a version (`tensorflow`) stands for what an install gets today, the
+newest release. When declarations disagree, the most specific wins (the one admitting the fewest release
 lines: `==1.15` over `>=1.12`), then the first in the order above; `--show-settings` says
 which.
 """
@@ -131,8 +132,10 @@ def _named(lines: Iterable[tuple[str, str]], order: int, warn: Warn) -> Iterator
         spec = str(requirement.specifier)
         if requirement.url:
             spec = ""  # a wheel or a git URL: any release, as far as a specifier tells
-        if canonicalize_name(requirement.name) in NIGHTLY:
-            spec = f">={TENSORFLOW_LINES[-1]}"
+        elif not spec or canonicalize_name(requirement.name) in NIGHTLY:
+            # no version: what an install gets today, the newest release
+            newest = KERAS_LINES[-1] if library == "keras" else TENSORFLOW_LINES[-1]
+            spec = f">={newest}"
         yield Declaration(library, spec, where, order)
 
 

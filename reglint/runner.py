@@ -395,24 +395,31 @@ def run(
     rules: Sequence[type[Rule]] | None = None,
     prefilter: bool = True,
     progress: Progress | None = None,
+    context: Sequence[tuple[str, bytes]] = (),
 ) -> RunResult:
-    """Check (and with `fix`, fix in memory) the given (path, bytes) pairs."""
+    """Check (and with `fix`, fix in memory) the given (path, bytes) pairs. The `context`
+    pairs are the project's other files: analysed with them, for the facts the rules judging
+    across files need, and neither reported on nor fixed."""
     rules = tuple(
         rule for rule in (rules if rules is not None else settings.enabled_rules()) if rule.reported_on(settings.target)
     )
     out = RunResult()
-    by_path = analyse_project(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
-    originals = dict(items)
-    current = dict(items)
+    named = {path for path, _ in items}
+    everything = [*items, *((path, data) for path, data in context if path not in named)]
+    by_path = analyse_project(everything, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
+    originals = dict(everything)
+    current = dict(everything)
+    context_only = set(current) - named
     applied_counts: dict[str, int] = {}
     frozen: set[str] = set()  # files whose fixes failed: left untouched
     fix_errors: list[InternalError] = []
 
     def judge() -> list[Finding]:
         project_findings, project_errors = judge_project(by_path.values(), rules)
-        out.internal_errors[:] = [e for r in by_path.values() for e in r.internal_errors] + project_errors
+        errors = [e for r in by_path.values() for e in r.internal_errors] + project_errors
+        out.internal_errors[:] = [e for e in errors if e.path not in context_only]
         every = [f for r in by_path.values() for f in r.findings] + project_findings
-        return filter_findings(every, by_path, settings)
+        return [f for f in filter_findings(every, by_path, settings) if f.path in named]
 
     findings = judge()
     if fix:
@@ -469,7 +476,8 @@ def run(
     out.internal_errors.extend(fix_errors)
     out.findings = findings
     out.parse_errors = sorted(
-        (r.parse_error for r in by_path.values() if r.parse_error is not None), key=lambda e: e.path
+        (r.parse_error for r in by_path.values() if r.parse_error is not None and r.path in named),
+        key=lambda e: e.path,
     )
     out.files_checked = len(items)
     return out

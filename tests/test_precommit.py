@@ -72,15 +72,70 @@ def pre_commit() -> list[str]:
     return [executable]
 
 
-def test_hooks_fail_on_findings_then_fix_then_pass(pre_commit: list[str], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def hooks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """This checkout as a hooks repository, and an environment whose pre-commit home is shared
+    by the tests (pre-commit installs reglint there once)."""
     try:
         _git("rev-parse", "--git-dir", cwd=ROOT)
     except (subprocess.CalledProcessError, FileNotFoundError):
         pytest.skip("this checkout is not a git repository")
-    env = _env(tmp_path / "pre-commit-home")
-    hooks_repo = tmp_path / "reglint-src"
+    base = tmp_path_factory.mktemp("hooks")
+    env = _env(base / "pre-commit-home")
+    hooks_repo = base / "reglint-src"
     hooks_repo.mkdir()
     _snapshot(hooks_repo, env)
+    return hooks_repo, env
+
+
+def _try_repo(
+    pre_commit: list[str], hooks_repo: Path, hook: str, project: Path, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*pre_commit, "try-repo", str(hooks_repo), hook, "--verbose", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_only_the_staged_training_file_is_judged_with_its_project(
+    pre_commit: list[str], hooks: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A normal commit passes the staged files only: the model built in model.py (committed
+    earlier) is still seen when train.py is judged."""
+    hooks_repo, env = hooks
+    project = tmp_path / "project"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=project, check=True, env=env)
+    (project / "model.py").write_text(
+        "import tensorflow.compat.v1 as tf\n\n"
+        "def build(x):\n"
+        "    return tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n",
+        encoding="utf-8",
+    )
+    subprocess.run(["git", "add", "model.py"], cwd=project, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", "model"], cwd=project, check=True, env=env)
+    (project / "train.py").write_text(
+        "import tensorflow.compat.v1 as tf\nfrom model import build\n\n"
+        "x = tf.placeholder(tf.float32, [None, 4])\n"
+        "loss = tf.reduce_mean(tf.square(build(x)))\n"
+        "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        encoding="utf-8",
+    )
+    subprocess.run(["git", "add", "train.py"], cwd=project, check=True, env=env)
+    done = _try_repo(pre_commit, hooks_repo, "reglint", project, env)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "train.py:6:12: REG001 regularizers are declared at model.py:4" in out
+
+
+def test_hooks_fail_on_findings_then_fix_then_pass(
+    pre_commit: list[str], hooks: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    hooks_repo, env = hooks
 
     project = tmp_path / "project"
     project.mkdir()
@@ -91,14 +146,7 @@ def test_hooks_fail_on_findings_then_fix_then_pass(pre_commit: list[str], tmp_pa
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
 
     def try_repo(hook: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*pre_commit, "try-repo", str(hooks_repo), hook, "--all-files", "--verbose"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
+        return _try_repo(pre_commit, hooks_repo, hook, project, env, "--all-files")
 
     first = try_repo("reglint")
     out = first.stdout + first.stderr
