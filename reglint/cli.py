@@ -91,11 +91,18 @@ def main() -> None:
 )
 @click.option("--keras-version", help="The Keras the project runs on, as --tensorflow-version.")
 @click.option(
+    "--force-exclude",
+    is_flag=True,
+    default=None,
+    help="Apply the excludes to paths named on the command line too (as the pre-commit hooks do).",
+)
+@click.option(
     "--isolated-files",
     is_flag=True,
     help="Judge named files on their own: do not read the rest of their project for the rules that "
     "judge across files.",
 )
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked; check nothing.")
 @click.option(
     "--show-settings", is_flag=True, help="Print the settings in use and where each came from; check nothing."
 )
@@ -127,7 +134,9 @@ def check(
     jobs: int | None,
     tensorflow_version: str | None,
     keras_version: str | None,
+    force_exclude: bool | None,
     isolated_files: bool,
+    show_files: bool,
     show_settings: bool,
     color: bool | None,
 ) -> None:
@@ -147,15 +156,18 @@ def check(
     except ConfigError as error:
         _err(str(error))
         sys.exit(EXIT_ERROR)
+    if force_exclude:
+        settings = replace(settings, force_exclude=True)
     fixing = fix or fix_only or diff
     from_stdin = paths == ("-",)
+    nothing = False  # no file to check: a warning, and no "All checks passed!"
     stdin_data = b""
     if from_stdin:
         display = stdin_filename or "-"
         stdin_data = sys.stdin.buffer.read()
         items = [(display, stdin_data)]
         read_errors: list[tuple[str, str]] = []
-        if stdin_filename and is_excluded(Path(stdin_filename), settings):
+        if stdin_filename and settings.force_exclude and is_excluded(Path(stdin_filename), settings):
             # not checked; but an editor replaces its buffer with what `--fix -` prints, so
             # the input still goes back out unchanged
             _err(f"warning: {display} is excluded by the configuration; not checked")
@@ -167,6 +179,9 @@ def check(
         found = discover(paths or (".",), settings)
         items, read_errors = read_files(found.files)
         read_errors = found.errors + read_errors
+        nothing = not items and not read_errors
+        if nothing:
+            _err("warning: no Python files or notebooks found to check")
     try:
         anchors = ((stdin_filename,) if stdin_filename else ()) if from_stdin else paths
         settings, declared = _with_target(settings, anchors, tensorflow_version, keras_version, [p for p, _ in items])
@@ -176,6 +191,10 @@ def check(
     if show_settings:
         _print_settings(settings, declared)
         sys.exit(EXIT_OK)
+    if show_files:
+        for path, _ in items:
+            click.echo(path)
+        sys.exit(EXIT_ERROR if read_errors else EXIT_OK)
     context: list[tuple[str, bytes]] = []
     if not isolated_files and _names_files(paths, from_stdin, stdin_filename):
         context = _project_context(settings, anchors, items, stdin_filename if from_stdin else None)
@@ -231,7 +250,9 @@ def check(
             result.findings = sorted(
                 [f for f in result.findings if f.path not in failed] + again.findings, key=Finding.sort_key
             )
-    if not (fix_only or diff):
+    if nothing and output_format in HUMAN_FORMATS:
+        pass
+    elif not (fix_only or diff):
         report = FORMATTERS[output_format](result, view)
         # colour was decided above (click would strip it from a pipe even with --color)
         click.echo(report, nl=False, err=stream_err, color=view.color)
@@ -378,7 +399,9 @@ def _settings(
             raise ConfigError(f"config file {config_path} does not exist")
         settings = load_settings(config_path)
     else:
-        anchor = Path(stdin_filename).parent if stdin_filename else Path.cwd()
+        # found from what is checked (`cd / && reglint check ~/proj` uses ~/proj's), as Ruff does
+        named = [p for p in paths if p != "-"]
+        anchor = Path(stdin_filename).parent if stdin_filename else Path(named[0]) if named else Path.cwd()
         settings = load_settings(find_config(anchor if anchor.exists() else Path.cwd()))
         if settings.config_file is None:
             settings = replace(settings, root=Path.cwd())

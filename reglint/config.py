@@ -1,4 +1,6 @@
-"""Configuration: `[tool.reglint]` in the nearest pyproject.toml, overridden by the command line.
+"""Configuration: the nearest `.reglint.toml` / `reglint.toml` (top-level keys) or
+pyproject.toml with a `[tool.reglint]` table, from the checked paths upward; overridden by the
+command line.
 
 Config is data only: it is read with tomllib and validated; nothing in it is evaluated.
 """
@@ -36,6 +38,7 @@ KEYS: dict[str, str] = {
     "extend-exclude": "globs",
     "per-file-ignores": "mapping",
     "respect-gitignore": "bool",
+    "force-exclude": "bool",
     "cache-dir": "str",
     "tensorflow-version": "str",
     "keras-version": "str",
@@ -71,6 +74,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
+    force_exclude: bool = False  # excludes apply to paths named on the command line too
     cache_dir: str = ".reglint_cache"
     root: Path = field(default_factory=Path.cwd)  # where relative globs are anchored
     config_file: Path | None = None
@@ -139,10 +143,22 @@ def select_rules(
     return tuple(chosen)
 
 
+# the files a folder may configure reglint in, by precedence (as Ruff's `.ruff.toml`,
+# `ruff.toml`, `pyproject.toml`): the first two hold the settings at top level
+OWN_CONFIG_FILES = (".reglint.toml", "reglint.toml")
+
+
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml that has a [tool.reglint] table, from `start` upward."""
-    start = start.resolve()
+    """The nearest configuration from `start` (a checked path) upward: a `.reglint.toml` or
+    `reglint.toml`, or a pyproject.toml that has a [tool.reglint] table."""
+    try:
+        start = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reported when the path is checked
+        start = start.absolute()
     for directory in (start, *start.parents) if start.is_dir() else start.parents:
+        for name in OWN_CONFIG_FILES:
+            if (directory / name).is_file():
+                return directory / name
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             data = _read_toml(candidate)
@@ -180,63 +196,79 @@ def check_globs(settings: Settings) -> None:
             raise ConfigError(f"invalid pattern {shown!r} in exclude / per-file-ignores: {error}") from None
 
 
-def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
+def _strings(value: Any, key: str, path: Path, section: str = "[tool.reglint] ") -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}: [tool.reglint] {key} must be a list of strings")
+        raise ConfigError(f"{path}: {section}{key} must be a list of strings")
     return tuple(value)
 
 
 def load_settings(config_file: Path | None) -> Settings:
+    """The settings of a configuration file: top-level keys in a `reglint.toml`, the
+    [tool.reglint] table of a pyproject.toml (a file with neither is an error: given with
+    `--config`, it was meant to configure reglint)."""
     if config_file is None:
         return Settings()
     data = _read_toml(config_file)
+    if config_file.name in OWN_CONFIG_FILES:
+        return settings_from_table(data, config_file, section="")
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{config_file}: `tool` must be a table")
-    table = tool.get("reglint", {})
+    if "reglint" not in tool:
+        raise ConfigError(
+            f"{config_file} has no [tool.reglint] table (a reglint.toml holds the settings at top level)"
+        )
+    table = tool["reglint"]
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.reglint] must be a table")
     return settings_from_table(table, config_file)
 
 
-def settings_from_table(table: Mapping[str, Any], path: Path) -> Settings:
+def settings_from_table(table: Mapping[str, Any], path: Path, section: str = "[tool.reglint] ") -> Settings:
+    """Settings from a configuration table; `section` names it in messages ("" for the top
+    level of a reglint.toml)."""
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} in [tool.reglint] (known: {', '.join(KEYS)})")
-    where = f"{path} [tool.reglint]"
+        within = f" in {section.strip()}" if section else ""
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}{within} (known: {', '.join(KEYS)})")
+    where = f"{path} {section.strip()}".rstrip()
     settings = Settings(root=path.parent, config_file=path)
     changes: dict[str, Any] = {}
     if "select" in table:
-        changes["select"] = validate_codes(_strings(table["select"], "select", path), f"{where} select")
+        changes["select"] = validate_codes(_strings(table["select"], "select", path, section), f"{where} select")
     if "extend-select" in table:
         changes["extend_select"] = validate_codes(
-            _strings(table["extend-select"], "extend-select", path), f"{where} extend-select"
+            _strings(table["extend-select"], "extend-select", path, section), f"{where} extend-select"
         )
     if "ignore" in table:
-        changes["ignore"] = validate_codes(_strings(table["ignore"], "ignore", path), f"{where} ignore")
+        changes["ignore"] = validate_codes(_strings(table["ignore"], "ignore", path, section), f"{where} ignore")
     if "exclude" in table:
-        changes["exclude"] = _strings(table["exclude"], "exclude", path)
+        changes["exclude"] = _strings(table["exclude"], "exclude", path, section)
     if "extend-exclude" in table:
-        changes["extend_exclude"] = _strings(table["extend-exclude"], "extend-exclude", path)
+        changes["extend_exclude"] = _strings(table["extend-exclude"], "extend-exclude", path, section)
     if "per-file-ignores" in table:
         mapping = table["per-file-ignores"]
         if not isinstance(mapping, dict):
-            raise ConfigError(f"{path}: [tool.reglint] per-file-ignores must be a table")
+            raise ConfigError(f"{path}: {section}per-file-ignores must be a table")
         changes["per_file_ignores"] = tuple(
-            (glob, validate_codes(_strings(codes, f"per-file-ignores.{glob}", path), where))
+            (glob, validate_codes(_strings(codes, f"per-file-ignores.{glob}", path, section), where))
             for glob, codes in mapping.items()
         )
     if "respect-gitignore" in table:
         if not isinstance(table["respect-gitignore"], bool):
-            raise ConfigError(f"{path}: [tool.reglint] respect-gitignore must be true or false")
+            raise ConfigError(f"{path}: {section}respect-gitignore must be true or false")
         changes["respect_gitignore"] = table["respect-gitignore"]
+    if "force-exclude" in table:
+        if not isinstance(table["force-exclude"], bool):
+            raise ConfigError(f"{path}: {section}force-exclude must be true or false")
+        changes["force_exclude"] = table["force-exclude"]
     if "cache-dir" in table:
         if not isinstance(table["cache-dir"], str):
-            raise ConfigError(f"{path}: [tool.reglint] cache-dir must be a string")
+            raise ConfigError(f"{path}: {section}cache-dir must be a string")
         changes["cache_dir"] = table["cache-dir"]
     for key in ("tensorflow-version", "keras-version"):
         if key in table:
-            changes[key.replace("-", "_")] = version_setting(table[key], f"{path}: [tool.reglint] {key}")
+            changes[key.replace("-", "_")] = version_setting(table[key], f"{path}: {section}{key}")
     return replace(settings, **changes)
 
 

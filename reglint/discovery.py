@@ -88,6 +88,8 @@ def discover(paths: Iterable[str], settings: Settings) -> Discovery:
         if not os.path.lexists(path):
             found.errors.append((given, "no such file or directory"))
             continue
+        if settings.force_exclude and _excluded_path(path, settings, excludes):
+            continue  # named, but excluded, and the caller (a hook) asked for excludes to count
         if path.is_file():
             key = path.resolve()
             if key not in seen:
@@ -114,7 +116,12 @@ def _walk(
     resolved directory joined with its name, so only symbolic links cost a `resolve()`."""
     # (directory, gitignore specs that apply with the directory each is anchored at)
     root_ignores: list[tuple[Path, pathspec.PathSpec]] = []
-    if settings.respect_gitignore:
+    # A directory named on the command line is checked even when an exclude or a .gitignore
+    # matches it (ML projects have packages named `build`): then what is below it is matched
+    # relative to it, not through the name of a folder the user asked for.
+    named_excluded = _excluded_path(top, settings, excludes)
+    anchor = top if named_excluded else settings.root
+    if settings.respect_gitignore and not named_excluded:
         # .gitignore files of the parents up to the repository root apply too
         for parent in [top.resolve(), *top.resolve().parents]:
             spec = _gitignore(parent)
@@ -154,20 +161,42 @@ def _walk(
                 errors.append((str(path), f"cannot read: {error.strerror or error}"))
                 continue
             if is_dir:
-                if not _ignored(path, True, settings, excludes, ignores, resolved):
+                if not _ignored(path, True, anchor, excludes, ignores, resolved):
                     stack.append((path, resolved, ignores))
             elif (
                 is_file
                 and path.suffix in SOURCE_SUFFIXES
-                and not _ignored(path, False, settings, excludes, ignores, resolved)
+                and not _ignored(path, False, anchor, excludes, ignores, resolved)
             ):
                 yield path, resolved
+
+
+def _excluded_path(path: Path, settings: Settings, excludes: pathspec.PathSpec) -> bool:
+    """Whether a path named on the command line is excluded: by the configuration (itself or a
+    parent folder, see `is_excluded`), or, with `respect-gitignore`, by a `.gitignore` of the
+    repository it is in."""
+    if is_excluded(path, settings, excludes):
+        return True
+    if not settings.respect_gitignore:
+        return False
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    suffix = "/" if path.is_dir() else ""
+    for parent in resolved.parents:
+        spec = _gitignore(parent)
+        if spec is not None and spec.match_file(resolved.relative_to(parent).as_posix() + suffix):
+            return True
+        if (parent / ".git").exists():
+            break
+    return False
 
 
 def _ignored(
     path: Path,
     is_dir: bool,
-    settings: Settings,
+    root: Path,
     excludes: pathspec.PathSpec,
     ignores: list[tuple[Path, pathspec.PathSpec]],
     resolved: Path,
@@ -175,7 +204,7 @@ def _ignored(
     suffix = "/" if is_dir else ""
     if excludes.match_file(path.name + suffix):
         return True
-    rel = _relative(path, settings.root, resolved)
+    rel = _relative(path, root, resolved)
     if rel is not None and excludes.match_file(rel + suffix):
         return True
     for anchor, spec in ignores:

@@ -17,7 +17,7 @@ from reglint.notebook import MARKER_PREFIX
 from reglint.rule import Invalid, Rule, all_rules, rules_by_code
 from reglint.runner import run
 from reglint.writer import WriteError, write_atomic
-from tests.clitools import KERAS2, run_cli, write_tree
+from tests.clitools import KERAS2, KERAS2_FIXED, run_cli, write_tree
 from tests.fixture_harness import FixtureCase, fixture_cases
 from tests.helpers import lint
 
@@ -42,13 +42,16 @@ def check(tmp_path: Path, *args: str, input: bytes | None = None):  # type: igno
 )
 def test_fix_of_an_excluded_stdin_filename_echoes_the_input(tmp_path: Path, config: str, name: str) -> None:
     """An editor replaces its buffer with what `--fix -` prints: an excluded name must not
-    empty it."""
+    empty it. Excludes apply to a named path only with --force-exclude (Ruff's rule, which
+    editor integrations pass); without it the buffer is checked and fixed like any file."""
     if config:
         write_tree(tmp_path, {"pyproject.toml": config})
-    out = check(tmp_path, "--fix", "--stdin-filename", name, "-", input=KERAS2.encode())
+    out = check(tmp_path, "--fix", "--force-exclude", "--stdin-filename", name, "-", input=KERAS2.encode())
     assert out.stdout_bytes == KERAS2.encode()
     assert out.code == 0
     assert "excluded" in out.stderr
+    named = check(tmp_path, "--fix", "--stdin-filename", name, "-", input=KERAS2.encode())
+    assert named.stdout_bytes == KERAS2_FIXED.encode()
 
 
 # ------------------------------------------------------------------------------------------
