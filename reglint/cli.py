@@ -99,8 +99,7 @@ def main() -> None:
 @click.option(
     "--isolated-files",
     is_flag=True,
-    help="Judge named files on their own: do not read the rest of their project for the rules that "
-    "judge across files.",
+    help="Judge named files on their own: do not read the rest of their project for the rules that judge across files.",
 )
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked; check nothing.")
 @click.option(

@@ -215,9 +215,7 @@ def load_settings(config_file: Path | None) -> Settings:
     if not isinstance(tool, dict):
         raise ConfigError(f"{config_file}: `tool` must be a table")
     if "reglint" not in tool:
-        raise ConfigError(
-            f"{config_file} has no [tool.reglint] table (a reglint.toml holds the settings at top level)"
-        )
+        raise ConfigError(f"{config_file} has no [tool.reglint] table (a reglint.toml holds the settings at top level)")
     table = tool["reglint"]
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.reglint] must be a table")

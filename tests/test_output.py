@@ -25,6 +25,7 @@ from reglint.output.sarif import uri
 from reglint.rule import all_rules, rules_by_code
 from reglint.runner import RunResult, run
 from reglint.sources import line_starts
+from tests.clitools import run_cli
 from tests.fixture_harness import fixture_cases
 from tests.helpers import ROOT
 
@@ -343,3 +344,22 @@ def test_sarif_fix_with_imports_is_the_applied_fix(validator: jsonschema.Draft7V
     [change] = log["runs"][0]["results"][0]["fixes"][0]["artifactChanges"]
     fixed = _apply_replacements(text, change["replacements"])
     assert fixed == apply_fixes(text, [finding]).text == "import os\nimport numpy as np\n\nx = np.zeros(3)\n"
+
+
+def test_one_cause_one_finding_and_the_fix_counts_add_up(tmp_path: Path) -> None:
+    """A misspelled GraphKeys key is REG004's finding alone (not also REG001's "nothing reads
+    the collection"), and its fix is the only one: no `loss = loss` left behind."""
+    source = (
+        "import tensorflow.compat.v1 as tf\n\n"
+        "x = tf.placeholder(tf.float32, [None, 4])\n"
+        "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+        "loss = tf.reduce_mean(tf.square(h))\n"
+        "loss = loss + tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES))\n"
+        "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+    )
+    (tmp_path / "train.py").write_text(source)
+    found = run_cli("check", "--no-cache", "--unsafe-fixes", "--output-format", "concise", ".", cwd=tmp_path)
+    assert [line.split()[1] for line in found.stdout.splitlines() if ": REG" in line] == ["REG004"]
+    fixed = run_cli("check", "--no-cache", "--fix", "--unsafe-fixes", ".", cwd=tmp_path)
+    assert fixed.code == 0 and "Found 1 error (1 fixed, 0 remaining)." in fixed.stdout
+    assert (tmp_path / "train.py").read_text() == source.replace("REGULARIZATOIN", "REGULARIZATION")

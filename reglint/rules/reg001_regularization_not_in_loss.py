@@ -24,11 +24,13 @@ from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_NAMES,
     COLLECTION_READERS,
+    GRAPH_KEYS,
     GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
     REG_TOTAL_READERS,
     REGULARIZATION_COLLECTION,
+    nearest,
 )
 from reglint.values import (
     ALWAYS_TRAINING_TOKENS,
@@ -214,6 +216,20 @@ class RegularizationNotInLoss(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # the collection is read under a misspelled key: REG004's finding, not this rule's too
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "loss = tf.reduce_mean(tf.square(h))\n"
+            "loss = loss + tf.add_n(tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.01))\n"
+            "loss = tf.reduce_mean(tf.square(h)) + tf.add_n(tf.get_collection('regularization_loss'))\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+        ),
         # a library's arg scope concerns the network built under it: an inference script's
         # says nothing of a model another script of the project trains
         Valid(
@@ -977,12 +993,21 @@ class RegularizationNotInLoss(FlowRule):
         self._collection_reads: list[tuple[cst.Call, Scope]] = []
 
     def _may_name_regularization(self, key: cst.BaseExpression) -> bool:
-        """Whether a collection key is, or may be, REGULARIZATION_LOSSES (unknown keys may)."""
+        """Whether a collection key is, or may be, REGULARIZATION_LOSSES (unknown keys may).
+        A misspelling of it (`GraphKeys.REGULARIZATOIN_LOSSES`, `"regularization_loss"`) is
+        a read of it as far as this rule goes: the collection is read, under a typo, which is
+        REG004's finding (one cause, one finding; its fix makes the read work)."""
         if isinstance(key, cst.SimpleString):
-            return key.evaluated_value == REGULARIZATION_COLLECTION
+            value = key.evaluated_value
+            return isinstance(value, str) and (
+                value == REGULARIZATION_COLLECTION or nearest(value, COLLECTION_NAMES) == REGULARIZATION_COLLECTION
+            )
         resolved = self.resolve(key) or ""
         if resolved.startswith(GRAPH_KEYS_CLASS + "."):
-            return resolved.endswith(".REGULARIZATION_LOSSES")
+            attr = resolved.rpartition(".")[2]
+            if attr in GRAPH_KEYS:
+                return attr == "REGULARIZATION_LOSSES"
+            return nearest(attr, list(GRAPH_KEYS), cutoff=0.6) == "REGULARIZATION_LOSSES"
         return True
 
     # -- per file ------------------------------------------------------------------------

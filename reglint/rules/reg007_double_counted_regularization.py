@@ -212,6 +212,16 @@ class DoubleCountedRegularization(FlowRule):
         ),
     ]
     INVALID = [
+        # `loss = loss + duplicate`: the line goes, no `loss = loss` is left
+        Invalid(
+            TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "loss = loss + tf.losses.get_regularization_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+            fixed=TF1 + LAYER + "tf.losses.mean_squared_error(y, h)\n"
+            "loss = tf.losses.get_total_loss()\n"
+            "train_op = tf.train.AdamOptimizer().minimize(loss)\n",
+        ),
         # a penalty summed by hand on variables whose own `regularizer=` already fills the
         # collection the loss also adds: reported, no fix (which one to keep is the author's)
         Invalid(
@@ -574,6 +584,13 @@ class DoubleCountedRegularization(FlowRule):
             return (totals or regs)[0], first
         return None
 
+    def _keep(self, flow: Flow, addition: cst.BinaryOperation, kept: cst.BaseExpression) -> PendingFix:
+        """Replace `kept + dup` by `kept`; a whole `x = x + dup` line goes (no `x = x` left)."""
+        line = _self_assignment(flow, addition, kept)
+        if line is not None:
+            return self.make_fix(Remove(line))
+        return self.make_fix(Replace(addition, flow.ctx.code(kept)))
+
     def _drop(self, flow: Flow, sink: Sink, duplicate: Source) -> PendingFix | None:
         """Drop the operand of a `+` that carries only the duplicate penalty."""
         for addition in flow.additions.values():
@@ -581,9 +598,9 @@ class DoubleCountedRegularization(FlowRule):
             right = {t for t in addition.right if isinstance(t, Source) and t.kind in PENALTIES}
             # the dropped operand must be the term alone, not a sum that also carries the data loss
             if right == {duplicate} and _term(addition.node.right, duplicate.kind):
-                return self.make_fix(Replace(addition.node, flow.ctx.code(addition.node.left)))
+                return self._keep(flow, addition.node, addition.node.left)
             if left == {duplicate} and _term(addition.node.left, duplicate.kind):
-                return self.make_fix(Replace(addition.node, flow.ctx.code(addition.node.right)))
+                return self._keep(flow, addition.node, addition.node.right)
         for stmt in flow.stmts:
             node = stmt.node
             if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
@@ -600,6 +617,26 @@ class DoubleCountedRegularization(FlowRule):
 
 
 FIT_METHODS = frozenset({"fit", "train_on_batch", "fit_generator"})
+
+
+def _self_assignment(flow: Flow, addition: cst.BinaryOperation, kept: cst.BaseExpression) -> cst.CSTNode | None:
+    """The line of `x = x + dup` (the addition is the whole value of a statement alone on its
+    line, assigned to the name kept): dropping the term would leave the no-op `x = x`."""
+    if not isinstance(kept, cst.Name):
+        return None
+    for stmt in flow.stmts:
+        node = stmt.node
+        if (
+            isinstance(node, cst.Assign)
+            and node.value is addition
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+            and node.targets[0].target.value == kept.value
+            and isinstance(stmt.line, cst.SimpleStatementLine)
+            and len(stmt.line.body) == 1
+        ):
+            return stmt.line
+    return None
 
 
 def _compile_loss(call: cst.Call) -> cst.BaseExpression | None:
