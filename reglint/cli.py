@@ -228,6 +228,7 @@ def check(
         color=_use_color(color, sys.stderr if stream_err else sys.stdout) and output_format in COLOR_FORMATS,
         sources={path: (result.changes[path].fixed if path in result.changes else data) for path, data in items},
         rules=settings.enabled_rules,
+        root=repository_root(anchors) if output_format == "sarif" else None,
     )
     write_failed = False
     if diff:
@@ -512,6 +513,20 @@ def _key(path: str) -> str:
         return str(Path(path).resolve())
     except (OSError, RuntimeError):
         return os.path.abspath(path)
+
+
+def repository_root(anchors: tuple[str, ...]) -> Path:
+    """The root of the repository the first checked path is in (where code scanning's paths
+    start), else the current folder."""
+    first = Path(anchors[0]) if anchors else Path.cwd()
+    try:
+        start = first.resolve() if first.is_dir() else first.resolve().parent
+    except (OSError, RuntimeError):
+        return Path.cwd()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists() or (directory / ".hg").exists():
+            return directory
+    return Path.cwd()
 
 
 PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile")

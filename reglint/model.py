@@ -58,6 +58,9 @@ class Finding:
     path: str
     range: Range
     fix: Fix | None = None
+    # other places the finding rests on, in this file or another one (the declaration a
+    # cross-file REG001 finding cites): (path, range, what is there)
+    related: tuple[tuple[str, Range, str], ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.range.start.line, self.range.start.column, self.code, self.message)

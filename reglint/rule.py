@@ -141,6 +141,11 @@ class Rule:
     default_enabled: ClassVar[bool] = True
     # True when some of the rule's fixes are safe and others unsafe (see its Fix safety docs)
     mixed_safety: ClassVar[bool] = False
+    # how a finding weighs (SARIF's level): "error" for a bug that silently changes or breaks
+    # training, "warning" for migration advice and judgement calls, "note" for opt-in advice
+    severity: ClassVar[str] = "error"
+    # how often a finding is right on real code (SARIF's `precision` for code scanning)
+    precision: ClassVar[str] = "high"
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx

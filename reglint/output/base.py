@@ -29,6 +29,9 @@ class View:
     # the enabled rules (SARIF describes each), or what returns them (the rule modules are
     # imported only by a format that needs them); empty: every rule
     rules: Sequence[Any] | Callable[[], Sequence[Any]] = ()
+    # the folder SARIF's URIs are relative to (`%SRCROOT%`): the repository's root; None: the
+    # current folder, as reglint names the files
+    root: Path | None = None
 
 
 def valid_text(text: str) -> str:

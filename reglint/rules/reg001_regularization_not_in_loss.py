@@ -1424,6 +1424,7 @@ class RegularizationNotInLoss(FlowRule):
                 train.path,
                 train.range,
                 train.fix,
+                related=tuple((d.path, d.range, "a regularizer is declared here") for d in reaching[:5]),
             )
 
 

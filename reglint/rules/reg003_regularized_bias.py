@@ -269,6 +269,7 @@ class RegularizedBias(FlowRule):
 
     code = "REG003"
     name = "regularized-bias"
+    severity = "warning"
     # Why each group is necessary, by the path that reports:
     # - a bias keyword written in a TensorFlow/Keras call: the keyword itself;
     # - a bias's `get_variable` / `slim.model_variable` / `slim.variable` / `add_weight` /
@@ -1164,6 +1165,7 @@ class RegularizedBias(FlowRule):
                     "penalize kernels only",
                     penalty.path,
                     penalty.range,
+                    related=((holder.path, holder.range, f"`{holder.data['cls']}` keeps a bias in `{member}`"),),
                 )
                 break
 

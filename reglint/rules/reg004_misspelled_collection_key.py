@@ -83,6 +83,7 @@ class MisspelledCollectionKey(Rule):
 
     code = "REG004"
     name = "misspelled-collection-key"
+    precision = "very-high"
     # Every finding is on one of three spellings, each an identifier the resolver needs
     # whole in the source (an import or an attribute chain; no alias hides the last name):
     # - `GraphKeys`: a misspelled `GraphKeys.X` (the class resolves only through that name);

@@ -199,6 +199,8 @@ class ContribRegularizer(Rule):
 
     code = "REG005"
     name = "contrib-regularizer"
+    severity = "warning"
+    precision = "very-high"
     # A finding needs the call to resolve into CONTRIB_REGULARIZERS / CONTRIB_TO_KERAS. Its
     # last name is spelled whole in the source (an attribute, or the imported name that an
     # alias renames): l1_regularizer, l2_regularizer (which l1_l2_regularizer contains) or

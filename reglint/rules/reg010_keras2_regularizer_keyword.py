@@ -65,6 +65,8 @@ class Keras2RegularizerKeyword(Rule):
 
     code = "REG010"
     name = "keras2-regularizer-keyword"
+    severity = "warning"
+    precision = "very-high"
     # A finding needs three spellings in the source. The callee resolves to
     # keras.regularizers.<name>: `regularizers` is spelled in the import or the chain (no
     # canonical rewrite makes it up), and so is the last name, l1 / l2 / L1 / L2 (an alias

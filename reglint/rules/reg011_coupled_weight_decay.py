@@ -94,6 +94,8 @@ class CoupledWeightDecay(Rule):
 
     code = "REG011"
     name = "coupled-weight-decay"
+    severity = "note"
+    precision = "medium"
     # A finding needs a penalty and an Adam in the project. The penalty side is parsed
     # everywhere (it is the rarer); the Adam side is asked for by `wanted_tokens` once a
     # penalty is known. A penalty is keras.regularizers' l2 / L2 / l1_l2 / L1L2 (the source

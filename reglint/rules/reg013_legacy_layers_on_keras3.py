@@ -66,6 +66,7 @@ class LegacyLayersOnKeras3(Rule):
 
     code = "REG013"
     name = "legacy-layers-on-keras3"
+    severity = "warning"
     # a `tf.layers` call (the attribute `layers`) with a regularizer keyword
     TOKENS = ((b"layers", b"_regularizer"),)
 
