@@ -316,12 +316,12 @@ def parse_python(data: bytes | str, *, checked: bool = False) -> cst.Module:
             line, column = int(found.group(1)), int(found.group(2)) - 1
         message = " ".join(error.message.split())
         message = re.sub(r"^parser error: error at \d+:\d+: ", "", message)
-        if message.startswith("tokenizer error"):
-            # libcst's tokenizer says 1:1 (and decodes a utf-16 cookie into noise): CPython's
-            # own compiler says where, and what, in the user's terms
-            own = _cpython_error(data)
-            if own is not None:
-                raise own from None
+        # CPython's own compiler says where, and what, in the user's terms ("'(' was never
+        # closed"), where libcst lists the tokens it expected (and its tokenizer says 1:1);
+        # libcst's words only for what CPython compiles and libcst cannot parse
+        own = _cpython_error(data)
+        if own is not None:
+            raise own from None
         raise SourceError(line, max(column, 0), f"SyntaxError: {message}") from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         # a cookie naming an unknown codec, or bytes that do not decode

@@ -277,6 +277,7 @@ def test_statistics_counts_per_rule() -> None:
     out = done.stdout.decode().splitlines()
     assert "    2\tREG004\t[*]\tmisspelled-collection-key" in out
     assert "    1\tREG010\t[*]\tkeras2-regularizer-keyword" in out
+    assert not any(": REG0" in line for line in out)  # the table alone, no line per finding
     done = _cli("check", "--no-cache", "--statistics", "--output-format", "json", *FIXTURES, NOTEBOOK)
     stats = json.loads(done.stdout)
     assert {"code": "REG004", "name": "misspelled-collection-key", "count": 2, "fixable": True} in stats

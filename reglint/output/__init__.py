@@ -57,7 +57,8 @@ def format_text(result: RunResult, view: View) -> str:
     out: list[str] = []
     files = Files(view.sources)
     entries: list[tuple[tuple[Any, ...], str]] = []
-    for f in result.findings:
+    # with --statistics, the table stands alone (Ruff's way): no line per finding
+    for f in () if view.statistics else result.findings:
         mark = " [*]" if fixable_now(f, view) else ""
         code = _paint(f.code, "1;31", view)
         where = _paint(files.location(f.path, f.range.start), "1", view)
@@ -71,15 +72,16 @@ def format_text(result: RunResult, view: View) -> str:
         entries.append(((path, 0, 0, "", ""), f"{path}:1:1: {_paint('error', '1;31', view)}: {reason}"))
     out.extend(text for _, text in sorted(entries, key=lambda e: e[0]))
     if view.statistics:
-        out.extend(statistics_lines(result))
+        out.extend(statistics_lines(result, view))
     if not view.quiet:
         out.extend(summary_lines(result, view))
     return "\n".join(out) + ("\n" if out else "")
 
 
-def statistics_lines(result: RunResult) -> list[str]:
+def statistics_lines(result: RunResult, view: View) -> list[str]:
+    """A count per rule; `[*]` when `--fix` (as given: with `--unsafe-fixes` or not) fixes some."""
     counts = Counter((f.code, f.name) for f in result.findings)
-    fixable = Counter(f.code for f in result.findings if f.fix is not None)
+    fixable = Counter(f.code for f in result.findings if fixable_now(f, view))
     return [
         f"{count:>5}\t{code}\t{'[*]' if fixable[code] else '   '}\t{name}"
         for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -131,7 +133,7 @@ def _cell_key(files: Files, path: str, position: Position) -> dict[str, int]:
 
 def format_json(result: RunResult, view: View) -> str:
     if view.statistics:
-        return json.dumps(statistics_json(result), indent=2) + "\n"
+        return json.dumps(statistics_json(result, view), indent=2) + "\n"
     files = Files(view.sources)
     items: list[dict[str, Any]] = [finding_json(f, view, files) for f in result.findings]
     for e in result.parse_errors:
@@ -166,9 +168,9 @@ def format_json(result: RunResult, view: View) -> str:
     return json.dumps(valid_data(items), indent=2, ensure_ascii=False) + "\n"
 
 
-def statistics_json(result: RunResult) -> list[dict[str, Any]]:
+def statistics_json(result: RunResult, view: View) -> list[dict[str, Any]]:
     counts = Counter((f.code, f.name) for f in result.findings)
-    fixable = Counter(f.code for f in result.findings if f.fix is not None)
+    fixable = Counter(f.code for f in result.findings if fixable_now(f, view))
     return [
         {"code": code, "name": name, "count": count, "fixable": bool(fixable[code])}
         for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))

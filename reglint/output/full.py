@@ -18,7 +18,7 @@ def format_full(result: RunResult, view: View) -> str:
 
     files = Files(view.sources)
     blocks: list[tuple[tuple[object, ...], str]] = []
-    for finding in result.findings:
+    for finding in () if view.statistics else result.findings:  # the table stands alone
         blocks.append((finding.sort_key(), _finding_block(finding, files, view)))
     for error in result.parse_errors:
         where = Position(error.line, error.column)
@@ -31,7 +31,7 @@ def format_full(result: RunResult, view: View) -> str:
     out = [text + "\n" for _, text in sorted(blocks, key=lambda b: b[0])]
     tail: list[str] = []
     if view.statistics:
-        tail.extend(statistics_lines(result))
+        tail.extend(statistics_lines(result, view))
     if not view.quiet:
         tail.extend(summary_lines(result, view))
     return "\n".join(out) + ("\n" if out and tail else "") + "".join(line + "\n" for line in tail)
