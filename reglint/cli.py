@@ -48,7 +48,7 @@ def _err(message: str) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="reglint")
+@click.version_option(__version__, "-V", "--version", prog_name="reglint")
 def main() -> None:
     """reglint: regularization pitfalls in TensorFlow and Keras code, found and fixed."""
 
@@ -58,7 +58,12 @@ def main() -> None:
     "paths", nargs=-1, type=click.Path(path_type=str, readable=False)
 )  # an unreadable file is a read error of its own, exit 1
 @click.option("--fix/--no-fix", default=False, help="Apply safe fixes.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply (and offer) unsafe fixes.")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes", default=False, help="Also apply (and offer) unsafe fixes (default: no)."
+)
+@click.option("--ignore-noqa", is_flag=True, help="Report findings that noqa comments suppress.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when a fix was applied, even if nothing remains.")
+@click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option("--diff", is_flag=True, help="Print a diff of the fixes instead of writing them; exit 1 if any.")
 @click.option("--fix-only", is_flag=True, help="Apply fixes; do not report what remains.")
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the default set).")
@@ -116,6 +121,9 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     fix_only: bool,
+    ignore_noqa: bool,
+    exit_non_zero_on_fix: bool,
+    output_file: Path | None,
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
@@ -157,6 +165,10 @@ def check(
         sys.exit(EXIT_ERROR)
     if force_exclude:
         settings = replace(settings, force_exclude=True)
+    if ignore_noqa:
+        settings = replace(settings, ignore_noqa=True)
+    if stdin_filename and not paths:
+        paths = ("-",)  # `--stdin-filename` alone reads standard input, as Ruff does
     fixing = fix or fix_only or diff
     from_stdin = paths == ("-",)
     nothing = False  # no file to check: a warning, and no "All checks passed!"
@@ -254,14 +266,24 @@ def check(
         pass
     elif not (fix_only or diff):
         report = FORMATTERS[output_format](result, view)
-        # colour was decided above (click would strip it from a pipe even with --color)
-        click.echo(report, nl=False, err=stream_err, color=view.color)
+        if output_file is not None:
+            try:
+                output_file.write_text(report, encoding="utf-8")
+            except OSError as error:
+                _err(f"cannot write {output_file}: {error.strerror or error}")
+                sys.exit(EXIT_ERROR)
+        else:
+            # colour was decided above (click would strip it from a pipe even with --color)
+            click.echo(report, nl=False, err=stream_err, color=view.color)
     elif fix_only and not quiet and not diff:
         click.echo(f"Fixed {result.fixed} error{'s' if result.fixed != 1 else ''}.", err=from_stdin)
     for internal in result.internal_errors:
         code = f" {internal.code}" if internal.code else ""
         _err(f"internal error{code} in {internal.path}: {internal.message}")
-    sys.exit(_exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed))
+    status = _exit_code(result, diff=diff, fix_only=fix_only, exit_zero=exit_zero, write_failed=write_failed)
+    if exit_non_zero_on_fix and status == EXIT_OK and result.fixed and not diff:
+        status = EXIT_FINDINGS
+    sys.exit(status)
 
 
 def _cache_problem(
@@ -604,6 +626,44 @@ def _write_changes(result: RunResult) -> set[str]:
             _err(f"{path}: {error}")
             failed.add(path)
     return failed
+
+
+@main.command()
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="The cache to remove (default: the project's).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="A configuration file to use.")
+def clean(cache_dir: Path | None, config_path: Path | None) -> None:
+    """Remove the results cache: reglint's entries, and the folder itself when reglint made it."""
+    import re
+    import shutil
+
+    from reglint.cache import CACHEDIR_TAG, TAG_TEXT
+
+    try:
+        settings = load_settings(config_path if config_path is not None else find_config(Path.cwd()))
+    except ConfigError as error:
+        _err(str(error))
+        sys.exit(EXIT_ERROR)
+    env = os.environ.get("REGLINT_CACHE_DIR")
+    directory = cache_dir or (
+        Path(env) if env else (settings.root if settings.config_file else Path.cwd()) / settings.cache_dir
+    )
+    if not directory.is_dir():
+        click.echo(f"No cache at {directory}.")
+        return
+    tag = directory / CACHEDIR_TAG
+    try:
+        ours = tag.is_file() and TAG_TEXT.strip() in tag.read_text(encoding="utf-8", errors="replace")
+        # only what reglint writes there: its versioned entry folders (a folder the user gave,
+        # `--cache-dir .`, keeps everything else)
+        entries = [p for p in directory.iterdir() if p.is_dir() and re.fullmatch(r"v\d+-.+", p.name)]
+        for entry in entries:
+            shutil.rmtree(entry)
+        if ours:
+            shutil.rmtree(directory)
+    except OSError as error:
+        _err(f"cannot remove the cache at {directory}: {error.strerror or error}")
+        sys.exit(EXIT_ERROR)
+    click.echo(f"Removed the cache at {directory}.")
 
 
 @main.command(name="rules")

@@ -75,6 +75,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False  # excludes apply to paths named on the command line too
+    ignore_noqa: bool = False  # report what noqa comments suppress (--ignore-noqa)
     cache_dir: str = ".reglint_cache"
     root: Path = field(default_factory=Path.cwd)  # where relative globs are anchored
     config_file: Path | None = None

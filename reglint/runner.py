@@ -266,7 +266,8 @@ def filter_findings(findings: Iterable[Finding], results: dict[str, FileResult],
         if finding.fix is not None and finding.code in fixless:
             finding = dataclasses.replace(finding, fix=None)
         result = results.get(finding.path)
-        if result is not None and is_suppressed(result.suppressions, finding.range.start.line, finding.code):
+        suppressions = result.suppressions if result is not None and not settings.ignore_noqa else {}
+        if suppressions and is_suppressed(suppressions, finding.range.start.line, finding.code):
             continue
         if ignores:
             rel = _relative(finding.path, settings.root)

@@ -1,4 +1,5 @@
-"""Inline suppressions: `# noqa`, `# noqa: REG001,REG003`, `# reglint: ignore[REG001]`.
+"""Inline suppressions: `# noqa`, `# noqa: REG001,REG003`, `# reglint: ignore[REG001]`, and for
+a whole file `# reglint: noqa` / `# reglint: noqa: REG003` on a line of its own.
 
 Only real comments count: the walker collects the text of every Comment node, and a line's
 match counts only if its comment text is one of them (a `# noqa` inside a string does not).
@@ -19,11 +20,17 @@ _NOQA = re.compile(
     re.IGNORECASE,
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+# `# reglint: noqa` (every code) or `# reglint: noqa: REG003` on a line of its own suppresses
+# in the whole file (as Ruff's file-level noqa); kept under line 0
+_FILE_NOQA = re.compile(
+    r"^#\s*reglint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?\s*$", re.IGNORECASE
+)
+FILE = 0
 ALL: frozenset[str] = frozenset()  # an empty set means every code
 
 
 def _codes(match: re.Match[str]) -> frozenset[str]:
-    listed = match.group("codes") or match.group("ignore")
+    listed = match.group("codes") or (match.group("ignore") if "ignore" in match.re.groupindex else None)
     if not listed:
         return ALL
     return frozenset(code.upper() for code in _CODE.findall(listed))
@@ -39,6 +46,10 @@ def find_suppressions(code: str, comments: Iterable[str]) -> dict[int, frozenset
     if located is None:  # the tokenizer refused what libcst parsed: find the comments' text
         located = _comments_by_text(code, real)
     for line, comment in located:
+        whole = _FILE_NOQA.match(comment.strip())
+        if whole is not None:
+            found[FILE] = _merge(found.get(FILE), _codes(whole))
+            continue
         match = _NOQA.search(comment)
         if match is not None:
             found[line] = _merge(found.get(line), _codes(match))
@@ -85,7 +96,8 @@ def _line_of(starts: list[int], offset: int) -> int:
 
 
 def is_suppressed(suppressions: dict[int, frozenset[str]], line: int, code: str) -> bool:
-    codes = suppressions.get(line)
-    if codes is None:
-        return False
-    return not codes or code in codes
+    for where in (line, FILE):
+        codes = suppressions.get(where)
+        if codes is not None and (not codes or code in codes):
+            return True
+    return False

@@ -1,0 +1,58 @@
+"""The Ruff conveniences: -V, --no-unsafe-fixes, --ignore-noqa, file-level noqa,
+--output-file, --exit-non-zero-on-fix, --stdin-filename without `-`, `reglint clean`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.clitools import KERAS2, KERAS2_FIXED, MISSPELLED, run_cli, write_tree
+
+ARGS = ("--no-cache", "-j", "1", "--output-format", "concise")
+
+
+def test_short_version_flag(tmp_path: Path) -> None:
+    out = run_cli("-V", cwd=tmp_path)
+    assert out.code == 0 and out.stdout.startswith("reglint, version ")
+
+
+def test_file_level_noqa_and_ignore_noqa(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"a.py": "# reglint: noqa\n" + KERAS2, "b.py": "# reglint: noqa: REG004\n" + KERAS2})
+    out = run_cli("check", *ARGS, ".", cwd=tmp_path)
+    assert out.code == 1 and "a.py" not in out.stdout and "b.py:3:" in out.stdout
+    every = run_cli("check", *ARGS, "--ignore-noqa", ".", cwd=tmp_path)
+    assert "a.py:3:" in every.stdout and "b.py:3:" in every.stdout
+
+
+def test_no_unsafe_fixes_undoes_unsafe_fixes(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": MISSPELLED.replace("tf.GraphKeys.REGULARIZATOIN_LOSSES", "'regularization_loss'")})
+    on = run_cli("check", *ARGS, "--unsafe-fixes", "--statistics", ".", cwd=tmp_path)
+    off = run_cli("check", *ARGS, "--unsafe-fixes", "--no-unsafe-fixes", "--statistics", ".", cwd=tmp_path)
+    assert "[*]" in on.stdout and "[*]" not in off.stdout
+
+
+def test_output_file_and_exit_non_zero_on_fix(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    out = run_cli("check", *ARGS, "-o", "report.txt", ".", cwd=tmp_path)
+    assert out.code == 1 and out.stdout == ""
+    assert "m.py:2:" in (tmp_path / "report.txt").read_text()
+    fixed = run_cli("check", *ARGS, "--fix", "--exit-non-zero-on-fix", ".", cwd=tmp_path)
+    assert fixed.code == 1 and (tmp_path / "m.py").read_text() == KERAS2_FIXED
+    assert run_cli("check", *ARGS, "--fix", "--exit-non-zero-on-fix", ".", cwd=tmp_path).code == 0
+
+
+def test_stdin_filename_alone_reads_standard_input(tmp_path: Path) -> None:
+    out = run_cli("check", *ARGS, "--stdin-filename", "m.py", cwd=tmp_path, input=KERAS2.encode())
+    assert out.code == 1 and "m.py:2:" in out.stdout
+
+
+def test_clean_removes_the_cache_it_made_and_nothing_else(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2})
+    assert run_cli("check", "-j", "1", ".", cwd=tmp_path).code == 1
+    assert (tmp_path / ".reglint_cache").is_dir()
+    out = run_cli("clean", cwd=tmp_path)
+    assert out.code == 0 and not (tmp_path / ".reglint_cache").exists()
+    mine = tmp_path / "mine"
+    write_tree(mine, {"notes.txt": "keep me\n"})
+    assert run_cli("check", "-j", "1", "--cache-dir", "mine", "m.py", cwd=tmp_path).code == 1
+    assert run_cli("clean", "--cache-dir", "mine", cwd=tmp_path).code == 0
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
