@@ -54,10 +54,14 @@ def _run_action(
     given.update(inputs)
     done = []
     for step in action["runs"]["steps"]:
+        if "uses" in step:
+            assert step["uses"].startswith("actions/setup-python@")  # the runner's Python here
+            continue
         assert step["shell"] == "bash"
         assert "${{" not in step["run"], "inputs must reach scripts through env, not be pasted in"
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env.update(RUNNER_TEMP=str(temp), GITHUB_ACTION_PATH=str(action_path), RUNNER_OS="Linux", NO_COLOR="1")
+        env.update(GITHUB_OUTPUT=str(temp / "output"), GITHUB_STEP_SUMMARY=str(temp / "summary"))
         env.update({k: _substitute(str(v), given) for k, v in step.get("env", {}).items()})
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
@@ -89,11 +93,19 @@ def test_action_installs_reglint_and_annotates(tmp_path: Path) -> None:
     assert install.returncode == 0, install.stderr
     assert check.returncode == 1, check.stdout + check.stderr
     assert check.stdout == (
-        "::error file=src/model.py,line=3,col=21,endLine=3,endColumn=27,title=REG010 (keras2-regularizer-keyword)::"
-        "REG010 Keras 3 rejects `l=`; use `l2=` (Keras 2 spelling raises TypeError)\n"
+        "::warning file=src/model.py,line=3,col=21,endLine=3,endColumn=27,title=REG010 (keras2-regularizer-keyword)::"
+        "REG010 Keras 3 (TensorFlow >= 2.16) rejects `l=` with a TypeError; use `l2=`\n"
     )
+    assert (temp / "output").read_text() == "findings=1\nexit-code=1\n"
+    summary = (temp / "summary").read_text()
+    assert "| [REG010](" in summary and "/rules/REG010.md) | keras2-regularizer-keyword | 1 | yes |" in summary
 
-    # several paths and arguments, split into words; --exit-zero turns the failure off
-    _, again = _run_action({"paths": "src docs", "args": "--exit-zero"}, workspace, temp, action_path)
+    # paths one per line (one with a space), arguments split into words; --exit-zero turns
+    # the failure off
+    (workspace / "my docs").mkdir()
+    (workspace / "my docs" / "more.py").write_text(BAD, encoding="utf-8")
+    (temp / "output").unlink()
+    _, again = _run_action({"paths": "src\ndocs\nmy docs\n", "args": "--exit-zero"}, workspace, temp, action_path)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("::error file=") == 2
+    assert again.stdout.count("::warning file=") == 3
+    assert (temp / "output").read_text() == "findings=3\nexit-code=0\n"

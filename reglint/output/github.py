@@ -1,5 +1,6 @@
-"""`--output-format github`: GitHub Actions workflow commands, one `::error` per finding, which
-GitHub shows as annotations on the pull request's changed lines.
+"""`--output-format github`: GitHub Actions workflow commands, one per finding, `::error`,
+`::warning` or `::notice` by the rule's severity, which GitHub shows as annotations on the pull
+request's changed lines.
 
     ::error file=src/train.py,line=21,col=29,endLine=21,endColumn=64,title=REG004 (misspelled-collection-key)::...
 
@@ -28,7 +29,14 @@ def command(kind: str, message: str, **properties: object) -> str:
     return f"::{kind} {props}::{escape_data(message)}"
 
 
+# a rule's severity as a workflow command (an `error`, `warning` or `notice` annotation)
+COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
 def format_github(result: RunResult, view: View) -> str:
+    from reglint.rule import rules_by_code  # the rule modules: only for their severities
+
+    severity = {code: rule.severity for code, rule in rules_by_code().items()}
     files = Files(view.sources)
     entries: list[tuple[tuple[object, ...], str]] = []
     for f in result.findings:
@@ -38,7 +46,7 @@ def format_github(result: RunResult, view: View) -> str:
             f"{files.label(f.path, f.range.start.line)}:{f.range.start.column + 1}: " if files.notebook(f.path) else ""
         )
         line = command(
-            "error",
+            COMMANDS[severity.get(f.code, "error")],
             f"{prefix}{f.code} {f.message}",
             file=f.path,
             line=start.line,
