@@ -61,6 +61,11 @@ def main() -> None:
 @click.option(
     "--unsafe-fixes/--no-unsafe-fixes", default=False, help="Also apply (and offer) unsafe fixes (default: no)."
 )
+@click.option("-v", "--verbose", is_flag=True, help="Say which configuration, files, rules and cache are used.")
+@click.option(
+    "--add-noqa", is_flag=True, help="Add a noqa comment for each finding to its line (adopting reglint); no fix."
+)
+@click.option("--show-fixes", is_flag=True, help="With --fix: list the fixes applied, per file and rule.")
 @click.option("--ignore-noqa", is_flag=True, help="Report findings that noqa comments suppress.")
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when a fix was applied, even if nothing remains.")
 @click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
@@ -121,6 +126,9 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     fix_only: bool,
+    verbose: bool,
+    add_noqa: bool,
+    show_fixes: bool,
     ignore_noqa: bool,
     exit_non_zero_on_fix: bool,
     output_file: Path | None,
@@ -209,6 +217,12 @@ def check(
     context: list[tuple[str, bytes]] = []
     if not isolated_files and _names_files(paths, from_stdin, stdin_filename):
         context = _project_context(settings, anchors, items, stdin_filename if from_stdin else None)
+    if verbose:
+        _err(f"configuration: {settings.config_file or 'none (defaults)'}; root: {settings.root}")
+        for line in settings.target.describe():
+            _err(line)
+        _err(f"rules: {', '.join(rule.code for rule in settings.enabled_rules())}")
+        _err(f"files: {len(items)} checked, {len(context)} more read from the project")
     cache = None
     run_keys = None
     result = None
@@ -222,10 +236,14 @@ def check(
             _err(problem)
             sys.exit(EXIT_ERROR)
         cache = Cache(directory, settings.fingerprint)
+        if verbose:
+            _err(f"cache: {directory}")
         if not fixing:
             # nothing changed since the last run of this project: its finished result
             run_keys = cache.run_keys([*items, *context], repr(settings))
             result = cache.get_run(run_keys)
+            if verbose and result is not None:
+                _err("cache: the whole run answered from the cache (nothing changed)")
     if result is None:
         result = _run(items, settings, fixing, unsafe_fixes, jobs, cache, output_format, context)
         if run_keys is not None and cache is not None and not result.internal_errors:
@@ -262,6 +280,10 @@ def check(
             result.findings = sorted(
                 [f for f in result.findings if f.path not in failed] + again.findings, key=Finding.sort_key
             )
+    if add_noqa:
+        sys.exit(_add_noqa(result, items))
+    if show_fixes and fixing and not diff and result.changes:
+        click.echo(_fixes_listing(result), nl=False, err=stream_err)
     if nothing and output_format in HUMAN_FORMATS:
         pass
     elif not (fix_only or diff):
@@ -284,6 +306,54 @@ def check(
     if exit_non_zero_on_fix and status == EXIT_OK and result.fixed and not diff:
         status = EXIT_FINDINGS
     sys.exit(status)
+
+
+def _add_noqa(result: RunResult, items: list[tuple[str, bytes]]) -> int:
+    """`--add-noqa`: each finding's line gets `# noqa: CODE` (merged into one there), the file
+    written only if it still compiles to the same syntax. Notebooks are left alone."""
+    import ast
+
+    from reglint.suppress import add_noqa
+
+    wanted: dict[str, dict[int, set[str]]] = {}
+    for finding in result.findings:
+        wanted.setdefault(finding.path, {}).setdefault(finding.range.start.line, set()).add(finding.code)
+    raw = dict(items)
+    added = 0
+    for path, lines in sorted(wanted.items()):
+        if path.endswith(".ipynb") or path not in raw:
+            continue
+        data = raw[path]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        new, count = add_noqa(text, lines)
+        if not count:
+            continue
+        try:
+            if ast.dump(ast.parse(new)) != ast.dump(ast.parse(text)):
+                continue
+        except SyntaxError:
+            continue
+        try:
+            write_atomic(Path(path), new.encode("utf-8"), data)
+        except WriteError as error:
+            _err(f"cannot write {path}: {error}")
+            return EXIT_ERROR
+        added += count
+    click.echo(f"Added {added} noqa directive{'s' if added != 1 else ''}.")
+    return EXIT_OK
+
+
+def _fixes_listing(result: RunResult) -> str:
+    """`--show-fixes`: the fixes applied, per file and rule (Ruff's listing)."""
+    total = sum(change.fixes_applied for change in result.changes.values())
+    lines = [f"Fixed {total} error{'s' if total != 1 else ''}:"]
+    for path in sorted(result.changes):
+        lines.append(f"- {path}:")
+        lines += [f"    {count} × {code} ({name})" for code, name, count in result.changes[path].by_rule]  # noqa: RUF001
+    return "\n".join(lines) + "\n\n"
 
 
 def _cache_problem(

@@ -102,7 +102,7 @@ class FileResult:
     facts: list[Fact] = field(default_factory=list)
     parse_error: ParseError | None = None
     internal_errors: list[InternalError] = field(default_factory=list)
-    # line -> codes suppressed on it (an empty frozenset means every code: bare `# noqa`)
+    # line -> codes suppressed on it (an empty frozenset means every code: a bare noqa)
     suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
     skipped: bool = False  # the prefilter found nothing a rule could care about
     # the codes of the rules that analysed the file (the prefilter lets each rule see only
@@ -118,6 +118,8 @@ class FileChange:
     original: bytes
     fixed: bytes
     fixes_applied: int
+    # (code, name, how many) of the fixes applied, for --show-fixes
+    by_rule: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass

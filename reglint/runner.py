@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -412,6 +412,7 @@ def run(
     current = dict(everything)
     context_only = set(current) - named
     applied_counts: dict[str, int] = {}
+    applied_rules: dict[str, Counter[tuple[str, str]]] = {}
     frozen: set[str] = set()  # files whose fixes failed: left untouched
     fix_errors: list[InternalError] = []
 
@@ -452,10 +453,11 @@ def run(
                     frozen.add(path)
                     current[path] = originals[path]
                     continue
-                data, count = new
-                if count and data != current[path]:
+                data, applied = new
+                if applied and data != current[path]:
                     current[path] = data
-                    applied_counts[path] = applied_counts.get(path, 0) + count
+                    applied_counts[path] = applied_counts.get(path, 0) + len(applied)
+                    applied_rules.setdefault(path, Counter()).update((f.code, f.name) for f in applied)
                     changed.append((path, data))
             if not changed:
                 break
@@ -473,7 +475,10 @@ def run(
             findings = judge()
         for path, data in current.items():
             if data != originals[path] and path not in frozen:
-                out.changes[path] = FileChange(path, originals[path], data, applied_counts.get(path, 0))
+                by_rule = tuple(
+                    sorted((code, name, n) for (code, name), n in applied_rules.get(path, Counter()).items())
+                )
+                out.changes[path] = FileChange(path, originals[path], data, applied_counts.get(path, 0), by_rule)
     out.internal_errors.extend(fix_errors)
     out.findings = findings
     out.parse_errors = sorted(
@@ -484,7 +489,9 @@ def run(
     return out
 
 
-def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[InternalError]) -> tuple[bytes, int] | None:
+def _fix_one(
+    path: str, raw: bytes, fixable: list[Finding], errors: list[InternalError]
+) -> tuple[bytes, list[Finding]] | None:
     """Apply one pass of fixes to a file; None if the result would not parse."""
     from reglint.fixer import apply_fixes
 
@@ -504,7 +511,7 @@ def _fix_one(path: str, raw: bytes, fixable: list[Finding], errors: list[Interna
             InternalError(path, codes, f"fix by {codes} produced invalid code ({_short(error)}); file left unchanged")
         )
         return None
-    return fixed_source, len(applied.applied)
+    return fixed_source, applied.applied
 
 
 def _culprits(source: object, text: str, fixable: list[Finding]) -> set[str]:

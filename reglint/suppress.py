@@ -101,3 +101,54 @@ def is_suppressed(suppressions: dict[int, frozenset[str]], line: int, code: str)
         if codes is not None and (not codes or code in codes):
             return True
     return False
+
+
+def add_noqa(code: str, codes_by_line: dict[int, set[str]]) -> tuple[str, int]:
+    """`code` with `# noqa: CODES` at the end of each given line (codes merged into a `noqa`
+    already there; a bare one is left alone), and how many lines got one. A line that ends
+    inside a string or with a backslash continuation cannot take a comment and is skipped."""
+    located = _comments_by_line(code)
+    if located is None:
+        return code, 0
+    open_lines = _lines_inside_strings(code)
+    comments = dict(located)
+    lines = code.splitlines(keepends=True)
+    added = 0
+    for number, wanted in sorted(codes_by_line.items()):
+        if not 0 < number <= len(lines) or number in open_lines:
+            continue
+        line = lines[number - 1]
+        body = line.rstrip("\r\n")
+        ending = line[len(body) :]
+        if body.rstrip().endswith("\\"):
+            continue
+        comment = comments.get(number)
+        if comment is not None and (match := _NOQA.search(comment)) is not None:
+            present = _codes(match)
+            if not present or wanted <= present:
+                continue
+            merged = ", ".join(sorted(present | wanted))
+            start = body.rindex(comment)  # the comment runs to the end of the line
+            new_comment = comment[: match.start()] + f"# noqa: {merged}" + comment[match.end() :]
+            lines[number - 1] = body[:start] + new_comment + ending
+        else:
+            lines[number - 1] = body.rstrip() + f"  # noqa: {', '.join(sorted(wanted))}" + ending
+        added += 1
+    return "".join(lines), added
+
+
+def _lines_inside_strings(code: str) -> set[int]:
+    """Lines whose end lies inside a string token (a triple-quoted string's first lines)."""
+    inside: set[int] = set()
+    starts: list[int] = []  # f-strings being read (Python 3.12 tokenizes their parts)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code, newline=None).readline):
+            if token.type == tokenize.STRING:
+                inside.update(range(token.start[0], token.end[0]))
+            elif token.type == getattr(tokenize, "FSTRING_START", -1):
+                starts.append(token.start[0])
+            elif token.type == getattr(tokenize, "FSTRING_END", -1) and starts:
+                inside.update(range(starts.pop(), token.end[0]))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass
+    return inside

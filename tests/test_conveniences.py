@@ -56,3 +56,40 @@ def test_clean_removes_the_cache_it_made_and_nothing_else(tmp_path: Path) -> Non
     assert run_cli("check", "-j", "1", "--cache-dir", "mine", "m.py", cwd=tmp_path).code == 1
     assert run_cli("clean", "--cache-dir", "mine", cwd=tmp_path).code == 0
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_show_fixes_lists_the_fixes_per_file_and_rule(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2 + "q = tf.keras.regularizers.l1(l=0.1)\n"})
+    out = run_cli("check", *ARGS, "--fix", "--show-fixes", ".", cwd=tmp_path)
+    assert out.code == 0
+    assert "Fixed 2 errors:\n- m.py:\n    2 × REG010 (keras2-regularizer-keyword)\n" in out.stdout  # noqa: RUF001
+
+
+def test_add_noqa_suppresses_every_finding_and_changes_nothing_else(tmp_path: Path) -> None:
+    source = (
+        "import tensorflow as tf\n"
+        "r = tf.keras.regularizers.l2(l=1e-4)  # noqa: REG004\n"
+        'doc = """\n'
+        'tf.keras.regularizers.l2(l=1)"""\n'
+        "s = tf.keras.regularizers.l1(l=0.1)\r\n"
+        "t = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)\n"
+    )
+    (tmp_path / "m.py").write_bytes(source.encode())
+    out = run_cli("check", *ARGS, "--add-noqa", ".", cwd=tmp_path)
+    assert out.code == 0 and "Added 3 noqa directives." in out.stdout
+    assert (tmp_path / "m.py").read_bytes().decode() == (
+        "import tensorflow as tf\n"
+        "r = tf.keras.regularizers.l2(l=1e-4)  # noqa: REG004, REG010\n"
+        'doc = """\n'
+        'tf.keras.regularizers.l2(l=1)"""\n'
+        "s = tf.keras.regularizers.l1(l=0.1)  # noqa: REG010\r\n"
+        "t = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)  # noqa: REG004\n"
+    )
+    assert run_cli("check", *ARGS, ".", cwd=tmp_path).code == 0
+
+
+def test_verbose_says_what_is_used(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"m.py": KERAS2, "requirements.txt": "tensorflow==2.16.1\n"})
+    out = run_cli("check", "-j", "1", "-v", ".", cwd=tmp_path)
+    assert "tensorflow-version: ==2.16.1 (from requirements.txt:1" in out.stderr
+    assert "files: 1 checked" in out.stderr and "cache: " in out.stderr
