@@ -198,7 +198,7 @@ def test_github_for_fixtures_and_notebook(monkeypatch: pytest.MonkeyPatch) -> No
     path = "fixtures/REG010-keras2-regularizer-keyword/keras3-dense/before.py"
     result, view = _run([path, NOTEBOOK])
     lines = FORMATTERS["github"](result, view).splitlines()
-    assert lines[0].startswith(f"::error file={path},line=8,col=76,endLine=8,endColumn=82,title=REG010 (")
+    assert lines[0].startswith(f"::warning file={path},line=8,col=76,endLine=8,endColumn=82,title=REG010 (")
     assert lines[1].startswith(f"::error file={NOTEBOOK},line=")
     assert "::cell 3:6:29: REG004 " in lines[1]
     assert len(lines) == 2  # nothing but annotations
