@@ -18,6 +18,19 @@ KERAS2_FIXED = "import tensorflow as tf\nr = tf.keras.regularizers.l2(l2=1e-4)\n
 # A REG004 finding (misspelled GraphKeys name) with a safe fix.
 MISSPELLED = "import tensorflow as tf\nl2 = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)\n"
 CLEAN = "import tensorflow as tf\nr = tf.keras.regularizers.l2(1e-4)\n"
+# A cross-file REG001 finding: the regularizer declared in model.py, the loss built in train.py
+# (line 6) without the regularization collection.
+MODEL = (
+    "import tensorflow.compat.v1 as tf\n\n"
+    "def build(x):\n"
+    "    return tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+)
+TRAIN = (
+    "import tensorflow.compat.v1 as tf\nfrom model import build\n\n"
+    "x = tf.placeholder(tf.float32, [None, 4])\n"
+    "loss = tf.reduce_mean(tf.square(build(x)))\n"
+    "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+)
 
 
 @dataclass

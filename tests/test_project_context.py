@@ -5,19 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.clitools import KERAS2, run_cli, write_tree
+from tests.clitools import KERAS2, MODEL, TRAIN, run_cli, write_tree
 
-MODEL = (
-    "import tensorflow.compat.v1 as tf\n\n"
-    "def build(x):\n"
-    "    return tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
-)
-TRAIN = (
-    "import tensorflow.compat.v1 as tf\nfrom model import build\n\n"
-    "x = tf.placeholder(tf.float32, [None, 4])\n"
-    "loss = tf.reduce_mean(tf.square(build(x)))\n"
-    "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
-)
 ARGS = ("-j", "1", "--output-format", "concise")
 CROSS = "train.py:6:12: REG001 regularizers are declared at model.py:4"
 

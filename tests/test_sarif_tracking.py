@@ -12,20 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.clitools import run_cli, write_tree
+from tests.clitools import MODEL, TRAIN, run_cli, write_tree
 from tests.test_output import SCHEMA_PATH
 
-MODEL = (
-    "import tensorflow.compat.v1 as tf\n\n"
-    "def build(x):\n"
-    "    return tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
-)
-TRAIN = (
-    "import tensorflow.compat.v1 as tf\nfrom model import build\n\n"
-    "x = tf.placeholder(tf.float32, [None, 4])\n"
-    "loss = tf.reduce_mean(tf.square(build(x)))\n"
-    "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
-)
 CONTRIB = "import tensorflow as tf\n" + "r = tf.contrib.layers.l2_regularizer(0.1)\n" * 2
 
 
