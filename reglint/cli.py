@@ -24,11 +24,11 @@ from reglint.config import (
     load_settings,
     parse_per_file_ignores,
     validate_codes,
-    version_setting,
 )
 from reglint.discovery import discover, is_excluded, read_files
 from reglint.model import Finding, RunResult
 from reglint.output import FORMATTERS, View
+from reglint.project import names_files, project_context, repository_root, with_target
 from reglint.sources import source_for
 from reglint.writer import WriteError, unified_diff, write_atomic
 
@@ -45,6 +45,10 @@ def _codes(values: tuple[str, ...]) -> list[str]:
 
 def _err(message: str) -> None:
     click.echo(f"reglint: {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    _err(f"warning: {message}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -203,7 +207,9 @@ def check(
             _err("warning: no Python files or notebooks found to check")
     try:
         anchors = ((stdin_filename,) if stdin_filename else ()) if from_stdin else paths
-        settings, declared = _with_target(settings, anchors, tensorflow_version, keras_version, [p for p, _ in items])
+        settings, declared = with_target(
+            settings, anchors, tensorflow_version, keras_version, [p for p, _ in items], _warn
+        )
     except ConfigError as error:
         _err(str(error))
         sys.exit(EXIT_ERROR)
@@ -215,8 +221,8 @@ def check(
             click.echo(path)
         sys.exit(EXIT_ERROR if read_errors else EXIT_OK)
     context: list[tuple[str, bytes]] = []
-    if not isolated_files and _names_files(paths, from_stdin, stdin_filename):
-        context = _project_context(settings, anchors, items, stdin_filename if from_stdin else None)
+    if not isolated_files and names_files(paths, from_stdin, stdin_filename):
+        context = project_context(settings, anchors, items, stdin_filename if from_stdin else None)
     if verbose:
         _err(f"configuration: {settings.config_file or 'none (defaults)'}; root: {settings.root}")
         for line in settings.target.describe():
@@ -513,115 +519,6 @@ def _settings(
     settings = replace(settings, **changes)  # type: ignore[arg-type]
     check_globs(settings)
     return settings
-
-
-def _with_target(
-    settings: Settings,
-    paths: tuple[str, ...],
-    tensorflow_version: str | None,
-    keras_version: str | None,
-    checked: list[str],
-) -> tuple[Settings, list[Declaration]]:
-    """The settings with the project's target: the command line's, else the configuration's,
-    else inferred from the dependency declarations in the project's root (for each library on
-    its own). A malformed declaration file is a warning, and the target stays unknown."""
-    from reglint.requirements import infer_target
-
-    where = f"{settings.config_file} [tool.reglint]" if settings.config_file else ""
-    tensorflow = (tensorflow_version, "--tensorflow-version") if tensorflow_version else None
-    if tensorflow is None and settings.tensorflow_version:
-        tensorflow = (settings.tensorflow_version, f"{where} tensorflow-version")
-    keras = (keras_version, "--keras-version") if keras_version else None
-    if keras is None and settings.keras_version:
-        keras = (settings.keras_version, f"{where} keras-version")
-    for given, flag in ((tensorflow_version, "--tensorflow-version"), (keras_version, "--keras-version")):
-        if given:
-            version_setting(given, flag)
-    root = project_root(settings, paths)
-    notebooks = [Path(p) for p in checked if p.endswith(".ipynb")]
-    inferred, declared = infer_target(root, lambda message: _err(f"warning: {message}"), notebooks)
-    target = replace(
-        inferred,
-        tensorflow=tensorflow[0] if tensorflow else inferred.tensorflow,
-        tensorflow_origin=tensorflow[1] if tensorflow else inferred.tensorflow_origin,
-        keras=keras[0] if keras else inferred.keras,
-        keras_origin=keras[1] if keras else inferred.keras_origin,
-    )
-    return replace(settings, target=target), declared
-
-
-def project_root(settings: Settings, paths: tuple[str, ...]) -> Path:
-    """Where the project's dependency declarations are: the configuration's folder, else the
-    nearest folder above the first path (or the current one) that holds a repository or a
-    declaration file, else the current folder."""
-    if settings.config_file is not None:
-        return settings.config_file.parent
-    first = Path(paths[0]) if paths and paths[0] != "-" else Path.cwd()
-    try:
-        start = first.resolve() if first.is_dir() else first.resolve().parent
-    except (OSError, RuntimeError):  # a symlink loop: reported when the path is checked
-        start = first.absolute().parent
-    for directory in (start, *start.parents):
-        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
-            return directory
-    return Path.cwd()
-
-
-def _names_files(paths: tuple[str, ...], from_stdin: bool, stdin_filename: str | None) -> bool:
-    """Whether files are named (a pre-commit hook's staged files, an editor's buffer): they
-    are then judged with their project. Directories alone are judged as walked."""
-    if from_stdin:
-        return stdin_filename is not None
-    return any(os.path.isfile(path) for path in paths)
-
-
-def _project_context(
-    settings: Settings, anchors: tuple[str, ...], items: list[tuple[str, bytes]], stdin_filename: str | None
-) -> list[tuple[str, bytes]]:
-    """The files of the named files' project (its root: see `project_root`) other than them,
-    walked with the same excludes, named relative to the current folder where they can be.
-    Files that cannot be read are left out: they are not being checked."""
-    root = project_root(settings, anchors)
-    named = {_key(path) for path, _ in items}
-    if stdin_filename:
-        named.add(_key(stdin_filename))
-    found = discover((str(root),), settings)
-    here = Path.cwd()
-    others = []
-    for path in found.files:
-        if _key(str(path)) in named:
-            continue
-        try:
-            shown = path.resolve().relative_to(here.resolve())
-        except (ValueError, OSError, RuntimeError):
-            shown = path
-        others.append(shown)
-    context, _ = read_files(others)
-    return context
-
-
-def _key(path: str) -> str:
-    try:
-        return str(Path(path).resolve())
-    except (OSError, RuntimeError):
-        return os.path.abspath(path)
-
-
-def repository_root(anchors: tuple[str, ...]) -> Path:
-    """The root of the repository the first checked path is in (where code scanning's paths
-    start), else the current folder."""
-    first = Path(anchors[0]) if anchors else Path.cwd()
-    try:
-        start = first.resolve() if first.is_dir() else first.resolve().parent
-    except (OSError, RuntimeError):
-        return Path.cwd()
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists() or (directory / ".hg").exists():
-            return directory
-    return Path.cwd()
-
-
-PROJECT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg", "requirements.txt", "Pipfile")
 
 
 def _print_settings(settings: Settings, declared: list[Declaration]) -> None:
