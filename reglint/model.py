@@ -65,6 +65,17 @@ class Finding:
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.range.start.line, self.range.start.column, self.code, self.message)
 
+    # A message says what is wrong, then, after the first "; ", what to do: the short message
+    # the one-line formats show, and the help that `full`, JSON and SARIF give as well.
+    @property
+    def summary(self) -> str:
+        return self.message.split("; ", 1)[0]
+
+    @property
+    def help(self) -> str | None:
+        parts = self.message.split("; ", 1)
+        return parts[1] if len(parts) == 2 else None
+
 
 @dataclass(frozen=True, slots=True)
 class Fact:

@@ -158,6 +158,8 @@ class Rule:
         *,
         fix: PendingFix | None = None,
     ) -> None:
+        """Report at `node`. A message says what is wrong, then, after the first "; ", what to
+        do: the one-line formats show the first part, `full`, JSON and SARIF the advice too."""
         self.ctx.add_report(self, node, message, fix)
 
     def fact(

@@ -214,12 +214,14 @@ def test_full_shows_source_caret_and_fix(monkeypatch: pytest.MonkeyPatch) -> Non
     result, view = _run([path])
     out = FORMATTERS["full"](result, view)
     line = "dense = layers.Dense(2, use_bias=False, kernel_regularizer=regularizers.l2(l=0.01))"
-    assert out.splitlines()[:9] == [
-        f"{path}:8:76: REG010 [*] {result.findings[0].message}",
+    assert out.splitlines()[:11] == [
+        f"{path}:8:76: REG010 [*] Keras 3 (TensorFlow >= 2.16) rejects `l=` with a TypeError",
         "  |",
         f"8 | {line}",
         "  | " + " " * 75 + "^^^^^^ REG010",
         "  |",
+        "  help: use `l2=`",
+        "  = https://github.com/reglint/reglint/blob/main/rules/REG010.md",
         "  = fix (safe):",
         f"    - {line}",
         "    + " + line.replace("l2(l=", "l2(l2="),
@@ -245,7 +247,33 @@ def test_full_underlines_every_line_of_a_long_range(tmp_path: Path) -> None:
         "4 | )",
         "  | ^ REG999",
         "  |",
+        "  = https://github.com/reglint/reglint/blob/main/rules/REG999.md",
     ]
+
+
+def test_a_notebook_finding_cites_cells_and_help_is_separate(tmp_path: Path) -> None:
+    """The lines a message cites in a notebook are `cell N:line`; the short message is the
+    concise line, the advice is `help` in JSON."""
+
+    def code(*lines: str) -> dict[str, Any]:
+        return {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": list(lines)}
+
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# a model\n"]},
+        code(
+            "import tensorflow.compat.v1 as tf\n",
+            "h = tf.layers.dense(x, 1, kernel_regularizer=tf.keras.regularizers.l2(0.1))",
+        ),
+        code("loss = tf.reduce_mean(h)\n", "train_op = tf.train.AdamOptimizer().minimize(loss)"),
+    ]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "nb.ipynb").write_text(json.dumps(notebook))
+    out = run_cli("check", "--no-cache", "--output-format", "json", "nb.ipynb", cwd=tmp_path)
+    [item] = json.loads(out.stdout)
+    assert item["code"] == "REG001" and item["cell"] == 3
+    assert "nb.ipynb:cell 2:2" in item["message"] and "optimized at cell 3:2" in item["message"], item["message"]
+    assert item["help"] == "add `tf.losses.get_regularization_loss()` to it"
+    assert item["url"].endswith("/rules/REG001.md")
 
 
 def test_concise_is_the_default_text(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from reglint import rule_url
 from reglint.model import Finding, Position, RunResult
 from reglint.output.base import Files, View, fixable_now, paint, valid_data
 
@@ -62,7 +63,7 @@ def format_text(result: RunResult, view: View) -> str:
         mark = " [*]" if fixable_now(f, view) else ""
         code = _paint(f.code, "1;31", view)
         where = _paint(files.location(f.path, f.range.start), "1", view)
-        entries.append((f.sort_key(), f"{where}: {code}{mark} {f.message}"))
+        entries.append((f.sort_key(), f"{where}: {code}{mark} {files.cited(f.path, f.summary)}"))
     for e in result.parse_errors:
         where = files.location(e.path, Position(e.line, e.column))
         entries.append(
@@ -101,7 +102,9 @@ def finding_json(f: Finding, view: View, files: Files | None = None) -> dict[str
     item: dict[str, Any] = {
         "code": f.code,
         "name": f.name,
-        "message": f.message,
+        "message": files.cited(f.path, f.summary),
+        "help": files.cited(f.path, f.help) if f.help is not None else None,
+        "url": rule_url(f.code),
         "filename": f.path,
         "location": _point(files, f.path, f.range.start),
         "end_location": _point(files, f.path, f.range.end),

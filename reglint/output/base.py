@@ -4,6 +4,7 @@ contents, to show source lines and to place notebook findings in their cells (Fi
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +112,20 @@ class Files:
         """The line as users read it: `12`, or `cell 3:2` in a notebook."""
         notebook = self.notebook(path)
         return str(line) if notebook is None else notebook.display(line)
+
+    def cited(self, path: str, text: str) -> str:
+        """A message as users read it: in a notebook, the lines it cites (`line 7`,
+        `train.ipynb:7`) are the joined cells'; they become `cell 3:2`."""
+        notebook = self.notebook(path)
+        if notebook is None:
+            return text
+
+        def cell(match: re.Match[str]) -> str:
+            line = int(match.group(2))
+            return f"{match.group(1)}{notebook.display(line)}" if notebook.cell_of(line) else match.group(0)
+
+        text = re.sub(rf"({re.escape(path)}:)(\d+)\b", cell, text)
+        return re.sub(r"()\bline (\d+)\b", cell, text)
 
     def location(self, path: str, position: Position) -> str:
         """`path:line:col` (1-based column), `path:cell 3:line:col` in a notebook."""

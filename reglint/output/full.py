@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 
+from reglint import rule_url
 from reglint.fixer import apply_fixes
 from reglint.model import Finding, Position, Range, RunResult
 from reglint.output.base import Files, View, fixable_now, paint
@@ -40,8 +41,11 @@ def format_full(result: RunResult, view: View) -> str:
 def _finding_block(finding: Finding, files: Files, view: View) -> str:
     mark = " [*]" if fixable_now(finding, view) else ""
     where = paint(files.location(finding.path, finding.range.start), "1", view)
-    lines = [f"{where}: {paint(finding.code, '1;31', view)}{mark} {finding.message}"]
+    lines = [f"{where}: {paint(finding.code, '1;31', view)}{mark} {files.cited(finding.path, finding.summary)}"]
     lines.extend(_snippet(files, finding.path, finding.range, view, label=finding.code))
+    if finding.help is not None:
+        lines.append(f"  {paint('help', '1;36', view)}: {files.cited(finding.path, finding.help)}")
+    lines.append(f"  = {rule_url(finding.code)}")
     if finding.fix is not None:
         lines.extend(_fix_lines(finding, files, view))
     return "\n".join(lines)

@@ -47,7 +47,7 @@ def format_github(result: RunResult, view: View) -> str:
         )
         line = command(
             COMMANDS[severity.get(f.code, "error")],
-            f"{prefix}{f.code} {f.message}",
+            f"{prefix}{f.code} {files.cited(f.path, f.message)}",
             file=f.path,
             line=start.line,
             col=start.column + 1,

@@ -189,7 +189,7 @@ def result_object(
         "ruleId": finding.code,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": finding.message},
+        "message": {"text": files.cited(finding.path, finding.message)},
         "locations": [_location(files, finding.path, finding.range, view.root)],
         "partialFingerprints": {"reglintFingerprint/v1": fingerprint(finding, files, seen)},
     }
