@@ -129,7 +129,7 @@ def test_only_the_staged_training_file_is_judged_with_its_project(
     done = _try_repo(pre_commit, hooks_repo, "reglint", project, env)
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
-    assert "train.py:6:12: REG001 regularizers are declared at model.py:4" in out
+    assert "train.py:6:12: REG001 this loss trains without the regularizers declared at model.py:4" in out
 
 
 def test_hooks_fail_on_findings_then_fix_then_pass(

@@ -1418,9 +1418,8 @@ class RegularizationNotInLoss(FlowRule):
             yield Finding(
                 cls.code,
                 cls.name,
-                f"regularizers are declared at {where} but nothing in the project reads the "
-                f"regularization collection, so the loss optimized at line {train.range.start.line}{there} trains "
-                "without them; add `tf.losses.get_regularization_loss()` to it",
+                f"this loss{there} trains without the regularizers declared at {where}; nothing in the project "
+                "reads the regularization collection: add `tf.losses.get_regularization_loss()` to it",
                 train.path,
                 train.range,
                 train.fix,

@@ -635,7 +635,7 @@ class RegularizerInInitializerSlot(Rule):
                 fix = self.make_fix(Replace(func.value.attr, cst.Name(f"{slot[0]}s")))
             self.report(
                 value,
-                f"`{key}` is serialized with `{api}.{function}`: the {slot[0]} goes through the {_other(slot[0])} "
+                f"`{key}` is serialized with `{api}.{function}`; the {slot[0]} goes through the {_other(slot[0])} "
                 f"API, and a config read back with `{api}.get` / `{api}.deserialize` fails on it; use "
                 f"`{slot[0]}s.{function}`",
                 fix=fix,
@@ -667,7 +667,7 @@ class RegularizerInInitializerSlot(Rule):
         if len(value) > 60:
             value = value[:57] + "..."
         target = counterpart(keyword)
-        head = f"{what} (`{value}`) is passed as `{keyword}=`: {consequence}"
+        head = f"{what} (`{value}`) is passed as `{keyword}=`; {consequence}"
         if target is None:
             self.report(arg, f"{head}; `{keyword}=` has no matching keyword to move it to")
         elif target in keywords:
