@@ -164,7 +164,7 @@ def result_from_json(data: Any) -> FileResult:
         parse_error=parse_error,
         internal_errors=errors,
         suppressions={
-            _int(int(_str(line)), 1): frozenset(_str(c) for c in _list(codes)) for line, codes in suppressions.items()
+            _int(int(_str(line)), 0): frozenset(_str(c) for c in _list(codes)) for line, codes in suppressions.items()
         },
         skipped=_bool(data["skipped"]),
         rules=tuple(_str(code) for code in _list(data["rules"])),

@@ -80,6 +80,7 @@ class Invalid:
     files: dict[str, str] = field(default_factory=dict)
     path: str = "example.py"
     target: str | None = None  # the TensorFlow the example runs on (`tensorflow-version`)
+    select: tuple[str, ...] = ()  # other codes to enable with the rule
 
 
 Example = Valid | Invalid

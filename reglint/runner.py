@@ -22,6 +22,7 @@ from reglint.config import Settings
 from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
 from reglint.rule import Rule, rules_by_code
+from reglint.rules.reg100_unused_noqa import UnusedNoqa
 from reglint.sources import SourceError, is_notebook, source_for
 from reglint.suppress import is_suppressed
 
@@ -421,6 +422,9 @@ def run(
         errors = [e for r in by_path.values() for e in r.internal_errors] + project_errors
         out.internal_errors[:] = [e for e in errors if e.path not in context_only]
         every = [f for r in by_path.values() for f in r.findings] + project_findings
+        if any(rule.code == UnusedNoqa.code for rule in rules):
+            named_results = [r for path, r in by_path.items() if path in named]
+            every += UnusedNoqa.unused(every, named_results, {rule.code for rule in rules})
         return [f for f in filter_findings(every, by_path, settings) if f.path in named]
 
     findings = judge()

@@ -37,7 +37,7 @@ def test_valid_stays_silent(rule: type[Rule], example: Valid) -> None:
 @pytest.mark.parametrize(("rule", "example"), _cases(Invalid))
 def test_invalid_is_flagged_and_fixed(rule: type[Rule], example: Invalid) -> None:
     files = _files(example)
-    result = lint(files, [rule], target=example.target)
+    result = lint(files, _rules(rule, example), target=example.target)
     mine = [f for f in result.findings if f.code == rule.code]
     assert len(mine) == example.expected, [f.message for f in mine]
     assert not result.internal_errors
@@ -46,13 +46,13 @@ def test_invalid_is_flagged_and_fixed(rule: type[Rule], example: Invalid) -> Non
     if example.fixed is None:
         return
     assert any(f.fix is not None for f in mine), "the example expects a fix"
-    fixed = lint(files, [rule], fix=True, unsafe=True, target=example.target)
+    fixed = lint(files, _rules(rule, example), fix=True, unsafe=True, target=example.target)
     assert not fixed.internal_errors
     change = fixed.changes[example.path]
     assert change.fixed.decode("utf-8") == example.fixed
     # the fixed code is clean for this rule, and fixing it again changes nothing
     after = {**files, example.path: example.fixed}
-    again = lint(after, [rule], fix=True, unsafe=True, target=example.target)
+    again = lint(after, _rules(rule, example), fix=True, unsafe=True, target=example.target)
     assert [f for f in again.findings if f.code == rule.code] == []
     assert again.changes == {}
 
