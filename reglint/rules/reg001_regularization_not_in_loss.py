@@ -1414,12 +1414,13 @@ class RegularizationNotInLoss(FlowRule):
             reaching = [d for d in declared if _reaches(d, train)]
             if not reaching:
                 continue
-            where = _declared_where(reaching)
+            where, how = _declared_where(reaching)
             yield Finding(
                 cls.code,
                 cls.name,
-                f"this loss{there} trains without the regularizers declared at {where}; nothing in the project "
-                "reads the regularization collection: add `tf.losses.get_regularization_loss()` to it",
+                f"this loss{there} trains without the regularizers declared at {where}; they are declared with "
+                f"{how}, and nothing in the project reads the regularization collection: add "
+                "`tf.losses.get_regularization_loss()` to it",
                 train.path,
                 train.range,
                 train.fix,
@@ -1439,14 +1440,15 @@ def _reaches(declared: Fact, train: Fact) -> bool:
     return any(where == name or where.endswith("." + name) for name in train.data.get("imports", ()))
 
 
-def _declared_where(declared: list[Fact]) -> str:
+def _declared_where(declared: list[Fact]) -> tuple[str, str]:
+    """Where the first declaration is (`model.py:4 and 2 more`), and how it declares."""
     first = declared[0]
     what = f"`{first.data['keyword']}=`" if first.data["keyword"] else "`add_to_collection`"
     if first.data.get("builder"):
         decay = first.data["decay"] if first.data["decay"] is not None else "weight_decay"
         what = f"`{first.data['builder']}()`, which sets `weights_regularizer=l2_regularizer({decay})`"
     more = f" and {len(declared) - 1} more" if len(declared) > 1 else ""
-    return f"{first.path}:{first.range.start.line} ({what}){more}"
+    return f"{first.path}:{first.range.start.line}{more}", what
 
 
 def _imported_modules(ctx: FileContext) -> list[str]:
