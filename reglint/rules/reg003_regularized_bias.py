@@ -1104,19 +1104,21 @@ class RegularizedBias(FlowRule):
             if not biases:
                 # what another module's object holds: judged with that module's facts
                 self.fact(
-                    "member_penalty", source.node, members=[list(m) for m in members], text=self.ctx.code(operand)
+                    "member_penalty",
+                    source.node,
+                    members=[list(m) for m in members],
+                    text=_short(self.ctx.code(operand)),
                 )
                 continue
             bias = biases[0]
             origin = f"{bias.label}, line {flow.line(bias.node)}"
-            text = self.ctx.code(operand)
+            text = _short(self.ctx.code(operand))
             if TRAINABLE in tags or KERNEL in tags:
                 message = (
-                    f"this penalty covers `{text}`, which holds biases ({origin}), so they are penalized too; "
-                    "penalize kernels only"
+                    f"this penalty covers `{text}`, which holds biases; they come from {origin}: penalize kernels only"
                 )
             else:
-                message = f"this penalty is on a bias (`{text}`: {origin}); penalize weights only"
+                message = f"this penalty is on a bias (`{text}`); it comes from {origin}: penalize weights only"
             self.report(source.node, message)
 
         self._member_facts(flow)
@@ -1160,9 +1162,8 @@ class RegularizedBias(FlowRule):
                 yield Finding(
                     cls.code,
                     cls.name,
-                    f"this penalty covers `{penalty.data['text']}`, which holds biases (`{name}` {verb} "
-                    f"{holder.data['label']}, {holder.path}:{holder.data['line']}), so they are penalized too; "
-                    "penalize kernels only",
+                    f"this penalty covers `{penalty.data['text']}`, which holds biases; `{name}` {verb} "
+                    f"{holder.data['label']} ({holder.path}:{holder.data['line']}): penalize kernels only",
                     penalty.path,
                     penalty.range,
                     related=((holder.path, holder.range, f"`{holder.data['cls']}` keeps a bias in `{member}`"),),
@@ -1385,3 +1386,9 @@ def _comprehension_binding(
         if contains(current, node):
             todo.extend(current.children)
     return found
+
+
+def _short(code: str) -> str:
+    """An expression as a message quotes it: on one line, 40 characters at most."""
+    text = " ".join(code.split())
+    return text if len(text) <= 40 else text[:37] + "..."
