@@ -7,6 +7,7 @@ error (a rule that crashed, a fix that would have broken a file).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ import click
 
 from reglint import __version__
 from reglint.config import (
+    KEYS,
     ConfigError,
     Settings,
     check_globs,
@@ -176,7 +178,9 @@ def check(
         _err(str(error))
         sys.exit(EXIT_ERROR)
     if force_exclude:
-        settings = replace(settings, force_exclude=True)
+        settings = replace(
+            settings, force_exclude=True, origins=(*settings.origins, ("force-exclude", "--force-exclude"))
+        )
     if ignore_noqa:
         settings = replace(settings, ignore_noqa=True)
     if stdin_filename and not paths:
@@ -203,7 +207,7 @@ def check(
         items, read_errors = read_files(found.files)
         read_errors = found.errors + read_errors
         nothing = not items and not read_errors
-        if nothing:
+        if nothing and not (show_settings or show_files):
             _err("warning: no Python files or notebooks found to check")
     try:
         anchors = ((stdin_filename,) if stdin_filename else ()) if from_stdin else paths
@@ -516,15 +520,28 @@ def _settings(
         changes["extend_exclude"] = settings.extend_exclude + tuple(extend_exclude)
     if per_file_ignores:
         changes["per_file_ignores"] = settings.per_file_ignores + parse_per_file_ignores(per_file_ignores)
-    settings = replace(settings, **changes)  # type: ignore[arg-type]
+    flags = {key: f"--{key.replace('_', '-')}" for key in changes}
+    origins = dict(settings.origins)
+    origins.update({key.replace("_", "-"): flag for key, flag in flags.items()})
+    settings = replace(settings, origins=tuple(origins.items()), **changes)  # type: ignore[arg-type]
     check_globs(settings)
     return settings
 
 
 def _print_settings(settings: Settings, declared: list[Declaration]) -> None:
-    lines = [
-        f"config file: {settings.config_file or 'none (defaults)'}",
-        f"root: {settings.root}",
+    """Every setting's value and where it came from (the configuration file, a flag, or the
+    default), then the rules it enables and the target."""
+    origins = dict(settings.origins)
+    lines = [f"config file: {settings.config_file or 'none (defaults)'}", f"root: {settings.root}"]
+    for key in KEYS:
+        if key in ("tensorflow-version", "keras-version"):
+            continue  # shown with the target, below
+        value = getattr(settings, key.replace("-", "_"))
+        if key == "per-file-ignores":
+            value = {glob: list(codes) for glob, codes in value}
+        shown = json.dumps(list(value) if isinstance(value, tuple) else value)
+        lines.append(f"{key} = {shown} ({'from ' + origins[key] if key in origins else 'default'})")
+    lines += [
         f"rules: {', '.join(rule.code for rule in settings.enabled_rules()) or 'none'}",
         *settings.target.describe(),
     ]

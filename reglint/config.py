@@ -84,6 +84,9 @@ class Settings:
     # the releases the project runs on: configured, given on the command line, or inferred
     # from its dependency declarations (see reglint/target.py)
     target: Target = UNKNOWN
+    # where each setting given explicitly came from (key -> the file or the flag), for
+    # --show-settings; the others are defaults
+    origins: tuple[tuple[str, str], ...] = ()
 
     def enabled_rules(self) -> tuple[type[Rule], ...]:
         """The selected rules that concern the target (REG005 is not a TF 1 project's)."""
@@ -268,7 +271,8 @@ def settings_from_table(table: Mapping[str, Any], path: Path, section: str = "[t
     for key in ("tensorflow-version", "keras-version"):
         if key in table:
             changes[key.replace("-", "_")] = version_setting(table[key], f"{path}: {section}{key}")
-    return replace(settings, **changes)
+    origins = tuple((key, str(path)) for key in table)
+    return replace(settings, origins=origins, **changes)
 
 
 def version_setting(value: object, where: str) -> str:

@@ -89,3 +89,15 @@ def test_show_files_lists_what_would_be_checked(tmp_path: Path) -> None:
     out = check(tmp_path, "--show-files")
     assert out.code == 0
     assert sorted(out.stdout.split()) == ["a.py", "nb.ipynb"]
+
+
+def test_show_settings_says_where_each_setting_came_from(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"pyproject.toml": '[tool.reglint]\nignore = ["REG003"]\ncache-dir = ".cache"\n'})
+    out = check(tmp_path, "--show-settings", "--extend-select", "REG011")
+    lines = out.stdout.splitlines()
+    config = str(tmp_path / "pyproject.toml")
+    assert f'ignore = ["REG003"] (from {config})' in lines
+    assert f'cache-dir = ".cache" (from {config})' in lines
+    assert 'extend-select = ["REG011"] (from --extend-select)' in lines
+    assert "respect-gitignore = true (default)" in lines
+    assert "warning" not in out.stderr
