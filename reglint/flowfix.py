@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from reglint.names import statement_targets
 from reglint.rule import Insert, PendingFix, Replace, Rule
 from reglint.tfnames import GRAPH_DECLARERS, GRAPH_DECLARERS_PREFIXES, SLIM_NET_ARG_SCOPES, SLIM_NETS_PACKAGES
 from reglint.values import COLLECTION, KERAS_LOSSES, Scope, Sink, Source, Stmt
@@ -105,15 +106,7 @@ def assignments_of(flow: Flow, name: str, scope: Scope) -> list[Stmt]:
     for stmt in flow.stmts:
         if stmt.scope is not scope:
             continue
-        node = stmt.node
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
-            targets = [node.target]
-        elif isinstance(node, cst.With):
-            targets = [item.asname.name for item in node.items if item.asname is not None]
-        if any(any(True for _ in _names(t, name)) for t in targets):
+        if any(any(True for _ in _names(t, name)) for t in statement_targets(stmt.node)):
             found.append(stmt)
     return found
 

@@ -175,6 +175,18 @@ def _import_bindings(stmt: cst.Import | cst.ImportFrom, package: str | None = No
             yield bound, canonical(f"{module}.{name}")
 
 
+def statement_targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The target expressions a statement assigns: `=`, `+=`, annotated assignment, a `for`
+    loop's target, a `with`'s `as` names."""
+    if isinstance(node, cst.Assign):
+        return [t.target for t in node.targets]
+    if isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
+        return [node.target]
+    if isinstance(node, cst.With):
+        return [item.asname.name for item in node.items if item.asname is not None]
+    return []
+
+
 def target_names(target: cst.BaseExpression) -> Iterator[str]:
     """The names an assignment target binds (`a`, `a, (b, *c)`; not `x.a` nor `x[a]`)."""
     if isinstance(target, cst.Name):

@@ -63,17 +63,12 @@ def _write_held(path: Path, held: int, data: bytes, expected_on_disk: bytes) -> 
     if info.st_nlink > 1:
         # a rename would leave the other names on the old content
         raise WriteError(f"has {info.st_nlink} hard links, which a fix would split; not written")
+    mode = stat.S_IMODE(info.st_mode)
     try:
-        mode = stat.S_IMODE(info.st_mode)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".reglint-tmp")
+        temp = _temp_beside(path, data, mode)
     except OSError as error:
         raise WriteError(f"cannot write: {error.strerror or error}") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
         _copy_xattrs(held, temp)
         if hasattr(os, "chown") and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
             with contextlib.suppress(OSError):  # only root may give a file away
@@ -109,18 +104,32 @@ def _copy_xattrs(held: int, temp: str) -> None:
             raise WriteError(f"cannot keep its extended attribute {name!r} ({error.strerror}); not written") from None
 
 
-def _put_back(path: Path, content: bytes, mode: int) -> None:
+def _temp_beside(path: Path, data: bytes, mode: int) -> str:
+    """A temporary file in `path`'s folder holding `data`, synced to disk, with `mode`; it is
+    removed again if any of that fails."""
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".reglint-tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
-        os.replace(temp, path)
-    except OSError as error:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        raise
+    return temp
+
+
+def _put_back(path: Path, content: bytes, mode: int) -> None:
+    temp = None
+    try:
+        temp = _temp_beside(path, content, mode)
+        os.replace(temp, path)
+    except OSError as error:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         raise WriteError(f"changed on disk during the fix, and could not be restored: {error}") from None
 
 

@@ -7,7 +7,7 @@ import libcst as cst
 from reglint.dataflow import Flow, FlowRule
 from reglint.flowfix import assignments_of, moved_statement, statement_text
 from reglint.model import Safety
-from reglint.names import target_names
+from reglint.names import statement_targets, target_names
 from reglint.rule import Insert, Invalid, PendingFix, Remove, Valid, Word
 from reglint.values import KERAS_LOSSES, KERAS_LOSSES_TOKEN, L2, L2_ALL, L2_TOKENS, Sink, Source, Stmt
 
@@ -262,13 +262,7 @@ def _is_target(stmt: cst.CSTNode, name: cst.Name) -> bool:
 
 def _bound(node: cst.CSTNode) -> set[str]:
     """The names a statement binds (assignments, loop and `with` targets, imports)."""
-    targets: list[cst.BaseExpression] = []
-    if isinstance(node, cst.Assign):
-        targets = [t.target for t in node.targets]
-    elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For)):
-        targets = [node.target]
-    elif isinstance(node, cst.With):
-        targets = [item.asname.name for item in node.items if item.asname is not None]
-    elif isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
+    targets: list[cst.BaseExpression] = statement_targets(node)
+    if isinstance(node, (cst.Import, cst.ImportFrom)) and not isinstance(node.names, cst.ImportStar):
         targets = [a.asname.name if a.asname is not None else a.name for a in node.names]
     return {name for target in targets for name in target_names(target)}

@@ -27,6 +27,17 @@ if TYPE_CHECKING:
     from reglint.engine import FileContext, ProjectFacts
 
 
+# a helper module that regularizes the layers of the model it is given
+ADD_L2_MODULE = (
+    "from tensorflow import keras\n\n"
+    "def add_l2(model, decay):\n"
+    "    for layer in model.layers:\n"
+    "        if hasattr(layer, 'kernel_regularizer'):\n"
+    "            layer.kernel_regularizer = keras.regularizers.l2(decay)\n"
+    "    return model\n"
+)
+
+
 @dataclass
 class _Candidate:
     node: cst.CSTNode
@@ -155,12 +166,7 @@ class RegularizerSetAfterBuild(Rule):
         # the same helper given a model that is not built yet, or rebuilt afterwards
         Valid(
             files={
-                "proj/utils.py": "from tensorflow import keras\n\n"
-                "def add_l2(model, decay):\n"
-                "    for layer in model.layers:\n"
-                "        if hasattr(layer, 'kernel_regularizer'):\n"
-                "            layer.kernel_regularizer = keras.regularizers.l2(decay)\n"
-                "    return model\n",
+                "proj/utils.py": ADD_L2_MODULE,
                 "proj/train.py": "from tensorflow import keras\nfrom proj.utils import add_l2\n\n"
                 "net = keras.Sequential([keras.layers.Dense(4)])\n"
                 "add_l2(net, 1e-4)\n"
@@ -254,12 +260,7 @@ class RegularizerSetAfterBuild(Rule):
         # a helper of another module regularizes the layers of the built model it is given
         Invalid(
             files={
-                "proj/utils.py": "from tensorflow import keras\n\n"
-                "def add_l2(model, decay):\n"
-                "    for layer in model.layers:\n"
-                "        if hasattr(layer, 'kernel_regularizer'):\n"
-                "            layer.kernel_regularizer = keras.regularizers.l2(decay)\n"
-                "    return model\n",
+                "proj/utils.py": ADD_L2_MODULE,
                 "proj/train.py": "from tensorflow import keras\nfrom proj.utils import add_l2\n\n"
                 "base = keras.applications.MobileNetV2(weights='imagenet')\n"
                 "add_l2(base, 1e-4)\n"
