@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reglint import __version__
 from reglint.model import (
@@ -302,3 +302,53 @@ class Cache:
                 raise
         except OSError:
             pass  # a cache that cannot be written only costs speed
+
+
+class ResultStore(Protocol):
+    """Where `runner.analyse_many` keeps files' results: `Cache` (on disk) or `MemoryCache`."""
+
+    def key(self, path: str, raw: bytes, rules: str = "") -> Any: ...
+
+    def get(self, key: Any) -> FileResult | None: ...
+
+    def put(self, key: Any, result: FileResult) -> None: ...
+
+
+class MemoryCache:
+    """Results kept in memory by a process that checks the same project again and again (the
+    language server), over an optional disk cache: a file whose bytes have not changed is
+    answered without hashing it (the key holds the bytes; the same object compares by
+    identity), and a change of a file replaces its entries instead of adding to them."""
+
+    def __init__(self, disk: Cache | None = None) -> None:
+        self.disk = disk
+        # path -> (the rules tag of Cache.key -> (the bytes analysed, their result))
+        self._entries: dict[str, dict[str, tuple[bytes, FileResult]]] = {}
+
+    def key(self, path: str, raw: bytes, rules: str = "") -> tuple[str, str, bytes]:
+        return (path, rules, raw)
+
+    def get(self, key: tuple[str, str, bytes]) -> FileResult | None:
+        path, rules, raw = key
+        entry = self._entries.get(path, {}).get(rules)
+        if entry is not None and entry[0] == raw:
+            return entry[1]
+        if self.disk is None:
+            return None
+        found = self.disk.get(self.disk.key(path, raw, rules))
+        if found is not None:
+            self._entries.setdefault(path, {})[rules] = (raw, found)
+        return found
+
+    def put(self, key: tuple[str, str, bytes], result: FileResult) -> None:
+        path, rules, raw = key
+        self._entries.setdefault(path, {})[rules] = (raw, result)
+        if self.disk is not None:
+            self.disk.put(self.disk.key(path, raw, rules), result)
+
+    def forget(self, path: str) -> None:
+        """Drop a file's entries (it was deleted)."""
+        self._entries.pop(path, None)
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self._entries.values())

@@ -650,6 +650,20 @@ def clean(cache_dir: Path | None, config_path: Path | None) -> None:
     click.echo(f"Removed the cache at {directory}.")
 
 
+@main.command()
+@click.option("--tcp", is_flag=True, help="Listen on a TCP port instead of standard input and output.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --tcp: the address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=2087, show_default=True, help="With --tcp: the port.")
+def server(tcp: bool, host: str, port: int) -> None:
+    """Run the language server (diagnostics and quick fixes in any LSP editor)."""
+    try:
+        from reglint.lsp.server import serve
+    except ImportError as error:
+        _err(f"`reglint server` needs the server extra: pip install 'reglint[server]' ({error})")
+        sys.exit(EXIT_ERROR)
+    serve(tcp=tcp, host=host, port=port)
+
+
 @main.command(name="rules")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 def list_rules(output_format: str) -> None:

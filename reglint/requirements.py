@@ -93,16 +93,8 @@ def _most_specific(found: list[Declaration], lines: tuple[Any, ...]) -> Declarat
 
 
 def declarations(root: Path, warn: Warn, notebooks: Iterable[Path] = ()) -> Iterator[Declaration]:
-    sources: list[tuple[str, Callable[[Path, Warn], Iterable[tuple[str, str]]]]] = [
-        ("pyproject.toml", _pyproject),
-        ("setup.cfg", _setup_cfg),
-        ("setup.py", _setup_py),
-        ("Pipfile", _pipfile),
-        ("environment.yml", _environment),
-        ("environment.yaml", _environment),
-    ]
     order = 0
-    for name, read in sources:
+    for name, read in _SOURCES:
         path = root / name
         order += 1
         if path.is_file():
@@ -450,3 +442,16 @@ def _looks_like_requirement(word: str) -> bool:
     except InvalidSpecifier:
         return False
     return True
+
+
+# the declaration files of a project's root, in the order their declarations rank
+_SOURCES: list[tuple[str, Callable[[Path, Warn], Iterable[tuple[str, str]]]]] = [
+    ("pyproject.toml", _pyproject),
+    ("setup.cfg", _setup_cfg),
+    ("setup.py", _setup_py),
+    ("Pipfile", _pipfile),
+    ("environment.yml", _environment),
+    ("environment.yaml", _environment),
+]
+# with the `requirements*.txt` files, what a project's target is read from
+DECLARATION_NAMES = frozenset(name for name, _ in _SOURCES)

@@ -147,6 +147,9 @@ class Rule:
     severity: ClassVar[str] = "error"
     # how often a finding is right on real code (SARIF's `precision` for code scanning)
     precision: ClassVar[str] = "high"
+    # what the flagged code is besides wrong, for an editor to show it so: "deprecated" (an
+    # API that newer releases reject or drop), "unnecessary" (a comment that does nothing)
+    tags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: FileContext) -> None:
         self.ctx = ctx

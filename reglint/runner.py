@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pathspec
 
-from reglint.cache import Cache
+from reglint.cache import ResultStore
 from reglint.config import Settings
 from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
@@ -185,7 +186,7 @@ def analyse_many(
     rules: Sequence[type[Rule]],
     *,
     jobs: int,
-    cache: Cache | None,
+    cache: ResultStore | None,
     prefilter: bool = True,
     progress: Progress | None = None,
     cache_rules: str = "",
@@ -200,7 +201,7 @@ def analyse_many(
     total = len(items)
     results: list[FileResult | None] = [None] * total
     todo: list[int] = []
-    keys: dict[int, str] = {}
+    keys: dict[int, Any] = {}
     tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
         if prefilter and not contains_token(raw, tokens, python=not is_notebook(path)):
@@ -291,7 +292,7 @@ def analyse_project(
     rules: Sequence[type[Rule]],
     *,
     jobs: int = 1,
-    cache: Cache | None = None,
+    cache: ResultStore | None = None,
     prefilter: bool = True,
     progress: Progress | None = None,
 ) -> dict[str, FileResult]:
@@ -324,7 +325,7 @@ def _analyse_wanted(
     rules: Sequence[type[Rule]],
     *,
     jobs: int,
-    cache: Cache | None,
+    cache: ResultStore | None,
 ) -> None:
     """Analyse the files a project rule asks for, by module name or by tokens, with every
     rule that has not analysed them yet, until no rule asks for more. The prefilter lets a
@@ -393,7 +394,7 @@ def run(
     fix: bool = False,
     unsafe_fixes: bool = False,
     jobs: int = 1,
-    cache: Cache | None = None,
+    cache: ResultStore | None = None,
     rules: Sequence[type[Rule]] | None = None,
     prefilter: bool = True,
     progress: Progress | None = None,
@@ -452,7 +453,7 @@ def run(
                 if finding.path not in frozen:
                     by_file.setdefault(finding.path, []).append(finding)
             for path, fixable in by_file.items():
-                new = _fix_one(path, current[path], fixable, fix_errors)
+                new = fix_file(path, current[path], fixable, fix_errors)
                 if new is None:
                     frozen.add(path)
                     current[path] = originals[path]
@@ -493,7 +494,7 @@ def run(
     return out
 
 
-def _fix_one(
+def fix_file(
     path: str, raw: bytes, fixable: list[Finding], errors: list[InternalError]
 ) -> tuple[bytes, list[Finding]] | None:
     """Apply one pass of fixes to a file; None if the result would not parse."""

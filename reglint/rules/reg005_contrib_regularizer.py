@@ -200,6 +200,7 @@ class ContribRegularizer(Rule):
     code = "REG005"
     name = "contrib-regularizer"
     severity = "warning"
+    tags = ("deprecated",)
     precision = "very-high"
     # A finding needs the call to resolve into CONTRIB_REGULARIZERS / CONTRIB_TO_KERAS. Its
     # last name is spelled whole in the source (an attribute, or the imported name that an

@@ -66,6 +66,7 @@ class Keras2RegularizerKeyword(Rule):
     code = "REG010"
     name = "keras2-regularizer-keyword"
     severity = "warning"
+    tags = ("deprecated",)
     precision = "very-high"
     # A finding needs three spellings in the source. The callee resolves to
     # keras.regularizers.<name>: `regularizers` is spelled in the import or the chain (no

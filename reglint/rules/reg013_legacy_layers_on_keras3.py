@@ -67,6 +67,7 @@ class LegacyLayersOnKeras3(Rule):
     code = "REG013"
     name = "legacy-layers-on-keras3"
     severity = "warning"
+    tags = ("deprecated",)
     # a `tf.layers` call (the attribute `layers`) with a regularizer keyword
     TOKENS = ((b"layers", b"_regularizer"),)
 

@@ -49,6 +49,7 @@ class UnusedNoqa(Rule):
     code = "REG100"
     name = "unused-noqa"
     severity = "warning"
+    tags = ("unnecessary",)
     default_enabled = False
     # a suppression comment spells `noqa` or `reglint:`
     TOKENS = (b"noqa", b"reglint:")

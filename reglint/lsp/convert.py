@@ -1,0 +1,237 @@
+"""Between reglint's findings and the protocol's types: positions in the client's units,
+diagnostics, the edits that turn one text into another, and notebook documents as the
+`.ipynb` text the checks read.
+
+reglint's positions are 1-based lines and 0-based columns in characters (code points) of the
+text as Python reads it (lines broken at \\r\\n, \\r and \\n only); LSP's are 0-based lines and
+columns in the negotiated encoding (UTF-16 unless the client offers another). A notebook's
+findings are in its joined code cells; `Place` maps them back to a cell's own document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from reglint import rule_url
+from reglint.model import Finding, ParseError, Position
+from reglint.notebook import NotebookSource
+from reglint.rule import rules_by_code
+from reglint.sources import line_starts
+
+SOURCE = "reglint"
+SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "note": types.DiagnosticSeverity.Information,
+}
+TAGS = {"deprecated": types.DiagnosticTag.Deprecated, "unnecessary": types.DiagnosticTag.Unnecessary}
+
+
+class Text:
+    """A document's text with its line starts, converting between reglint's positions,
+    string offsets and the client's positions."""
+
+    def __init__(self, text: str, encoding: str = types.PositionEncodingKind.Utf16) -> None:
+        self.text = text
+        self.encoding = encoding
+        self.starts = line_starts(text)
+
+    def line(self, index: int) -> str:
+        """Line `index` (0-based) without its line break."""
+        start = self.starts[index]
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def client(self, line: int, column: int) -> types.Position:
+        """The client's position of a 0-based line and a column in characters (clamped to
+        the text, so a stale finding never points outside it)."""
+        if line >= len(self.starts):
+            line = len(self.starts) - 1
+            column = len(self.line(line))
+        text = self.line(max(line, 0))
+        return types.Position(max(line, 0), units(text[: max(column, 0)], self.encoding))
+
+    def offset(self, position: types.Position) -> int:
+        """The string offset of a client's position."""
+        if position.line >= len(self.starts):
+            return len(self.text)
+        text = self.line(position.line)
+        count = 0
+        for index, char in enumerate(text):
+            if count >= position.character:
+                return self.starts[position.line] + index
+            count += units(char, self.encoding)
+        return self.starts[position.line] + len(text)
+
+    def edit_to(self, new: str) -> types.TextEdit | None:
+        """One edit replacing the part of the text that differs from `new` (common prefix
+        and suffix kept, so the editor keeps its marks and folds elsewhere)."""
+        old = self.text
+        if old == new:
+            return None
+        prefix = 0
+        limit = min(len(old), len(new))
+        while prefix < limit and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
+            suffix += 1
+        start, end = self.at(prefix), self.at(len(old) - suffix)
+        return types.TextEdit(types.Range(start, end), new[prefix : len(new) - suffix])
+
+    def at(self, offset: int) -> types.Position:
+        """The client's position of a string offset."""
+        low, high = 0, len(self.starts) - 1
+        while low < high:  # the last line starting at or before the offset
+            middle = (low + high + 1) // 2
+            if self.starts[middle] <= offset:
+                low = middle
+            else:
+                high = middle - 1
+        return types.Position(low, units(self.text[self.starts[low] : offset], self.encoding))
+
+
+def units(text: str, encoding: str) -> int:
+    """The length of `text` in the position encoding's units."""
+    if encoding == types.PositionEncodingKind.Utf32:
+        return len(text)
+    if encoding == types.PositionEncodingKind.Utf8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+# -- where a finding is shown ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Cell:
+    """A notebook cell as the editor holds it."""
+
+    uri: str
+    code: bool  # a code cell (markup cells take no part in the check)
+    text: str
+
+
+class Place:
+    """Maps positions of a checked document (a Python file, or a notebook's joined code
+    cells) to a document of the editor and a position in it."""
+
+    def __init__(
+        self, uri: str, text: str, encoding: str, cells: Sequence[Cell] | None = None, data: bytes = b""
+    ) -> None:
+        self.uri = uri
+        self.encoding = encoding
+        self.cells = cells
+        self._texts: dict[str, Text] = {}
+        self._notebook = NotebookSource.load(uri, data) if cells is not None else None
+        if cells is None:
+            self._texts[uri] = Text(text, encoding)
+
+    def text_of(self, uri: str) -> Text | None:
+        if uri not in self._texts and self.cells is not None:
+            for cell in self.cells:
+                if cell.uri == uri:
+                    self._texts[uri] = Text(cell.text, self.encoding)
+        return self._texts.get(uri)
+
+    def locate(self, position: Position) -> tuple[str, int]:
+        """(document, 0-based line in it) of a 1-based line of the checked text."""
+        if self._notebook is None or self.cells is None:
+            return self.uri, position.line - 1
+        number, inner = self._notebook.cell_of(position.line)
+        cell = self.cells[min(number, len(self.cells)) - 1]
+        return cell.uri, inner - 1
+
+    def range(self, start: Position, end: Position) -> tuple[str, types.Range]:
+        uri, first = self.locate(start)
+        end_uri, last = self.locate(end)
+        text = self.text_of(uri)
+        assert text is not None
+        begin = text.client(first, start.column)
+        if end_uri != uri:  # ends in a later cell (never for one statement): end of the first
+            stop = text.client(len(text.starts) - 1, len(text.line(len(text.starts) - 1)))
+        else:
+            stop = text.client(last, end.column)
+        return uri, types.Range(begin, stop)
+
+
+def diagnostic(
+    finding: Finding, place: Place, shown: Callable[[str], str], other: Callable[[str], Text | None]
+) -> tuple[str, types.Diagnostic]:
+    """The document to show a finding in, and its diagnostic. `shown` turns the message's
+    paths into the form the editor shows; `other` gives another file's text (for the related
+    places of a cross-file finding)."""
+    uri, where = place.range(finding.range.start, finding.range.end)
+    rule = rules_by_code().get(finding.code)
+    related = []
+    for path, span, what in finding.related:
+        related_uri, related_range = _related(path, span.start, span.end, place, other)
+        related.append(types.DiagnosticRelatedInformation(types.Location(related_uri, related_range), shown(what)))
+    tags = [TAGS[tag] for tag in (rule.tags if rule is not None else ()) if tag in TAGS]
+    fix = finding.fix
+    return uri, types.Diagnostic(
+        range=where,
+        message=shown(finding.summary),
+        severity=SEVERITY.get(rule.severity if rule is not None else "error", types.DiagnosticSeverity.Error),
+        code=finding.code,
+        code_description=types.CodeDescription(href=rule_url(finding.code)),
+        source=SOURCE,
+        related_information=related or None,
+        tags=tags or None,
+        data={"fix": None if fix is None else fix.safety.value},
+    )
+
+
+def _related(
+    path: str, start: Position, end: Position, place: Place, other: Callable[[str], Text | None]
+) -> tuple[str, types.Range]:
+    from pygls.uris import from_fs_path
+
+    uri = from_fs_path(path) or path
+    if uri == place.uri:
+        return place.range(start, end)
+    text = other(path)
+    if text is None:
+        return uri, types.Range(types.Position(start.line - 1, start.column), types.Position(end.line - 1, end.column))
+    return uri, types.Range(text.client(start.line - 1, start.column), text.client(end.line - 1, end.column))
+
+
+def parse_diagnostic(error: ParseError, place: Place) -> tuple[str, types.Diagnostic]:
+    position = Position(max(error.line, 1), max(error.column, 0))
+    uri, where = place.range(position, position)
+    return uri, types.Diagnostic(
+        range=where,
+        message=f"cannot parse: {error.message}",
+        severity=types.DiagnosticSeverity.Error,
+        source=SOURCE,
+    )
+
+
+# -- notebooks --------------------------------------------------------------------------------
+def notebook_data(cells: Sequence[Cell], language: str = "python") -> bytes:
+    """A notebook document as the `.ipynb` text reglint checks: every cell in its place (so
+    cell numbers are the editor's), code cells with their text."""
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": cell.text}
+            if cell.code
+            else {"cell_type": "markdown", "metadata": {}, "source": cell.text}
+            for cell in cells
+        ],
+        "metadata": {"kernelspec": {"language": language}, "language_info": {"name": language}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(notebook, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def cell_sources(path: str, data: bytes) -> dict[int, str]:
+    """Each code cell's source (by 0-based position among all cells) of a notebook's text."""
+    notebook = NotebookSource.load(path, data)
+    return {cell.index: cell.source for cell in notebook.cells}
+
+
+def known_rule(code: str) -> bool:
+    return code in rules_by_code()
