@@ -76,12 +76,15 @@ def prefilter_tokens(rules: Iterable[type[Rule]]) -> tuple[Group, ...]:
     return _groups(tuple(rules))
 
 
-def contains_token(raw: bytes, groups: Sequence[Group], *, python: bool = True) -> bool:
+def contains_token(
+    raw: bytes, groups: Sequence[Group], *, python: bool = True, seen: dict[bytes, bool] | None = None
+) -> bool:
     """Whether every token of some group is in `raw` (a Word as a whole word, if `raw` is
     Python source). One `in` per token (a vectorised substring search; 3x faster than one
     scan with a regular-expression alternation, which tries every alternative at every
-    byte), each token searched at most once per file."""
-    return _matches(raw, groups, {}, python)
+    byte), each token searched at most once per file. `seen` keeps what was found in these
+    bytes before (a process that screens the same files again and again passes it)."""
+    return _matches(raw, groups, {} if seen is None else seen, python)
 
 
 def rules_for(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:

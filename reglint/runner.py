@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
@@ -20,9 +21,17 @@ import pathspec
 
 from reglint.cache import ResultStore
 from reglint.config import Settings
-from reglint.engine import ProjectFacts, analyse_source, as_groups, contains_token, judge_project, prefilter_tokens
+from reglint.engine import (
+    Group,
+    ProjectFacts,
+    analyse_source,
+    as_groups,
+    contains_token,
+    judge_project,
+    prefilter_tokens,
+)
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
-from reglint.rule import Rule, rules_by_code
+from reglint.rule import Rule, Token, rules_by_code
 from reglint.rules.reg100_unused_noqa import UnusedNoqa
 from reglint.sources import SourceError, is_notebook, source_for
 from reglint.suppress import is_suppressed
@@ -204,7 +213,8 @@ def analyse_many(
     keys: dict[int, Any] = {}
     tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
-        if prefilter and not contains_token(raw, tokens, python=not is_notebook(path)):
+        seen = cache.tokens_seen(path, raw) if cache is not None else None
+        if prefilter and not contains_token(raw, tokens, python=not is_notebook(path), seen=seen):
             results[index] = FileResult(path, skipped=True)
             continue
         if cache is not None:
@@ -304,19 +314,25 @@ def analyse_project(
     return by_path
 
 
-def _path_endings(path: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+@functools.lru_cache(maxsize=1 << 16)
+def _path_endings(path: str) -> frozenset[str]:
     """Every trailing run of a path's parts (`b/c.py` and `c.py` for `a/b/c.py`): what a
-    module's file path may end with. Kept in `known`."""
-    found = known.get(path)
-    if found is None:
-        parts = Path(path).as_posix().split("/")
-        found = known[path] = frozenset("/".join(parts[i:]) for i in range(len(parts)))
-    return found
+    module's file path may end with. Kept: each round of `_analyse_wanted` asks again, and so
+    does every check of a language server's project."""
+    parts = Path(path).as_posix().split("/")
+    return frozenset("/".join(parts[i:]) for i in range(len(parts)))
 
 
 def _module_paths(module: str) -> tuple[str, ...]:
     stem = module.replace(".", "/")
     return (f"{stem}.py", f"{stem}/__init__.py")
+
+
+@functools.lru_cache(maxsize=32)
+def _wanted_groups(tokens: tuple[Token, ...]) -> tuple[Group, ...]:
+    """`as_groups` of what the project rules ask for, kept: a process that judges the same
+    project again (the language server, after each edit) asks for the same tokens."""
+    return as_groups(tokens)
 
 
 def _analyse_wanted(
@@ -342,12 +358,11 @@ def _analyse_wanted(
         return
     raw_of = dict(items)
     codes = [rule.code for rule in rules]
-    endings_of: dict[str, frozenset[str]] = {}
     for _ in range(len(items)):
         project = ProjectFacts([f for r in by_path.values() for f in r.facts])
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
         endings = {ending for module in wanted for ending in _module_paths(module)}
-        groups = as_groups(t for rule in askers for t in rule.wanted_tokens(project))
+        groups = _wanted_groups(tuple(t for rule in askers for t in rule.wanted_tokens(project)))
         # the files wanted, each with the rules that have not analysed it (all of them for a
         # file the prefilter skipped)
         todo: list[tuple[str, bytes]] = []
@@ -359,8 +374,16 @@ def _analyse_wanted(
                 and result.parse_error is None
                 and path in raw_of
                 and (
-                    (endings and not endings.isdisjoint(_path_endings(path, endings_of)))
-                    or (groups and contains_token(raw_of[path], groups, python=not is_notebook(path)))
+                    (endings and not endings.isdisjoint(_path_endings(path)))
+                    or (
+                        groups
+                        and contains_token(
+                            raw_of[path],
+                            groups,
+                            python=not is_notebook(path),
+                            seen=cache.tokens_seen(path, raw_of[path]) if cache is not None else None,
+                        )
+                    )
                 )
             ):
                 todo.append((path, raw_of[path]))

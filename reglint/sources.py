@@ -39,6 +39,22 @@ def line_starts(text: str | bytes) -> list[int]:
     return starts
 
 
+def changed_span(old: str, new: str) -> tuple[int, int, str] | None:
+    """The one replacement that turns `old` into `new`, common ends kept: (start, end) in
+    `old` and the text that replaces them; None if they are equal. For a SARIF fix and an
+    editor's edit, which keep the marks and folds outside the change."""
+    if old == new:
+        return None
+    prefix = 0
+    limit = min(len(old), len(new))
+    while prefix < limit and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+        suffix += 1
+    return prefix, len(old) - suffix, new[prefix : len(new) - suffix]
+
+
 DEEP_STACK_BYTES = 512 * 1024 * 1024  # reserved address space, committed only as used
 DEEP_RECURSION_LIMIT = 200_000
 T = TypeVar("T")

@@ -20,7 +20,7 @@ from reglint import rule_url
 from reglint.model import Finding, ParseError, Position
 from reglint.notebook import NotebookSource
 from reglint.rule import rules_by_code
-from reglint.sources import line_starts
+from reglint.sources import changed_span, line_starts
 
 SOURCE = "reglint"
 SEVERITY = {
@@ -70,18 +70,11 @@ class Text:
     def edit_to(self, new: str) -> types.TextEdit | None:
         """One edit replacing the part of the text that differs from `new` (common prefix
         and suffix kept, so the editor keeps its marks and folds elsewhere)."""
-        old = self.text
-        if old == new:
+        span = changed_span(self.text, new)
+        if span is None:
             return None
-        prefix = 0
-        limit = min(len(old), len(new))
-        while prefix < limit and old[prefix] == new[prefix]:
-            prefix += 1
-        suffix = 0
-        while suffix < limit - prefix and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]:
-            suffix += 1
-        start, end = self.at(prefix), self.at(len(old) - suffix)
-        return types.TextEdit(types.Range(start, end), new[prefix : len(new) - suffix])
+        start, end, text = span
+        return types.TextEdit(types.Range(self.at(start), self.at(end)), text)
 
     def at(self, offset: int) -> types.Position:
         """The client's position of a string offset."""

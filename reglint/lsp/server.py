@@ -99,6 +99,8 @@ class ReglintServer(LanguageServer):
         self.everywhere: set[str] = set()  # files shown by "check all" that are not open
         self._timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # the protocol's, set at initialize
+        self._checking = False  # a check of the open documents is running
+        self._again = False  # and another was asked for meanwhile
 
     # -- running work in the worker --------------------------------------------------------
     async def in_worker(self, work: Callable[[], T]) -> T:
@@ -150,7 +152,22 @@ class ReglintServer(LanguageServer):
         self._timer = asyncio.get_running_loop().call_later(wait, lambda: asyncio.ensure_future(self.check_open()))
 
     async def check_open(self) -> None:
+        """Check the open documents as they stand. Edits made while a check runs are
+        checked once it ends, all of them in one check (never a queue of stale ones)."""
         self._timer = None
+        if self._checking:
+            self._again = True
+            return
+        self._checking = True
+        try:
+            await self._check_open()
+        finally:
+            self._checking = False
+        if self._again:
+            self._again = False
+            self.schedule(0)
+
+    async def _check_open(self) -> None:
         snapshots = self.snapshots()
         session = self.session
         if session is None:

@@ -157,9 +157,17 @@ class Session:
                 return directory
         return real
 
+    def _is_project(self, root: Path, settings: Settings) -> bool:
+        """Whether a root is a project whose files are read: configured, a workspace folder or
+        inside one, or holding a repository or a declaration. A file opened on its own (a
+        script in the home folder) is judged alone: its folder is not walked."""
+        if settings.config_file is not None or any((root / marker).exists() for marker in PROJECT_MARKERS):
+            return True
+        return any(root == Path(f) or Path(f) in root.parents for f in self.folders)
+
     def _load(self, root: Path, settings: Settings) -> Project:
-        found = discover((str(root),), settings)
-        items, _ = read_files(found.files)
+        found = discover((str(root),), settings) if self._is_project(root, settings) else None
+        items, _ = read_files(found.files if found is not None else ())
         files = {_real(path): data for path, data in items}
         notebooks = [path for path in files if is_notebook(path)]
         settings, _ = with_target(settings, (str(root),), None, None, notebooks, self.log)
@@ -207,6 +215,10 @@ class Session:
             if not named:
                 continue
             result = self._run(project, named, progress=progress)
+            names = {path for path, _ in named}
+            for error in result.internal_errors:
+                if error.path not in names:  # a project rule's (`<project>`): no document's
+                    self.log(f"internal error{f' in {error.code}' if error.code else ''}: {error.message}")
             for path, _ in named:
                 outcomes[path] = Outcome(
                     findings=[f for f in result.findings if f.path == path],

@@ -32,7 +32,7 @@ from reglint import __url__, __version__, rule_url
 from reglint.fixer import apply_fixes
 from reglint.model import Finding, Position, Range, RunResult
 from reglint.output.base import Files, View, valid_data
-from reglint.sources import line_starts
+from reglint.sources import changed_span, line_starts
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 ROOT_ID = "%SRCROOT%"
@@ -104,19 +104,14 @@ def region(start: Position, end: Position) -> dict[str, int]:
 
 def _replacement(original: str, fixed: str) -> dict[str, Any] | None:
     """The one replacement that turns `original` into `fixed` (common ends kept)."""
-    if original == fixed:
+    span = changed_span(original, fixed)
+    if span is None:
         return None
-    prefix = 0
-    limit = min(len(original), len(fixed))
-    while prefix < limit and original[prefix] == fixed[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and original[-1 - suffix] == fixed[-1 - suffix]:
-        suffix += 1
+    start, end, text = span
     starts = line_starts(original)
     return {
-        "deletedRegion": region(_position(starts, prefix), _position(starts, len(original) - suffix)),
-        "insertedContent": {"text": fixed[prefix : len(fixed) - suffix]},
+        "deletedRegion": region(_position(starts, start), _position(starts, end)),
+        "insertedContent": {"text": text},
     }
 
 
