@@ -165,7 +165,7 @@ def describe(directory: Path) -> dict[str, int]:
     """Files and lines, and how many of them contain a token of the default rules."""
     sys.path.insert(0, str(ROOT))
     from reglint.config import Settings
-    from reglint.engine import rules_to_run
+    from reglint.prefilter import rules_to_run
 
     rules = Settings().enabled_rules()
     files = lines = relevant = relevant_lines = 0
@@ -253,7 +253,7 @@ def _bench(directory: Path, args: argparse.Namespace, scratch: Path) -> int:
     listing_relevant = scratch / "relevant.txt"
     sys.path.insert(0, str(ROOT))
     from reglint.config import Settings
-    from reglint.engine import rules_to_run
+    from reglint.prefilter import rules_to_run
 
     rules = Settings().enabled_rules()
     listing_relevant.write_text(

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from reglint.rule import all_rules  # noqa: E402  (the repository on the path first)
 from reglint.runner import contains_token, prefilter_tokens  # noqa: E402
-from tests.lsp_client import Editor, uri  # noqa: E402
+from tests.lsp_client import Editor  # noqa: E402
 
 
 def pick_file(root: Path) -> Path:
@@ -81,7 +81,10 @@ async def edits(editor: Editor, found: str, text: str, count: int) -> list[float
 
 async def bench(project: Path, target: Path, count: int, debounce: float | None) -> None:
     text = target.read_text(encoding="utf-8", errors="replace")
-    for label, options in (("configured", None if debounce is None else {"debounce": debounce}), ("0 ms", {"debounce": 0})):
+    for label, options in (
+        ("configured", None if debounce is None else {"debounce": debounce}),
+        ("0 ms", {"debounce": 0}),
+    ):
         editor = Editor()
         await editor.start(project, options=options)
         try:

@@ -50,7 +50,8 @@ class Word(bytes):
 Token = bytes | tuple[bytes, ...]
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext, ProjectFacts
+    from reglint.engine import FileContext
+    from reglint.judge import ProjectFacts
     from reglint.target import Target
 
 

@@ -21,16 +21,10 @@ import pathspec
 
 from reglint.cache import ResultStore
 from reglint.config import Settings
-from reglint.engine import (
-    Group,
-    ProjectFacts,
-    analyse_source,
-    as_groups,
-    contains_token,
-    judge_project,
-    prefilter_tokens,
-)
+from reglint.engine import analyse_source
+from reglint.judge import ProjectFacts, judge_project
 from reglint.model import FileChange, FileResult, Finding, InternalError, ParseError, RunResult
+from reglint.prefilter import Group, as_groups, contains_token, prefilter_tokens
 from reglint.rule import Rule, Token, rules_by_code
 from reglint.rules.reg100_unused_noqa import UnusedNoqa
 from reglint.sources import SourceError, is_notebook, source_for

@@ -16,8 +16,9 @@ import pytest
 from reglint import engine, runner
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import _Walker, analyse_module, may_matter
+from reglint.engine import _Walker, analyse_module
 from reglint.model import FileResult
+from reglint.prefilter import may_matter
 from reglint.rule import Rule, all_rules, rules_by_code
 from reglint.runner import analyse_many, run
 from tests.helpers import ROOT, lint

@@ -40,11 +40,11 @@ DEFINITIONS = [
 
 @pytest.mark.parametrize("raw", DEFINITIONS)
 def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
-    """Module-level def/class names are placed from `ast` (see engine._definition_names),
+    """Module-level def/class names are placed from `ast` (see positions._definition_names),
     exactly where libcst's PositionProvider puts them, or not at all."""
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from reglint.engine import _aligned_statements, _definition_names
+    from reglint.positions import _aligned_statements, _definition_names
 
     module = parse_python(raw)
     found = outline(raw)
@@ -81,11 +81,11 @@ POSITIONED = [
 
 @pytest.mark.parametrize("raw", POSITIONED)
 def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
-    """Positions are computed per module-level statement (see engine._Positions): for every
+    """Positions are computed per module-level statement (see positions.Positions): for every
     node, syntactic and whitespace-inclusive, they must be libcst's for the whole module."""
     from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
-    from reglint.engine import _Positions
+    from reglint.positions import Positions as _Positions
 
     module = parse_python(raw)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -113,11 +113,11 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
 
 @pytest.mark.parametrize("raw", POSITIONED)
 def test_node_positions_are_the_metadata_wrappers(raw: bytes) -> None:
-    """engine.node_positions runs a position provider without MetadataWrapper (which visits
+    """positions.node_positions runs a position provider without MetadataWrapper (which visits
     the whole tree once more for nothing): every node must get what the wrapper gives."""
     from libcst.metadata import MetadataWrapper, PositionProvider, WhitespaceInclusivePositionProvider
 
-    from reglint.engine import node_positions
+    from reglint.positions import node_positions
 
     module = parse_python(raw)
     for provider in (PositionProvider, WhitespaceInclusivePositionProvider):

@@ -13,7 +13,8 @@ import libcst as cst
 
 from reglint.cache import Cache
 from reglint.config import Settings
-from reglint.engine import ProjectFacts, as_groups, contains_token
+from reglint.judge import ProjectFacts
+from reglint.prefilter import as_groups, contains_token
 from reglint.rule import Rule, Token, Word, all_rules
 from reglint.runner import analyse_project, run
 from tests.helpers import lint
@@ -156,7 +157,7 @@ def test_a_wanted_file_keeps_the_asking_rules_facts_with_a_cache(tmp_path: Path)
 
 
 def test_docstrings_are_blanked_and_nothing_else() -> None:
-    from reglint.engine import without_docstrings
+    from reglint.prefilter import without_docstrings
 
     raw = (
         '"""Module: regularizer."""\nimport tensorflow as tf\n\n\n'
@@ -183,7 +184,7 @@ def test_docstrings_are_blanked_and_nothing_else() -> None:
 
 
 def test_screen_gives_up_where_it_cannot_be_exact() -> None:
-    from reglint.engine import without_docstrings
+    from reglint.prefilter import without_docstrings
 
     assert without_docstrings(b"# -*- coding: latin-1 -*-\n'''r\xe9gularizer'''\n") is None
     assert without_docstrings(b"def f(:\n") is None

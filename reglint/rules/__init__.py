@@ -5,7 +5,7 @@ it; nothing else needs editing.
 
 Most files of a large repository cannot produce any finding, and parsing them with libcst is
 the most expensive thing reglint does (about ten times `ast.parse`). So before parsing, the
-runner (`reglint.runner.analyse_many`, through `reglint.engine.may_matter` /
+runner (`reglint.runner.analyse_many`, through `reglint.prefilter.may_matter` /
 `contains_token`) looks for the enabled rules' tokens in the file's raw bytes, one
 substring search per token, and a file that contains none of them is skipped: not parsed,
 no finding, no fact, no parse error reported. Skipped files cost a byte scan and nothing
@@ -19,7 +19,7 @@ The contract, for every rule:
         # strings, or ALL the byte strings of one of the tuples
 
 - A token is matched anywhere in the bytes (code, strings, comments alike), case-sensitively,
-  except that in a Python file docstrings are blanked first (`engine.without_docstrings`,
+  except that in a Python file docstrings are blanked first (`prefilter.without_docstrings`,
   from the `ast` parse every Python file gets before libcst's): no rule may need a docstring.
 - A `Word(b"...")` (reglint.rule.Word) matches in a Python file only as a whole word, not
   inside a longer name: `Word(b"sum")` is in `sum(w)` and `np.sum(x)`, not in `cumsum` nor

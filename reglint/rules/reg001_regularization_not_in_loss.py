@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from reglint.dataflow import Flow, FlowRule
-from reglint.engine import FileContext, ProjectFacts
+from reglint.engine import FileContext
 from reglint.flowfix import (
     add_term_fix,
     assignments_of,
@@ -17,6 +17,7 @@ from reglint.flowfix import (
     slim_net_arg_scope,
 )
 from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, module_of, param_refs, qualified_name
+from reglint.judge import ProjectFacts
 from reglint.model import Fact, Finding, Safety
 from reglint.names import dotted, imported_from
 from reglint.rule import Invalid, Token, Valid, Word

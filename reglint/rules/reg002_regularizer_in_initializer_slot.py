@@ -24,7 +24,8 @@ from reglint.tfnames import (
 )
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext, ProjectFacts
+    from reglint.engine import FileContext
+    from reglint.judge import ProjectFacts
 
 
 # Where the slots are in the positional parameters of the callees whose slots are filled

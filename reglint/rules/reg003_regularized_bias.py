@@ -42,7 +42,8 @@ from reglint.tfnames import (
 from reglint.values import KERNEL, L2, SQUARE_CALLS, TRAINABLE, Bias, Member, Stmt, is_bias_name
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext, ProjectFacts
+    from reglint.engine import FileContext
+    from reglint.judge import ProjectFacts
 
 COLLECTION_READERS = frozenset({"tensorflow.get_collection", "tensorflow.get_collection_ref"})
 # what a file creating a bias variable, or reading a layer's, holds (see TOKENS)

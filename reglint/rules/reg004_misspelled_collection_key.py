@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from reglint.engine import ProjectFacts
+from reglint.judge import ProjectFacts
 from reglint.model import Edit, Fact, Finding, Fix, Safety
 from reglint.rule import Invalid, Replace, Rule, Token, Valid
 from reglint.tfnames import (

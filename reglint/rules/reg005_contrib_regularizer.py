@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from reglint.engine import child_nodes
 from reglint.names import target_names
+from reglint.nodes import child_nodes
 from reglint.patterns import has_comment
 from reglint.rule import Invalid, NodeEdit, Remove, Replace, Rule, Safety, Valid
 from reglint.tfnames import CONTRIB_REGULARIZERS, CONTRIB_TO_KERAS

@@ -24,7 +24,8 @@ from reglint.tfnames import (
 )
 
 if TYPE_CHECKING:
-    from reglint.engine import FileContext, ProjectFacts
+    from reglint.engine import FileContext
+    from reglint.judge import ProjectFacts
 
 
 # a helper module that regularizes the layers of the model it is given

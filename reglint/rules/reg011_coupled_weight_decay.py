@@ -5,7 +5,7 @@ from itertools import product
 
 import libcst as cst
 
-from reglint.engine import ProjectFacts
+from reglint.judge import ProjectFacts
 from reglint.model import Finding
 from reglint.rule import Invalid, Rule, Token, Valid
 from reglint.tfnames import (
