@@ -862,11 +862,17 @@ class Flow:
             if method in MUTATORS:
                 self._assign(func.value, args)
                 return receiver
-            for tag in receiver:
-                if isinstance(tag, Instance):
-                    target = self._method(tag.cls, method or "")
-                    if target is not None:
-                        return self._invoke(target, node, bound=True)
+            # every class the receiver may be an instance of, every function a name may hold:
+            # each is invoked and their results joined (taking the first one a set iterates
+            # made the result depend on the order of a set of nodes, which changes from run
+            # to run)
+            targets = {
+                found: None
+                for tag in receiver
+                if isinstance(tag, Instance) and (found := self._method(tag.cls, method or "")) is not None
+            }
+            if targets:
+                return self._invoke_all(targets, node, bound=True)
             if (
                 not receiver
                 and self._attr_owner(func.value) is _UNKNOWN
@@ -910,9 +916,9 @@ class Flow:
                 return frozenset({Instance(cls)}) | self._instance_models(cls)
             callee = self.eval(func)
             if callee:
-                for tag in callee:
-                    if isinstance(tag, Function):
-                        return self._invoke(tag.node, node, bound=False)
+                functions = {tag.node: None for tag in callee if isinstance(tag, Function)}
+                if functions:
+                    return self._invoke_all(functions, node, bound=False)
                 self._note_keras_call(node, callee)
                 return plain(callee | args) | {t for t in callee if isinstance(t, Instance)}
             handed = self._escape_args(node, args)
@@ -993,6 +999,13 @@ class Flow:
         parent = scope.parent if scope is not None else None
         found = (self._find_class(arg.value.value, parent) for arg in cls.bases if isinstance(arg.value, cst.Name))
         return [base for base in found if base is not None]
+
+    def _invoke_all(self, funcs: Iterable[cst.FunctionDef], call: cst.Call, *, bound: bool) -> frozenset[Any]:
+        """The call of any of `funcs`: each invoked, their results joined."""
+        made: frozenset[Any] = frozenset()
+        for func in funcs:
+            made |= self._invoke(func, call, bound=bound)
+        return made
 
     def _invoke(self, func: cst.FunctionDef, call: cst.Call, *, bound: bool) -> frozenset[Any]:
         scope = self.scope_of.get(func)

@@ -200,3 +200,35 @@ def test_documented_example_is_flagged_and_its_correction_is_not(code: str) -> N
     example, use_instead = re.findall(r"```python\n(.*?)```", rule.documentation(), re.S)[:2]
     assert [f.code for f in lint(example, [rule]).findings] == [code]
     assert lint(use_instead, [rule]).findings == []
+
+
+def test_a_call_of_one_of_several_functions_invokes_each_of_them() -> None:
+    """`block_fn = a if c else b; block_fn(x)`: both may run, so both get `x`. (The first
+    function of the set used to be invoked alone: which one depended on the order a set of
+    nodes iterates in, and the facts changed from one run to the next.)"""
+    source = (
+        "def residual(inputs, fmt):\n    return inputs\n\n"
+        "def bottleneck(inputs, fmt):\n    return inputs\n\n"
+        "def group(inputs, block_fn, fmt):\n    return block_fn(inputs, fmt)\n\n"
+        "def model(images, fmt, deep):\n"
+        "    block = bottleneck if deep else residual\n"
+        "    return group(images, block, fmt)\n"
+    )
+    for _ in range(5):
+        flow = solve(source)
+        bound = {(func.name.value, name) for (func, name), tags in flow.params.items() if tags}
+        assert {("residual", "inputs"), ("bottleneck", "inputs")} <= bound
+
+
+def test_a_method_of_any_class_the_receiver_may_be_an_instance_of_is_invoked() -> None:
+    source = (
+        "class A:\n    def make(self, x):\n        return x\n\n"
+        "class B:\n    def make(self, x):\n        return x\n\n"
+        "def build(kind, x):\n"
+        "    maker = A() if kind else B()\n"
+        "    return maker.make(x)\n"
+    )
+    for _ in range(5):
+        flow = solve(source)
+        makers = [func for (func, name), tags in flow.params.items() if tags and name == "x"]
+        assert len(makers) == 2 and {func.name.value for func in makers} == {"make"}
