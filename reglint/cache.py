@@ -254,8 +254,9 @@ class Cache:
     def put(self, key: str, result: FileResult) -> None:
         self._write(self._file(key), result_to_json(result))
 
-    def tokens_seen(self, path: str, raw: bytes) -> None:
-        return None  # a run screens each file once: nothing to remember
+    @property
+    def screened(self) -> None:
+        return None  # kept by the run (runner.analyse_project)
 
     # -- the finished run of a project -----------------------------------------------------
     def run_keys(self, items: Sequence[tuple[str, bytes]], settings: str) -> tuple[str, str]:
@@ -307,6 +308,25 @@ class Cache:
             pass  # a cache that cannot be written only costs speed
 
 
+class Screened:
+    """What the prefilter found in each file's bytes so far (`prefilter.contains_token`'s `seen`),
+    kept for a run: its rounds (reglint/runner.py `_analyse_wanted`) screen every file again
+    for the tokens the project asks for, and a language server screens the same files at
+    every edit. An entry holds the bytes it was found in; other bytes start afresh."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[bytes, dict[bytes, bool]]] = {}
+
+    def seen(self, path: str, raw: bytes) -> dict[bytes, bool]:
+        entry = self._seen.get(path)
+        if entry is None or entry[0] != raw:
+            entry = self._seen[path] = (raw, {})
+        return entry[1]
+
+    def forget(self, path: str) -> None:
+        self._seen.pop(path, None)
+
+
 class ResultStore(Protocol):
     """Where `runner.analyse_many` keeps files' results: `Cache` (on disk) or `MemoryCache`."""
 
@@ -316,7 +336,9 @@ class ResultStore(Protocol):
 
     def put(self, key: Any, result: FileResult) -> None: ...
 
-    def tokens_seen(self, path: str, raw: bytes) -> dict[bytes, bool] | None: ...
+    # the prefilter's findings, when the store outlives a run (see Screened)
+    @property
+    def screened(self) -> Screened | None: ...
 
 
 class MemoryCache:
@@ -329,8 +351,7 @@ class MemoryCache:
         self.disk = disk
         # path -> (the rules tag of Cache.key -> (the bytes analysed, their result))
         self._entries: dict[str, dict[str, tuple[bytes, FileResult]]] = {}
-        # path -> (its bytes, the prefilter's tokens found in them or not)
-        self._seen: dict[str, tuple[bytes, dict[bytes, bool]]] = {}
+        self._screened = Screened()
 
     def key(self, path: str, raw: bytes, rules: str = "") -> tuple[str, str, bytes]:
         return (path, rules, raw)
@@ -353,18 +374,14 @@ class MemoryCache:
         if self.disk is not None:
             self.disk.put(self.disk.key(path, raw, rules), result)
 
-    def tokens_seen(self, path: str, raw: bytes) -> dict[bytes, bool]:
-        """What the prefilter found in a file's bytes so far (screening 1,700 files anew
-        for every edit cost the language server a second): `contains_token`'s `seen`."""
-        entry = self._seen.get(path)
-        if entry is None or entry[0] != raw:
-            entry = self._seen[path] = (raw, {})
-        return entry[1]
-
     def forget(self, path: str) -> None:
         """Drop a file's entries (it was deleted)."""
         self._entries.pop(path, None)
-        self._seen.pop(path, None)
+        self._screened.forget(path)
+
+    @property
+    def screened(self) -> Screened:
+        return self._screened
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._entries.values())

@@ -381,9 +381,13 @@ def _cache_problem(
                 f"cache-dir {str(settings.cache_dir)!r} is outside the project ({root}); "
                 "use --cache-dir or REGLINT_CACHE_DIR"
             )
+    folders: dict[str, Path] = {}  # each folder resolved once: thousands of files share few
     for path, _ in items:
-        resolved = Path(path).resolve()
-        if where in resolved.parents:
+        folder = os.path.dirname(path) or "."
+        resolved = folders.get(folder)
+        if resolved is None:
+            resolved = folders[folder] = Path(folder).resolve()
+        if where == resolved or where in resolved.parents:
             return (
                 f"the cache directory {directory} holds files being checked ({path}); give the cache a folder "
                 "of its own (--cache-dir, cache-dir)"

@@ -19,7 +19,7 @@ from typing import Any
 
 import pathspec
 
-from reglint.cache import ResultStore
+from reglint.cache import ResultStore, Screened
 from reglint.config import Settings
 from reglint.engine import analyse_source
 from reglint.judge import ProjectFacts, judge_project
@@ -193,9 +193,10 @@ def analyse_many(
     prefilter: bool = True,
     progress: Progress | None = None,
     cache_rules: str = "",
+    screened: Screened | None = None,
 ) -> list[FileResult]:
     """Analyse files in order; the result list matches `items` whatever `jobs` is.
-    `cache_rules`: see Cache.key.
+    `cache_rules`: see Cache.key; `screened`: what the prefilter found in the files before.
 
     Files the prefilter rules out and files found in the cache cost a byte scan and a hash;
     the rest are parsed, in `jobs` worker processes when there are several (see `_run_pool`
@@ -207,7 +208,7 @@ def analyse_many(
     keys: dict[int, Any] = {}
     tokens = prefilter_tokens(rules)
     for index, (path, raw) in enumerate(items):
-        seen = cache.tokens_seen(path, raw) if cache is not None else None
+        seen = screened.seen(path, raw) if screened is not None else None
         if prefilter and not contains_token(raw, tokens, python=not is_notebook(path), seen=seen):
             results[index] = FileResult(path, skipped=True)
             continue
@@ -301,10 +302,13 @@ def analyse_project(
     progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result, including the prefilter-skipped files a project rule asked for."""
-    results = analyse_many(items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress)
+    screened = cache.screened if cache is not None and cache.screened is not None else Screened()
+    results = analyse_many(
+        items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress, screened=screened
+    )
     by_path = {r.path: r for r in results}
     if prefilter:
-        _analyse_wanted(items, by_path, rules, jobs=jobs, cache=cache)
+        _analyse_wanted(items, by_path, rules, jobs=jobs, cache=cache, screened=screened)
     return by_path
 
 
@@ -336,6 +340,7 @@ def _analyse_wanted(
     *,
     jobs: int,
     cache: ResultStore | None,
+    screened: Screened | None = None,
 ) -> None:
     """Analyse the files a project rule asks for, by module name or by tokens, with every
     rule that has not analysed them yet, until no rule asks for more. The prefilter lets a
@@ -352,6 +357,7 @@ def _analyse_wanted(
         return
     raw_of = dict(items)
     codes = [rule.code for rule in rules]
+    screened = screened or Screened()
     for _ in range(len(items)):
         project = ProjectFacts([f for r in by_path.values() for f in r.facts])
         wanted = {m for rule in askers for m in rule.wanted_modules(project)}
@@ -375,7 +381,7 @@ def _analyse_wanted(
                             raw_of[path],
                             groups,
                             python=not is_notebook(path),
-                            seen=cache.tokens_seen(path, raw_of[path]) if cache is not None else None,
+                            seen=screened.seen(path, raw_of[path]),
                         )
                     )
                 )
@@ -389,7 +395,9 @@ def _analyse_wanted(
         # apart from the first pass's results, which the prefilter chose the rules of
         chosen = [rule for rule in rules if any(rule.code in lacking for lacking in missing.values())]
         tag = "wanted:" + ",".join(rule.code for rule in chosen)
-        for result in analyse_many(todo, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag):
+        for result in analyse_many(
+            todo, chosen, jobs=jobs, cache=cache, prefilter=False, cache_rules=tag, screened=screened
+        ):
             # what the missing rules found joins what the others had; they have run, so the
             # file is not asked for again. A syntax error is not kept: the prefilter had
             # skipped the file (a file it let in and that does not parse is never asked for)
