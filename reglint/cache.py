@@ -171,6 +171,12 @@ def result_from_json(data: Any) -> FileResult:
     )
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("cache entry: not an object")
+    return value
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("cache entry: not a boolean")
@@ -223,6 +229,7 @@ class Cache:
         self.directory = directory / f"v{_FORMAT}-{__version__}"
         self._fingerprint = fingerprint
         self._salt: bytes | None = None
+        self._screened: Screened | None = None
 
     @property
     def salt(self) -> bytes:
@@ -255,8 +262,48 @@ class Cache:
         self._write(self._file(key), result_to_json(result))
 
     @property
-    def screened(self) -> None:
-        return None  # kept by the run (runner.analyse_project)
+    def screened(self) -> Screened:
+        """What the prefilter found in the project's files in earlier runs (one entry,
+        `screens.json`, holding the files of the last run; written by `keep_screens`)."""
+        if self._screened is None:
+            self._screened = Screened(self._load_screens())
+        return self._screened
+
+    def _load_screens(self) -> dict[bytes, dict[bytes, bool]]:
+        """`screens.json`: the tokens screened for, and per file (the digest of its bytes) a
+        string saying for each token whether it was found (1), not (0), or not looked for (-)."""
+        try:
+            with open(self.directory / "screens.json", encoding="utf-8") as handle:
+                data = json.load(handle)
+            if not isinstance(data, dict) or data.get("fingerprint") != code_fingerprint():
+                return {}
+            tokens = [_token_of(_str(key)) for key in _list(data["tokens"])]
+            known: dict[bytes, dict[bytes, bool]] = {}
+            for digest, marks in _dict(data["files"]).items():
+                if len(_str(marks)) != len(tokens):
+                    raise ValueError("screens: a file's marks do not match the tokens")
+                known[bytes.fromhex(digest)] = {t: m == "1" for t, m in zip(tokens, marks, strict=True) if m != "-"}
+            return known
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return {}  # missing or corrupt: the files are screened again
+
+    def keep_screens(self) -> None:
+        """Keep what this run's prefilter found, for the files it screened (when it found
+        anything new: a run that changed nothing writes nothing)."""
+        screened = self._screened
+        if screened is None:
+            return
+        verdicts = screened.verdicts()
+        known = screened.known or {}
+        if all(known.get(digest) == seen for digest, seen in verdicts.items()):
+            return
+        tokens = sorted({t for seen in verdicts.values() for t in seen}, key=_token_key)
+        files = {
+            digest.hex(): "".join("-" if t not in seen else "1" if seen[t] else "0" for t in tokens)
+            for digest, seen in verdicts.items()
+        }
+        data = {"fingerprint": code_fingerprint(), "tokens": [_token_key(t) for t in tokens], "files": files}
+        self._write(self.directory / "screens.json", data)
 
     # -- the finished run of a project -----------------------------------------------------
     def run_keys(self, items: Sequence[tuple[str, bytes]], settings: str) -> tuple[str, str]:
@@ -309,22 +356,54 @@ class Cache:
 
 
 class Screened:
-    """What the prefilter found in each file's bytes so far (`prefilter.contains_token`'s `seen`),
-    kept for a run: its rounds (reglint/runner.py `_analyse_wanted`) screen every file again
-    for the tokens the project asks for, and a language server screens the same files at
-    every edit. An entry holds the bytes it was found in; other bytes start afresh."""
+    """What the prefilter found in each file's bytes so far (`prefilter.contains_token`'s
+    `seen`): the rounds of a run (reglint/runner.py `_analyse_wanted`) screen every file again
+    for the tokens the project asks for, a language server screens the same files at every
+    edit, and a run after an edit screens the unchanged files again (the results cache keeps
+    what the prefilter let in, not what it screened). An entry holds the bytes it was found in;
+    `known` is what earlier runs found, by the digest of a file's bytes (see `Cache`)."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[bytes, dict[bytes, bool]]] = {}
+    def __init__(self, known: dict[bytes, dict[bytes, bool]] | None = None) -> None:
+        # path -> (its bytes, their digest when `known` is used, what was found in them)
+        self._seen: dict[str, tuple[bytes, bytes | None, dict[bytes, bool]]] = {}
+        self.known = known
 
     def seen(self, path: str, raw: bytes) -> dict[bytes, bool]:
         entry = self._seen.get(path)
         if entry is None or entry[0] != raw:
-            entry = self._seen[path] = (raw, {})
-        return entry[1]
+            digest = _content_digest(path, raw) if self.known is not None else None
+            before = self.known.get(digest) if self.known is not None and digest is not None else None
+            entry = self._seen[path] = (raw, digest, dict(before) if before else {})
+        return entry[2]
 
     def forget(self, path: str) -> None:
         self._seen.pop(path, None)
+
+    def verdicts(self) -> dict[bytes, dict[bytes, bool]]:
+        """What was found in the files of this run, by digest (for the next run)."""
+        return {digest: seen for _, digest, seen in self._seen.values() if digest is not None and seen}
+
+
+def _content_digest(path: str, raw: bytes) -> bytes:
+    # a notebook's Words are matched as plain bytes (see prefilter.contains_token)
+    kind = b"notebook\0" if path.endswith(".ipynb") else b"python\0"
+    return hashlib.blake2b(kind + raw, digest_size=16).digest()
+
+
+def _token_key(token: bytes) -> str:
+    return ("w:" if type(token).__name__ == "Word" else "b:") + token.hex()
+
+
+def _token_of(key: str) -> bytes:
+    from reglint.rule import Word  # the rules are loaded: the run is analysing files
+
+    kind, _, hexed = key.partition(":")
+    data = bytes.fromhex(hexed)
+    if kind == "w":
+        return Word(data)
+    if kind == "b":
+        return data
+    raise ValueError("screens: a token of no known kind")
 
 
 class ResultStore(Protocol):
@@ -336,9 +415,11 @@ class ResultStore(Protocol):
 
     def put(self, key: Any, result: FileResult) -> None: ...
 
-    # the prefilter's findings, when the store outlives a run (see Screened)
+    # what the prefilter found before (see Screened); None: the run keeps its own
     @property
     def screened(self) -> Screened | None: ...
+
+    def keep_screens(self) -> None: ...
 
 
 class MemoryCache:
@@ -382,6 +463,10 @@ class MemoryCache:
     @property
     def screened(self) -> Screened:
         return self._screened
+
+    def keep_screens(self) -> None:
+        if self.disk is not None:
+            self.disk.keep_screens()
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._entries.values())

@@ -410,8 +410,8 @@ _PIP_LINE = re.compile(r"^\s*[!%]\s*(?:python3?\s+-m\s+)?pip3?\s+install\s+(.*)$
 
 def _notebook(path: Path, root: Path, warn: Warn) -> Iterator[tuple[str, str]]:
     text = _read_text(path, warn)
-    if text is None:
-        return
+    if text is None or "install" not in text:
+        return  # (most notebooks install nothing: not parsed at all, read at every run)
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

@@ -309,6 +309,8 @@ def analyse_project(
     by_path = {r.path: r for r in results}
     if prefilter:
         _analyse_wanted(items, by_path, rules, jobs=jobs, cache=cache, screened=screened)
+    if cache is not None:
+        cache.keep_screens()
     return by_path
 
 

@@ -227,6 +227,37 @@ def test_corrupt_cache_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
     assert analyse_many(items, RULES, jobs=1, cache=_cache(tmp_path)) == expected
 
 
+def test_a_run_after_an_edit_does_not_screen_the_unchanged_files_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the prefilter found in a file's bytes is kept (screens.json) with the results: a
+    run after one file changed searches that file's bytes only; a damaged entry is ignored."""
+    from reglint import prefilter
+
+    items = [*_items(), ("plain.py", b"x = 1\n" * 50), ("other.py", b"print('nothing to see')\n")]
+    settings = Settings(select=("ALL",))
+    first = run(items, settings, jobs=1, cache=_cache(tmp_path))
+    screens = next((tmp_path / ".reglint_cache").rglob("screens.json"))
+    searched: list[bytes] = []
+    real = prefilter._present
+
+    def counting(raw: bytes, token: bytes, seen: dict[bytes, bool], python: bool) -> bool:
+        if token not in seen:
+            searched.append(raw)
+        return real(raw, token, seen, python)
+
+    monkeypatch.setattr(prefilter, "_present", counting)
+    changed = [(path, data + b"# edited\n" if path == "plain.py" else data) for path, data in items]
+    again = run(changed, settings, jobs=1, cache=_cache(tmp_path))
+    assert again.findings == first.findings
+    assert searched and set(searched) == {changed[-2][1]}
+    searched.clear()
+    screens.write_text('{"fingerprint": "x", "tokens": 3}', encoding="utf-8")
+    assert run(changed, settings, jobs=1, cache=_cache(tmp_path)).findings == first.findings
+    assert set(searched) == {data for _, data in changed}  # screened afresh, and kept again
+    json.loads(screens.read_text(encoding="utf-8"))
+
+
 def test_concurrent_runs_share_a_cache(tmp_path: Path) -> None:
     code = _copy_repo_files(tmp_path)
     args = ["--select", "ALL", "--output-format", "json", "--cache-dir", str(tmp_path / "cache"), "."]
