@@ -661,7 +661,7 @@ def clean(cache_dir: Path | None, config_path: Path | None) -> None:
 def server(tcp: bool, host: str, port: int) -> None:
     """Run the language server (diagnostics and quick fixes in any LSP editor)."""
     try:
-        from reglint.lsp.server import serve
+        from reglint.lsp.handlers import serve
     except ImportError as error:
         _err(f"`reglint server` needs the server extra: pip install 'reglint[server]' ({error})")
         sys.exit(EXIT_ERROR)

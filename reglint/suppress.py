@@ -112,7 +112,10 @@ def add_noqa(code: str, codes_by_line: dict[int, set[str]]) -> tuple[str, int]:
         return code, 0
     open_lines = _lines_inside_strings(code)
     comments = dict(located)
-    lines = code.splitlines(keepends=True)
+    # lines as Python counts them (\r\n, \r, \n): str.splitlines also breaks at a form feed
+    # and other separators, which put the comment on another line than the finding's
+    starts = line_starts(code)
+    lines = [code[a:b] for a, b in zip(starts, [*starts[1:], len(code)], strict=True) if a < b]
     added = 0
     for number, wanted in sorted(codes_by_line.items()):
         if not 0 < number <= len(lines) or number in open_lines:

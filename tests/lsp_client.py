@@ -25,7 +25,8 @@ def uri(path: Path) -> str:
 
 
 class Editor:
-    def __init__(self) -> None:
+    def __init__(self, *, resolve: bool = False) -> None:
+        self.resolve = resolve  # the editor asks for an action's edit when it is chosen
         self.client = LanguageClient("reglint-tests", "1")
         self.diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.versions: dict[str, int | None] = {}
@@ -75,6 +76,13 @@ class Editor:
                 synchronization=types.NotebookDocumentSyncClientCapabilities()
             ),
             general=types.GeneralClientCapabilities(position_encodings=[encoding]) if encoding else None,
+            text_document=types.TextDocumentClientCapabilities(
+                code_action=types.CodeActionClientCapabilities(
+                    resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"])
+                )
+            )
+            if self.resolve
+            else None,
         )
         result = await asyncio.wait_for(
             self.client.initialize_async(

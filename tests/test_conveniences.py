@@ -88,6 +88,16 @@ def test_add_noqa_suppresses_every_finding_and_changes_nothing_else(tmp_path: Pa
     assert run_cli("check", *ARGS, ".", cwd=tmp_path).code == 0
 
 
+def test_add_noqa_counts_lines_as_python_does(tmp_path: Path) -> None:
+    # a form feed (as in CPython's own sources) and U+2028 are not line breaks for Python
+    source = "import tensorflow as tf\n\x0c\nx = 1  # \u2028 inside a comment\nr = tf.keras.regularizers.l2(l=1e-4)\n"
+    (tmp_path / "m.py").write_bytes(source.encode())
+    out = run_cli("check", *ARGS, "--add-noqa", ".", cwd=tmp_path)
+    assert out.code == 0 and "Added 1 noqa directive." in out.stdout
+    assert (tmp_path / "m.py").read_bytes().decode() == source.replace("(l=1e-4)\n", "(l=1e-4)  # noqa: REG010\n")
+    assert run_cli("check", *ARGS, ".", cwd=tmp_path).code == 0
+
+
 def test_verbose_says_what_is_used(tmp_path: Path) -> None:
     write_tree(tmp_path, {"m.py": KERAS2, "requirements.txt": "tensorflow==2.16.1\n"})
     out = run_cli("check", "-j", "1", "-v", ".", cwd=tmp_path)

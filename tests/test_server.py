@@ -431,3 +431,188 @@ def _copy(directory: Path, name: str) -> Path:
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_a_document_closed_while_it_is_checked_shows_nothing(tmp_path: Path) -> None:
+    names = [f"k{i}.py" for i in range(6)]
+    for name in names:
+        (tmp_path / name).write_text(KERAS2)
+    (tmp_path / "last.py").write_text(KERAS2)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(tmp_path)
+        try:
+            for name in names:
+                found = editor.open(tmp_path / name)
+                editor.close(found)
+            last = editor.open(tmp_path / "last.py")
+            await editor.wait_for(last, lambda d: bool(d))
+            await asyncio.sleep(0.5)  # any check still running has published by now
+            for name in names:
+                assert editor.diagnostics.get(uri(tmp_path / name), []) == [], name
+        finally:
+            await editor.stop()
+
+    run(scenario())
+
+
+def test_exit_during_a_long_check_ends_the_process(tmp_path: Path) -> None:
+    big = "from tensorflow.keras import regularizers\n" + "x = regularizers.l2(0.1)\n" * 60_000
+    (tmp_path / "big.py").write_text(big)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(tmp_path)
+        process = editor.client._server  # the server's process
+        assert process is not None
+        editor.open(tmp_path / "big.py")
+        await asyncio.sleep(0.3)  # the check has started
+        await asyncio.wait_for(editor.client.shutdown_async(None), 10)
+        editor.client.exit(None)
+        await asyncio.wait_for(process.wait(), 5)
+        await editor.client.stop()
+
+    run(scenario())
+
+
+def test_a_fifo_reported_by_the_editor_does_not_block_the_server(tmp_path: Path) -> None:
+    (tmp_path / "k.py").write_text(KERAS2)
+    os.mkfifo(tmp_path / "pipe.py")
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(tmp_path)
+        try:
+            found = editor.open(tmp_path / "k.py")
+            await editor.wait_for(found, lambda d: bool(d))
+            editor.client.workspace_did_change_watched_files(
+                types.DidChangeWatchedFilesParams(
+                    [types.FileEvent(uri(tmp_path / "pipe.py"), types.FileChangeType.Created)]
+                )
+            )
+            editor.change(found, KERAS2.replace("l2(l=0.01)", "l2(0.01)"))
+            latest = await editor.wait_for(found, lambda d: editor.versions.get(found) == 2)
+            assert codes(latest) == ["REG002"]
+        finally:
+            await editor.stop()
+
+    run(scenario())
+
+
+def test_check_all_places_a_closed_notebooks_findings_in_its_file_and_names_the_cell(tmp_path: Path) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Notes\n"]},
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [],
+                "source": ["from tensorflow.keras import regularizers\n", "r = regularizers.l2(l=0.01)\n"],
+            },
+        ],
+        "metadata": {"kernelspec": {"language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    text = json.dumps(notebook, indent=1)
+    (tmp_path / "nb.ipynb").write_text(text)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(tmp_path)
+        try:
+            await asyncio.wait_for(
+                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
+            )
+            [finding] = editor.diagnostics[uri(tmp_path / "nb.ipynb")]
+            assert finding.message.startswith("cell 2:2: ")
+            line = text.splitlines()[finding.range.start.line]
+            assert line[finding.range.start.character :].startswith("l=0.01")
+        finally:
+            await editor.stop()
+
+    run(scenario())
+
+
+def test_a_workspace_reached_through_a_symlink_keeps_the_editors_paths(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "model.py").write_text(MODEL)
+    (real / "train.py").write_text(TRAIN)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(link)
+        try:
+            await asyncio.wait_for(
+                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
+            )
+            [finding] = editor.diagnostics[uri(link / "train.py")]
+            [related] = finding.related_information or []
+            assert related.location.uri == uri(link / "model.py")
+            assert not any("/real/" in shown for shown in editor.diagnostics)
+        finally:
+            await editor.stop()
+
+    run(scenario())
+
+
+def test_workspace_folders_added_later_are_projects_too(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "k.py").write_text(KERAS2)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "model.py").write_text(MODEL)
+    (tmp_path / "b" / "train.py").write_text(TRAIN)
+
+    async def scenario() -> None:
+        editor = Editor()
+        await editor.start(tmp_path / "a")
+        try:
+            editor.client.workspace_did_change_workspace_folders(
+                types.DidChangeWorkspaceFoldersParams(
+                    types.WorkspaceFoldersChangeEvent(
+                        added=[types.WorkspaceFolder(uri(tmp_path / "b"), "b")], removed=[]
+                    )
+                )
+            )
+            summary = await asyncio.wait_for(
+                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
+            )
+            assert summary == {"files": 3, "findings": 3}
+            assert codes(editor.diagnostics[uri(tmp_path / "b" / "train.py")]) == ["REG001"]
+        finally:
+            await editor.stop()
+
+    run(scenario())
+
+
+def test_fix_all_is_resolved_when_chosen_and_a_bom_does_not_shift_columns(tmp_path: Path) -> None:
+    (tmp_path / "k.py").write_text(KERAS2)
+    expected = cli_fix(_copy(tmp_path, "cli"), "k.py")
+
+    async def scenario() -> None:
+        editor = Editor(resolve=True)
+        await editor.start(tmp_path)
+        try:
+            found = editor.open(tmp_path / "k.py", "\ufeff" + KERAS2)
+            diagnostics = await editor.wait_for(found, lambda d: bool(d))
+            keyword = next(d for d in diagnostics if d.code == "REG010")
+            line = KERAS2.splitlines()[5]
+            assert keyword.range.start == types.Position(5, line.index("l=0.01"))
+            seen = len(editor.published)
+            editor.change(found, KERAS2)
+            await editor.wait_for(found, lambda d: True, after=seen)
+            # the actions at the cursor: the fix-all comes without its edit
+            actions = await editor.code_actions(found, keyword.range, [keyword])
+            [fix_all] = [a for a in actions if a.kind == "source.fixAll.reglint"]
+            assert fix_all.edit is None
+            resolved = await asyncio.wait_for(editor.client.code_action_resolve_async(fix_all), 60)
+            assert apply(KERAS2, edits_for(resolved, found)) == expected
+        finally:
+            await editor.stop()
+
+    run(scenario())

@@ -109,18 +109,32 @@ class Cell:
 
 class Place:
     """Maps positions of a checked document (a Python file, or a notebook's joined code
-    cells) to a document of the editor and a position in it."""
+    cells) to a document of the editor and a position in it. A notebook the editor has not
+    opened (a "check all" result) has no cell documents: its findings are placed in the
+    `.ipynb` file's own text, and their messages name the cell (`notebook_file`)."""
 
     def __init__(
-        self, uri: str, text: str, encoding: str, cells: Sequence[Cell] | None = None, data: bytes = b""
+        self,
+        uri: str,
+        text: str,
+        encoding: str,
+        cells: Sequence[Cell] | None = None,
+        data: bytes = b"",
+        *,
+        notebook_file: bool = False,
     ) -> None:
         self.uri = uri
         self.encoding = encoding
         self.cells = cells
         self._texts: dict[str, Text] = {}
-        self._notebook = NotebookSource.load(uri, data) if cells is not None else None
-        if cells is None:
+        self._notebook = NotebookSource.load(uri, data) if cells is not None or notebook_file else None
+        self._file = notebook_file
+        if notebook_file and self._notebook is not None:
+            self._texts[uri] = Text(self._notebook.json_text, encoding)
+        elif cells is None:
             self._texts[uri] = Text(text, encoding)
+        # reglint's columns leave out a byte-order mark the editor's text may start with
+        self._bom = cells is None and not notebook_file and text.startswith("\ufeff")
 
     def text_of(self, uri: str) -> Text | None:
         if uri not in self._texts and self.cells is not None:
@@ -128,6 +142,12 @@ class Place:
                 if cell.uri == uri:
                     self._texts[uri] = Text(cell.text, self.encoding)
         return self._texts.get(uri)
+
+    def label(self, position: Position) -> str:
+        """What a message says of where it is, when the editor cannot show it in a cell."""
+        if self._file and self._notebook is not None:
+            return f"{self._notebook.display(position.line)}: "
+        return ""
 
     def locate(self, position: Position) -> tuple[str, int]:
         """(document, 0-based line in it) of a 1-based line of the checked text."""
@@ -138,35 +158,46 @@ class Place:
         return cell.uri, inner - 1
 
     def range(self, start: Position, end: Position) -> tuple[str, types.Range]:
+        if self._file and self._notebook is not None:
+            json_text = self._texts[self.uri]
+            begin, stop = self._notebook.file_position(start), self._notebook.file_position(end)
+            return self.uri, types.Range(
+                json_text.client(begin.line - 1, begin.column), json_text.client(stop.line - 1, stop.column)
+            )
         uri, first = self.locate(start)
         end_uri, last = self.locate(end)
         text = self.text_of(uri)
         assert text is not None
-        begin = text.client(first, start.column)
+        shift = 1 if self._bom else 0
+        begin = text.client(first, start.column + (shift if first == 0 else 0))
         if end_uri != uri:  # ends in a later cell (never for one statement): end of the first
             stop = text.client(len(text.starts) - 1, len(text.line(len(text.starts) - 1)))
         else:
-            stop = text.client(last, end.column)
+            stop = text.client(last, end.column + (shift if last == 0 else 0))
         return uri, types.Range(begin, stop)
 
 
 def diagnostic(
-    finding: Finding, place: Place, shown: Callable[[str], str], other: Callable[[str], Text | None]
+    finding: Finding,
+    place: Place,
+    shown: Callable[[str], str],
+    other: Callable[[str], Text | None],
+    uri_of: Callable[[str], str],
 ) -> tuple[str, types.Diagnostic]:
     """The document to show a finding in, and its diagnostic. `shown` turns the message's
-    paths into the form the editor shows; `other` gives another file's text (for the related
-    places of a cross-file finding)."""
+    paths into the form the editor shows; `other` gives another file's text and `uri_of` its
+    uri (for the related places of a cross-file finding)."""
     uri, where = place.range(finding.range.start, finding.range.end)
     rule = rules_by_code().get(finding.code)
     related = []
     for path, span, what in finding.related:
-        related_uri, related_range = _related(path, span.start, span.end, place, other)
+        related_uri, related_range = _related(path, span.start, span.end, place, other, uri_of)
         related.append(types.DiagnosticRelatedInformation(types.Location(related_uri, related_range), shown(what)))
     tags = [TAGS[tag] for tag in (rule.tags if rule is not None else ()) if tag in TAGS]
     fix = finding.fix
     return uri, types.Diagnostic(
         range=where,
-        message=shown(finding.summary),
+        message=place.label(finding.range.start) + shown(finding.summary),
         severity=SEVERITY.get(rule.severity if rule is not None else "error", types.DiagnosticSeverity.Error),
         code=finding.code,
         code_description=types.CodeDescription(href=rule_url(finding.code)),
@@ -178,11 +209,14 @@ def diagnostic(
 
 
 def _related(
-    path: str, start: Position, end: Position, place: Place, other: Callable[[str], Text | None]
+    path: str,
+    start: Position,
+    end: Position,
+    place: Place,
+    other: Callable[[str], Text | None],
+    uri_of: Callable[[str], str],
 ) -> tuple[str, types.Range]:
-    from pygls.uris import from_fs_path
-
-    uri = from_fs_path(path) or path
+    uri = uri_of(path)
     if uri == place.uri:
         return place.range(start, end)
     text = other(path)
@@ -196,9 +230,17 @@ def parse_diagnostic(error: ParseError, place: Place) -> tuple[str, types.Diagno
     uri, where = place.range(position, position)
     return uri, types.Diagnostic(
         range=where,
-        message=f"cannot parse: {error.message}",
+        message=f"{place.label(position)}cannot parse: {error.message}",
         severity=types.DiagnosticSeverity.Error,
         source=SOURCE,
+    )
+
+
+def read_diagnostic(message: str) -> types.Diagnostic:
+    """A file reglint cannot read (a "check all" result): one diagnostic at its start."""
+    start = types.Position(0, 0)
+    return types.Diagnostic(
+        range=types.Range(start, start), message=message, severity=types.DiagnosticSeverity.Error, source=SOURCE
     )
 
 
@@ -224,7 +266,3 @@ def cell_sources(path: str, data: bytes) -> dict[int, str]:
     """Each code cell's source (by 0-based position among all cells) of a notebook's text."""
     notebook = NotebookSource.load(path, data)
     return {cell.index: cell.source for cell in notebook.cells}
-
-
-def known_rule(code: str) -> bool:
-    return code in rules_by_code()

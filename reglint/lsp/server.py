@@ -1,10 +1,12 @@
-"""`reglint server`: the language server (pygls), over standard input and output or TCP.
+"""The language server's state and work: what the editor has open, checks of it, what was
+published, code actions, "check all". The protocol's handlers are in `handlers.py`.
 
 The protocol runs in the event loop; every check, fix and file read runs in one worker
 thread, on a snapshot of the editor's documents taken in the loop (`Session` is used by that
-thread alone). A change schedules a check of every open document after a short pause
-(`debounce`): one run per project judges them all, so a change in one file updates the
-cross-file findings shown in another.
+thread alone, and what was shown and published is changed in the loop alone). A change
+schedules a check of every open document after a short pause (`debounce`): one run per
+project judges them all, so a change in one file updates the cross-file findings shown in
+another.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -24,10 +27,18 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from reglint import __version__
-from reglint.lsp.convert import Cell, Place, Text, diagnostic, notebook_data, parse_diagnostic
-from reglint.lsp.session import Outcome, Session, _real, is_checked
+from reglint.lsp.convert import (
+    Cell,
+    Place,
+    Text,
+    cell_sources,
+    diagnostic,
+    notebook_data,
+    parse_diagnostic,
+    read_diagnostic,
+)
+from reglint.lsp.session import Outcome, Session, _real
 from reglint.model import Finding, Safety
-from reglint.notebook import NotebookSource
 from reglint.sources import SourceError, encoding_of
 from reglint.suppress import add_noqa
 
@@ -36,25 +47,46 @@ T = TypeVar("T")
 DEBOUNCE_SECONDS = 0.05  # a pause in typing this long starts a check (`debounce` in ms)
 FIX_ALL = "source.fixAll.reglint"
 CHECK_ALL = "reglint.checkAll"
-WATCHED = (
-    "**/*.py",
-    "**/*.ipynb",
-    "**/pyproject.toml",
-    "**/reglint.toml",
-    "**/.reglint.toml",
-    "**/setup.cfg",
-    "**/Pipfile",
-    "**/environment.yml",
-    "**/environment.yaml",
-    "**/requirements*.txt",
-    "**/requirements/*.txt",
-)
 log = logging.getLogger(__name__)
+
+
+class Worker:
+    """One thread running the checks, one after the other. Not a ThreadPoolExecutor: the
+    interpreter joins an executor's threads when it exits, so `exit` during a long check (or
+    a read that blocks) kept the server alive; this thread is a daemon, and `exit` ends the
+    process whatever it is doing."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="reglint-check", daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((work, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            work, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work())
+            except BaseException as error:  # handed to whoever awaits the job
+                future.set_exception(error)
 
 
 @dataclass
 class Snapshot:
-    """An open document as the editor holds it, taken in the event loop."""
+    """An open document as the editor holds it, taken in the event loop (or a file on disk,
+    for "check all")."""
 
     uri: str  # the text document, or the notebook document
     path: str
@@ -63,15 +95,30 @@ class Snapshot:
     version: int | None
     cells: list[Cell] | None = None  # a notebook's cells
     cell_versions: dict[str, int] | None = None
+    on_disk: bool = False  # not open: a notebook's findings go to its file, not its cells
 
 
 @dataclass
 class Shown:
-    """The last check of a document: what was checked and what it found."""
+    """The last check of a document: what was checked and what it found (and the fix-all
+    of that text, once asked for)."""
 
     snapshot: Snapshot
     outcome: Outcome
     place: Place | None
+    fix_all: dict[bool, bytes | None] = field(default_factory=dict)
+
+
+@dataclass
+class Delivery:
+    """What a check has to publish for one file, made in the worker, published in the loop
+    if the file is still shown there."""
+
+    path: str
+    by_uri: dict[str, list[types.Diagnostic]]
+    versions: dict[str, int | None]
+    shown: Shown | None  # for an open document
+    problems: bool  # findings, or a file that cannot be parsed or read
 
 
 class ReglintServer(LanguageServer):
@@ -89,7 +136,7 @@ class ReglintServer(LanguageServer):
             ),
         )
         self.session: Session | None = None
-        self.worker = ThreadPoolExecutor(1, thread_name_prefix="reglint-check")
+        self.worker = Worker()
         self.debounce = DEBOUNCE_SECONDS
         self.unsafe_fixes = False
         self.open_text: dict[str, str] = {}  # path -> uri of an open Python file
@@ -97,14 +144,14 @@ class ReglintServer(LanguageServer):
         self.shown: dict[str, Shown] = {}  # path -> its last check (open documents)
         self.published: dict[str, set[str]] = {}  # path -> the uris it published diagnostics to
         self.everywhere: set[str] = set()  # files shown by "check all" that are not open
-        self._timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # the protocol's, set at initialize
+        self._timer: asyncio.TimerHandle | None = None
         self._checking = False  # a check of the open documents is running
         self._again = False  # and another was asked for meanwhile
 
     # -- running work in the worker --------------------------------------------------------
     async def in_worker(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.worker, work)
+        return await asyncio.wrap_future(self.worker.submit(work))
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         """Send a line to the client's log (from any thread)."""
@@ -117,6 +164,14 @@ class ReglintServer(LanguageServer):
     @property
     def encoding(self) -> str:
         return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+
+    def is_open(self, path: str) -> bool:
+        return path in self.open_text or path in self.open_notebooks
+
+    def uri_of(self, path: str) -> str:
+        """The uri of a file on disk, under the workspace folder the editor opened."""
+        spelled = self.session.spelled(path) if self.session is not None else path
+        return from_fs_path(spelled) or spelled
 
     # -- snapshots -------------------------------------------------------------------------
     def snapshot(self, path: str) -> Snapshot | None:
@@ -175,26 +230,39 @@ class ReglintServer(LanguageServer):
         extra = sorted(self.everywhere - {s.path for s in snapshots})
         encoding = self.encoding
 
-        def work() -> list[tuple[str, list[types.Diagnostic], int | None]]:
+        def work() -> list[Delivery]:
             session.documents = {s.path: s.data for s in snapshots}
             outcomes = session.check([*(s.path for s in snapshots), *extra])
-            out = []
-            for snapshot in snapshots:
-                outcome = outcomes.get(snapshot.path, Outcome())
-                place = _place(snapshot, encoding)
-                self.shown[snapshot.path] = Shown(snapshot, outcome, place)
-                out += self.diagnostics(snapshot.path, outcome, place, snapshot)
-            for path in extra:
-                out += self.disk_diagnostics(path, outcomes.get(path, Outcome()), encoding)
-            return out
+            found = [self.delivery(s, outcomes.get(s.path, Outcome()), encoding) for s in snapshots]
+            return found + [self.disk_delivery(path, outcomes.get(path, Outcome()), encoding) for path in extra]
 
         try:
-            published = await self.in_worker(work)
+            deliveries = await self.in_worker(work)
         except Exception as error:  # a bug in reglint: logged, and the server goes on
             log.exception("check failed")
             self.tell(f"internal error: {type(error).__name__}: {error}", types.MessageType.Error)
             return
-        self.publish(published)
+        self.deliver(deliveries)
+
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        """Publish what the worker found, for the files still shown (a document closed while
+        it was being checked shows nothing)."""
+        for delivery in deliveries:
+            path = delivery.path
+            if delivery.shown is not None:
+                if not self.is_open(path):
+                    continue
+                self.shown[path] = delivery.shown
+            else:
+                if self.is_open(path) or path not in self.everywhere:
+                    continue
+                if not delivery.problems:
+                    self.everywhere.discard(path)
+            by_uri = dict(delivery.by_uri)
+            for stale in self.published.get(path, set()) - set(by_uri):
+                by_uri[stale] = []
+            self.published[path] = {uri for uri, items in by_uri.items() if items} | set(delivery.by_uri)
+            self.publish([(uri, items, delivery.versions.get(uri)) for uri, items in by_uri.items()])
 
     def publish(self, published: list[tuple[str, list[types.Diagnostic], int | None]]) -> None:
         for uri, diagnostics, version in published:
@@ -202,23 +270,23 @@ class ReglintServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
 
-    def diagnostics(
-        self, path: str, outcome: Outcome, place: Place | None, snapshot: Snapshot | None
-    ) -> list[tuple[str, list[types.Diagnostic], int | None]]:
-        """Every diagnostic of a checked document, by the uri it is shown in (each cell of
-        a notebook gets its list, empty ones too: that clears what a cell showed before)."""
+    def delivery(self, snapshot: Snapshot, outcome: Outcome, encoding: str) -> Delivery:
+        """The diagnostics of a checked file, by the uri each is shown in (each cell of an
+        open notebook gets its list, empty ones too: that clears what a cell showed)."""
         session = self.session
         assert session is not None
-        by_uri: dict[str, list[types.Diagnostic]] = {}
-        uris = [c.uri for c in snapshot.cells] if snapshot is not None and snapshot.cells is not None else []
-        if snapshot is not None and snapshot.cells is None:
+        place = _place(snapshot, encoding)
+        if snapshot.cells is not None and not snapshot.on_disk:
+            uris = [cell.uri for cell in snapshot.cells]
+        else:
             uris = [snapshot.uri]
-        for uri in uris:
-            by_uri[uri] = []
+        by_uri: dict[str, list[types.Diagnostic]] = {uri: [] for uri in uris}
         for error in outcome.internal_errors:
             self.tell(f"internal error in {error.path}: {error.message}", types.MessageType.Error)
+        if outcome.read_error is not None:
+            by_uri[snapshot.uri].append(read_diagnostic(outcome.read_error))
         if place is not None:
-            root = str(session.project_of(path).root) + os.sep
+            root = str(session.project_of(snapshot.path).root) + os.sep
 
             def shown(text: str) -> str:
                 return text.replace(root, "")
@@ -227,35 +295,28 @@ class ReglintServer(LanguageServer):
                 uri, found = parse_diagnostic(outcome.parse_error, place)
                 by_uri.setdefault(uri, []).append(found)
             for finding in outcome.findings:
-                uri, found = diagnostic(finding, place, shown, self._text_on_disk)
+                uri, found = diagnostic(finding, place, shown, self._text_on_disk, self.uri_of)
                 by_uri.setdefault(uri, []).append(found)
-        old = self.published.get(path, set())
-        self.published[path] = set(by_uri)
-        for stale in old - set(by_uri):
-            by_uri[stale] = []
-        versions = snapshot.cell_versions or {} if snapshot is not None else {}
-        version = snapshot.version if snapshot is not None and snapshot.cells is None else None
-        return [(uri, items, versions.get(uri, version)) for uri, items in by_uri.items()]
+        versions: dict[str, int | None] = dict(snapshot.cell_versions or {})
+        if snapshot.cells is None:
+            versions[snapshot.uri] = snapshot.version
+        problems = bool(outcome.findings or outcome.parse_error or outcome.read_error)
+        shown_entry = None if snapshot.on_disk else Shown(snapshot, outcome, place)
+        return Delivery(snapshot.path, by_uri, versions, shown_entry, problems)
 
-    def disk_diagnostics(
-        self, path: str, outcome: Outcome, encoding: str
-    ) -> list[tuple[str, list[types.Diagnostic], int | None]]:
+    def disk_delivery(self, path: str, outcome: Outcome, encoding: str) -> Delivery:
         """The diagnostics of a file that is not open (a "check all" result)."""
         session = self.session
         assert session is not None
+        uri = self.uri_of(path)
         data = session.data_of(path)
-        place = None
-        if data is not None:
-            uri = from_fs_path(path) or path
-            _, file_encoding = decode(data)
-            cells = _cells_on_disk(uri, path, data) if path.endswith(".ipynb") else None
-            snapshot = Snapshot(uri, path, data, file_encoding, None, cells)
-            place = _place(snapshot, encoding)
-            if not outcome.findings and outcome.parse_error is None:
-                self.everywhere.discard(path)
-            return self.diagnostics(path, outcome, place, snapshot)
-        self.everywhere.discard(path)
-        return [(uri, [], None) for uri in self.published.pop(path, set())]
+        if data is None:
+            snapshot = Snapshot(uri, path, b"", "utf-8", None, on_disk=True)
+        elif path.endswith(".ipynb"):
+            snapshot = Snapshot(uri, path, data, "utf-8", None, cells=[], on_disk=True)
+        else:
+            snapshot = Snapshot(uri, path, data, decode(data)[1], None, on_disk=True)
+        return self.delivery(snapshot, outcome, encoding)
 
     def _text_on_disk(self, path: str) -> Text | None:
         session = self.session
@@ -265,6 +326,13 @@ class ReglintServer(LanguageServer):
         return None if data is None else Text(decode(data)[0], self.encoding)
 
     # -- code actions ----------------------------------------------------------------------
+    def resolves_edits(self) -> bool:
+        """Whether the client asks for an action's edit when it is chosen (codeAction/resolve)."""
+        document = self.client_capabilities.text_document
+        action = document.code_action if document is not None else None
+        support = action.resolve_support if action is not None else None
+        return support is not None and "edit" in support.properties
+
     async def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         path = self.path_of_uri(params.text_document.uri)
         snapshot = self.snapshot(path) if path is not None else None
@@ -273,16 +341,18 @@ class ReglintServer(LanguageServer):
             return []
         encoding = self.encoding
         only = params.context.only
+        lazy = self.resolves_edits()
 
         def wanted(kind: str) -> bool:
             return not only or any(kind == k or kind.startswith(f"{k}.") for k in only)
 
+        # fixing the whole document costs as much as a check: an editor asks for the actions
+        # at every move of the cursor, so it is computed when chosen (resolve), or when the
+        # editor asks for fix-all by name (on save)
+        asked_for_fix_all = bool(only) and wanted(FIX_ALL)
+
         def work() -> list[types.CodeAction]:
-            shown = self.shown.get(snapshot.path)
-            if shown is None or shown.snapshot.data != snapshot.data:  # not checked as it stands
-                session.documents[snapshot.path] = snapshot.data
-                outcome = session.check([snapshot.path]).get(snapshot.path, Outcome())
-                shown = self.shown[snapshot.path] = Shown(snapshot, outcome, _place(snapshot, encoding))
+            shown = self.current(snapshot, encoding)
             place = shown.place
             if place is None:
                 return []
@@ -317,11 +387,16 @@ class ReglintServer(LanguageServer):
                                 edit=suppress,
                             )
                         )
-            if wanted(FIX_ALL) and any(f.fix is not None for f in shown.outcome.findings):
-                fixed = session.fix_all(snapshot.path, unsafe=self.unsafe_fixes)
-                edit = self.edit(snapshot, place, fixed) if fixed is not None else None
-                if edit is not None:
-                    actions.append(types.CodeAction(title="reglint: fix all safe fixes", kind=FIX_ALL, edit=edit))
+            fixable = any(f.fix is not None and f.fix.applicable(self.unsafe_fixes) for f in shown.outcome.findings)
+            if wanted(FIX_ALL) and fixable:
+                title = f"reglint: fix all {'fixable' if self.unsafe_fixes else 'safe fixes'}"
+                if asked_for_fix_all or not lazy:
+                    edit = self.fix_all_edit(shown)
+                    if edit is not None:
+                        actions.append(types.CodeAction(title=title, kind=FIX_ALL, edit=edit))
+                elif lazy:
+                    data = {"uri": params.text_document.uri, "path": snapshot.path}
+                    actions.append(types.CodeAction(title=title, kind=FIX_ALL, data=data))
             return actions
 
         try:
@@ -330,6 +405,43 @@ class ReglintServer(LanguageServer):
             log.exception("code actions failed")
             self.tell(f"internal error: {type(error).__name__}: {error}", types.MessageType.Error)
             return []
+
+    async def resolve(self, action: types.CodeAction) -> types.CodeAction:
+        """The edit of a fix-all action offered without one."""
+        data = action.data if isinstance(action.data, dict) else {}
+        path = data.get("path")
+        snapshot = self.snapshot(path) if isinstance(path, str) else None
+        if snapshot is None or self.session is None:
+            return action
+        encoding = self.encoding
+
+        def work() -> types.WorkspaceEdit | None:
+            return self.fix_all_edit(self.current(snapshot, encoding))
+
+        action.edit = await self.in_worker(work)
+        return action
+
+    def current(self, snapshot: Snapshot, encoding: str) -> Shown:
+        """The check of a document as it stands (checked again if it changed since)."""
+        session = self.session
+        assert session is not None
+        shown = self.shown.get(snapshot.path)
+        if shown is None or shown.snapshot.data != snapshot.data:
+            session.documents[snapshot.path] = snapshot.data
+            outcome = session.check([snapshot.path]).get(snapshot.path, Outcome())
+            shown = Shown(snapshot, outcome, _place(snapshot, encoding))
+        return shown
+
+    def fix_all_edit(self, shown: Shown) -> types.WorkspaceEdit | None:
+        session = self.session
+        assert session is not None
+        unsafe = self.unsafe_fixes
+        if unsafe not in shown.fix_all:
+            shown.fix_all[unsafe] = session.fix_all(shown.snapshot.path, unsafe=unsafe)
+        fixed = shown.fix_all[unsafe]
+        if fixed is None or shown.place is None:
+            return None
+        return self.edit(shown.snapshot, shown.place, fixed)
 
     def edit(self, snapshot: Snapshot, place: Place, fixed: bytes) -> types.WorkspaceEdit | None:
         """The edit that turns the document into `fixed` (a notebook: each changed cell)."""
@@ -342,7 +454,7 @@ class ReglintServer(LanguageServer):
                 edits.append((snapshot.uri, snapshot.version, change))
         else:
             try:
-                sources = {c.index: c.source for c in NotebookSource.load(snapshot.path, fixed).cells}
+                sources = cell_sources(snapshot.path, fixed)
             except SourceError:
                 return None
             for index, cell in enumerate(snapshot.cells):
@@ -403,6 +515,7 @@ class ReglintServer(LanguageServer):
         """A document was closed: its diagnostics are cleared (as Ruff's server does), and
         the others checked again against the file as saved."""
         self.shown.pop(path, None)
+        self.everywhere.discard(path)
         self.publish([(uri, [], None) for uri in self.published.pop(path, set())])
         self.schedule()
 
@@ -432,57 +545,39 @@ class ReglintServer(LanguageServer):
                 value = types.WorkDoneProgressReport(message=f"{done}/{total} files", percentage=done * 100 // total)
                 loop.call_soon_threadsafe(self.work_done_progress.report, token, value)
 
-        def work() -> tuple[list[tuple[str, list[types.Diagnostic], int | None]], dict[str, int]]:
+        def work() -> tuple[list[Delivery], dict[str, int]]:
             session.documents = {s.path: s.data for s in snapshots}
             open_paths = {s.path for s in snapshots}
             paths = sorted(set(session.workspace_files()) | open_paths)
             outcomes = session.check(paths, progress=report)
-            out = []
+            found = [self.delivery(s, outcomes.get(s.path, Outcome()), encoding) for s in snapshots]
             findings = 0
-            for snapshot in snapshots:
-                outcome = outcomes.get(snapshot.path, Outcome())
-                place = _place(snapshot, encoding)
-                self.shown[snapshot.path] = Shown(snapshot, outcome, place)
-                out += self.diagnostics(snapshot.path, outcome, place, snapshot)
             for path in paths:
                 outcome = outcomes.get(path, Outcome())
                 findings += len(outcome.findings)
-                if path in open_paths:
-                    continue
-                if outcome.findings or outcome.parse_error is not None:
-                    self.everywhere.add(path)
-                if path in self.everywhere:
-                    out += self.disk_diagnostics(path, outcome, encoding)
-            return out, {"files": len(paths), "findings": findings}
+                if path not in open_paths:
+                    found.append(self.disk_delivery(path, outcome, encoding))
+            return found, {"files": len(paths), "findings": findings}
 
         try:
-            published, summary = await self.in_worker(work)
+            deliveries, summary = await self.in_worker(work)
         finally:
             if progress:
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-        self.publish(published)
+        self.everywhere.update(d.path for d in deliveries if d.shown is None and d.problems)
+        self.deliver(deliveries)
         return summary
 
 
 def _place(snapshot: Snapshot, encoding: str) -> Place | None:
     try:
+        if snapshot.cells is not None and snapshot.on_disk:
+            return Place(snapshot.uri, "", encoding, data=snapshot.data, notebook_file=True)
         if snapshot.cells is not None:
             return Place(snapshot.uri, "", encoding, snapshot.cells, snapshot.data)
         return Place(snapshot.uri, decode(snapshot.data, snapshot.encoding)[0], encoding)
     except SourceError:
         return None
-
-
-def _cells_on_disk(uri: str, path: str, data: bytes) -> list[Cell] | None:
-    """A notebook file's cells, each shown at the notebook's own uri (an editor that has not
-    opened the notebook has no cell documents)."""
-    try:
-        notebook = NotebookSource.load(path, data)
-    except SourceError:
-        return None
-    count = len(notebook.notebook.get("cells", []))
-    sources = {cell.index: cell.source for cell in notebook.cells}
-    return [Cell(uri, index in sources, sources.get(index, "")) for index in range(count)]
 
 
 def _overlaps(a: types.Range, b: types.Range) -> bool:
@@ -517,131 +612,3 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode(encoding), encoding
     except (UnicodeDecodeError, LookupError):
         return data.decode("utf-8", "replace"), "utf-8"
-
-
-# -- the protocol's handlers -------------------------------------------------------------------
-def create_server() -> ReglintServer:
-    server = ReglintServer()
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: ReglintServer, params: types.InitializeParams) -> None:
-        folders = [to_fs_path(f.uri) for f in params.workspace_folders or []]
-        if not folders and params.root_uri:
-            folders = [to_fs_path(params.root_uri)]
-        elif not folders and params.root_path:
-            folders = [params.root_path]
-        options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
-        debounce = options.get("debounce")
-        if isinstance(debounce, int | float) and not isinstance(debounce, bool) and debounce >= 0:
-            ls.debounce = debounce / 1000
-        ls.unsafe_fixes = options.get("unsafeFixes") is True
-        ls.loop = asyncio.get_running_loop()
-        ls.session = Session([Path(f) for f in folders if f], ls.tell)
-
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: ReglintServer, params: types.InitializedParams) -> None:
-        workspace = ls.client_capabilities.workspace
-        watched = workspace.did_change_watched_files if workspace else None
-        if watched is not None and watched.dynamic_registration:
-            options = types.DidChangeWatchedFilesRegistrationOptions(
-                watchers=[types.FileSystemWatcher(glob_pattern=glob) for glob in WATCHED]
-            )
-            registration = types.Registration(
-                id=str(uuid.uuid4()), method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
-            )
-            try:
-                await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
-            except Exception as error:
-                ls.tell(f"cannot watch the workspace's files: {error}", types.MessageType.Warning)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: ReglintServer, params: types.DidOpenTextDocumentParams) -> None:
-        document = params.text_document
-        path = to_fs_path(document.uri)
-        if path is None or not (document.language_id == "python" or path.endswith(".py")):
-            return
-        ls.open_text[_real(path)] = document.uri
-        ls.schedule(0)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: ReglintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule()
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    async def did_save(ls: ReglintServer, params: types.DidSaveTextDocumentParams) -> None:
-        await ls.saved(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: ReglintServer, params: types.DidCloseTextDocumentParams) -> None:
-        path = ls.path_of_uri(params.text_document.uri)
-        if path is not None and ls.open_text.pop(path, None) is not None:
-            ls.closed(path)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    def notebook_open(ls: ReglintServer, params: types.DidOpenNotebookDocumentParams) -> None:
-        path = to_fs_path(params.notebook_document.uri)
-        if path is not None:
-            ls.open_notebooks[_real(path)] = params.notebook_document.uri
-            ls.schedule(0)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
-    def notebook_change(ls: ReglintServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        ls.schedule()
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
-    async def notebook_save(ls: ReglintServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        await ls.saved(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
-    def notebook_close(ls: ReglintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        path = to_fs_path(params.notebook_document.uri)
-        if path is not None and ls.open_notebooks.pop(_real(path), None) is not None:
-            ls.closed(_real(path))
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    async def watched(ls: ReglintServer, params: types.DidChangeWatchedFilesParams) -> None:
-        paths = [_real(p) for p in (to_fs_path(change.uri) for change in params.changes) if p]
-        session = ls.session
-        if session is None or not paths:
-            return
-        reset = await ls.in_worker(lambda: session.disk_changed(paths))
-        if reset:
-            ls.tell("settings reloaded")
-        ls.everywhere.update(p for p in paths if p in ls.published and is_checked(p))
-        ls.schedule(0)
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False),
-    )
-    async def code_action(ls: ReglintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return await ls.code_actions(params)
-
-    @server.command(CHECK_ALL)
-    async def check_all(ls: ReglintServer, *args: Any) -> dict[str, int]:
-        return await ls.check_all()
-
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: ReglintServer, *args: Any) -> None:
-        if ls._timer is not None:
-            ls._timer.cancel()
-        ls.worker.shutdown(wait=False, cancel_futures=True)
-
-    return server
-
-
-def serve(tcp: bool = False, host: str = "127.0.0.1", port: int = 2087) -> None:
-    """Run the server until the client says `exit`."""
-    import multiprocessing
-
-    # the worker processes of a cold project check start from a fresh interpreter: forking
-    # a process that runs threads (the event loop, the check worker) can copy a held lock
-    try:
-        multiprocessing.set_start_method("forkserver" if os.name == "posix" else "spawn", force=True)
-    except ValueError:  # pragma: no cover - no forkserver on this platform
-        multiprocessing.set_start_method("spawn", force=True)
-    server = create_server()
-    if tcp:
-        server.start_tcp(host, port)
-    else:
-        server.start_io()

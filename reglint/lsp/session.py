@@ -14,6 +14,7 @@ Everything here runs in one thread (the server's worker): nothing is locked.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,6 +56,7 @@ class Outcome:
     parse_error: ParseError | None = None
     internal_errors: list[InternalError] = field(default_factory=list)
     excluded: bool = False  # the configuration excludes the file: nothing is reported
+    read_error: str | None = None  # the file on disk cannot be read (why)
 
 
 @dataclass(eq=False)  # one object per project: hashed by identity
@@ -73,13 +75,31 @@ class Project:
 
 class Session:
     def __init__(self, folders: Sequence[Path], log: Log, *, jobs: int | None = None) -> None:
-        self.folders = [_real(str(folder)) for folder in folders]
+        self.folders: list[str] = []
+        self._spellings: list[tuple[str, str]] = []  # (real folder, as the editor names it)
+        self.set_folders(folders)
         self.log = log
         self.jobs = jobs or default_jobs()
         self.documents: dict[str, bytes] = {}  # path -> the editor's text (a notebook: its JSON)
         self._projects: dict[str, Project] = {}  # by configuration file, else by root
         self._project_of_folder: dict[str, str] = {}  # a document's folder -> its project's key
         self._reported: set[str] = set()  # configuration errors already shown
+
+    def set_folders(self, folders: Sequence[Path]) -> None:
+        """The workspace folders (at start, and when the editor adds or removes one): the
+        projects are found again."""
+        self.folders = [_real(str(folder)) for folder in folders]
+        self._spellings = sorted(((_real(str(f)), os.path.abspath(f)) for f in folders), key=lambda pair: -len(pair[0]))
+        self._projects = {}
+        self._project_of_folder = {}
+
+    def spelled(self, path: str) -> str:
+        """A path as the editor names it: under the workspace folder it opened, not where
+        symbolic links resolve to (`/tmp` and `/private/tmp` on macOS)."""
+        for real, given in self._spellings:
+            if real != given and (path == real or path.startswith(real + os.sep)):
+                return given + path[len(real) :]
+        return path
 
     # -- documents -------------------------------------------------------------------------
     def open(self, path: str, data: bytes) -> None:
@@ -102,9 +122,8 @@ class Session:
             for project in self._projects.values():
                 if not project.holds(path):
                     continue
-                try:
-                    data = Path(path).read_bytes()
-                except OSError:  # deleted (or unreadable): no longer part of the project
+                data = _read_regular(path)
+                if data is None:  # deleted, unreadable, or not a file: not part of the project
                     project.files.pop(path, None)
                     project.cache.forget(path)
                     continue
@@ -188,15 +207,13 @@ class Session:
 
     # -- checks and fixes ------------------------------------------------------------------
     def data_of(self, path: str, project: Project | None = None) -> bytes | None:
+        """A file's text: the editor's, else the project's copy, else read (None: cannot)."""
         if path in self.documents:
             return self.documents[path]
         project = project or self.project_of(path)
         if path in project.files:
             return project.files[path]
-        try:
-            return Path(path).read_bytes()
-        except OSError:
-            return None
+        return _read_regular(path)
 
     def check(self, paths: Iterable[str], progress: Progress | None = None) -> dict[str, Outcome]:
         """What reglint reports on each of `paths` (open documents or files on disk), each
@@ -207,7 +224,7 @@ class Session:
             for path in members:
                 data = self.data_of(path, project)
                 if data is None:
-                    outcomes[path] = Outcome()
+                    outcomes[path] = Outcome(read_error=_why_unreadable(path))
                 elif is_excluded(Path(path), project.settings):
                     outcomes[path] = Outcome(excluded=True)
                 else:
@@ -289,6 +306,29 @@ class Session:
             project = self.project_of(path)
             groups.setdefault(id(project), (project, []))[1].append(path)
         return {project: members for project, members in groups.values()}
+
+
+def _read_regular(path: str) -> bytes | None:
+    """A regular file's bytes; None for what is not one (a FIFO would block the reader) or
+    cannot be read."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _why_unreadable(path: str) -> str:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "cannot read: not a regular file"
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    return "cannot read"
 
 
 def _real(path: str) -> str:
