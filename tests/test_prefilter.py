@@ -223,3 +223,40 @@ def test_a_file_naming_the_rules_only_in_docstrings_is_not_parsed() -> None:
     assert results["doc.py"].skipped
     assert not results["code.py"].skipped and [f.code for f in results["code.py"].findings] == ["REG003"]
     assert not results["str.py"].skipped
+
+
+def _groups_by_every_pair(tokens: list[Token]) -> tuple[tuple[bytes, ...], ...]:
+    """as_groups as specified, by testing every pair of tokens and of groups (slow)."""
+    found: dict[frozenset[bytes], tuple[bytes, ...]] = {}
+    for entry in tokens:
+        members = frozenset((entry,) if isinstance(entry, bytes) else entry)
+        found.setdefault(members, tuple(sorted(members, key=lambda b: (-len(b), b))))
+    every = frozenset().union(*found)
+
+    def implied(token: bytes, by: bytes) -> bool:
+        return token == by if type(token) is Word else token in by
+
+    implies = {by: frozenset(t for t in every if implied(t, by)) for by in every}
+    kept = [
+        group
+        for members, group in found.items()
+        if not any(frozenset().union(*(implies[t] for t in members)) >= o and o != members for o in found)
+    ]
+    return tuple(sorted(kept, key=lambda g: (-len(g[0]), g)))
+
+
+def test_as_groups_keeps_what_testing_every_pair_keeps() -> None:
+    import random
+
+    alphabet = [b"ab", b"abc", b"b", b"bc", b"c", b"abcd", b"d"]
+    chance = random.Random(20261203)
+
+    def token() -> bytes:
+        return Word(chance.choice(alphabet)) if chance.random() < 0.4 else chance.choice(alphabet)
+
+    for _ in range(2000):
+        tokens: list[Token] = [
+            token() if chance.random() < 0.6 else tuple(token() for _ in range(chance.randint(1, 3)))
+            for _ in range(chance.randint(1, 8))
+        ]
+        assert as_groups(tokens) == _groups_by_every_pair(tokens), tokens

@@ -140,3 +140,13 @@ def test_a_file_outside_the_workspace_and_any_project_is_judged_alone(tmp_path: 
     k = str(loose / "k.py")
     assert codes(state.check([k])[k]) == ["REG002", "REG010"]
     assert state.project_of(k).files == {}
+
+
+def test_a_file_that_cannot_be_read_says_so(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.py")  # not a regular file: never read (it would block)
+    state, _ = session(tmp_path)
+    pipe = str(tmp_path / "pipe.py")
+    outcome = state.check([pipe])[pipe]
+    assert outcome.read_error == "cannot read: not a regular file" and outcome.findings == []
