@@ -348,7 +348,8 @@ class ReglintServer(LanguageServer):
 
         # fixing the whole document costs as much as a check: an editor asks for the actions
         # at every move of the cursor, so it is computed when chosen (resolve), or when the
-        # editor asks for fix-all by name (on save)
+        # editor asks for fix-all by kind (on save); an editor that cannot resolve an action
+        # gets it by kind only
         asked_for_fix_all = bool(only) and wanted(FIX_ALL)
 
         def work() -> list[types.CodeAction]:
@@ -390,7 +391,7 @@ class ReglintServer(LanguageServer):
             fixable = any(f.fix is not None and f.fix.applicable(self.unsafe_fixes) for f in shown.outcome.findings)
             if wanted(FIX_ALL) and fixable:
                 title = f"reglint: fix all {'fixable' if self.unsafe_fixes else 'safe fixes'}"
-                if asked_for_fix_all or not lazy:
+                if asked_for_fix_all:
                     edit = self.fix_all_edit(shown)
                     if edit is not None:
                         actions.append(types.CodeAction(title=title, kind=FIX_ALL, edit=edit))
