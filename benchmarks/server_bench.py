@@ -32,8 +32,8 @@ from lsprotocol import types
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from reglint.prefilter import contains_token, prefilter_tokens  # noqa: E402
 from reglint.rule import all_rules  # noqa: E402  (the repository on the path first)
-from reglint.runner import contains_token, prefilter_tokens  # noqa: E402
 from tests.lsp_client import Editor  # noqa: E402
 
 

@@ -355,6 +355,30 @@ class Cache:
             pass  # a cache that cannot be written only costs speed
 
 
+def cache_directory(settings: Any, given: Path | None = None) -> tuple[Path, bool]:
+    """Where the results cache is: `--cache-dir`, else REGLINT_CACHE_DIR, else the
+    configuration's `cache-dir` under the project's root; and whether it came from the
+    configuration (whose folder must stay inside the project: see `outside_project`)."""
+    env = os.environ.get("REGLINT_CACHE_DIR")
+    if given is not None:
+        return given, False
+    if env:
+        return Path(env), False
+    return settings.root / settings.cache_dir, True
+
+
+def outside_project(directory: Path, settings: Any) -> str | None:
+    """Why a configured cache folder may not be used: outside the project (a `pyproject.toml`
+    could otherwise make every run write anywhere; the command line and REGLINT_CACHE_DIR may)."""
+    where, root = directory.resolve(), settings.root.resolve()
+    if where != root and root not in where.parents:
+        return (
+            f"cache-dir {str(settings.cache_dir)!r} is outside the project ({root}); "
+            "use --cache-dir or REGLINT_CACHE_DIR"
+        )
+    return None
+
+
 class Screened:
     """What the prefilter found in each file's bytes so far (`prefilter.contains_token`'s
     `seen`): the rounds of a run (reglint/runner.py `_analyse_wanted`) screen every file again
@@ -415,9 +439,9 @@ class ResultStore(Protocol):
 
     def put(self, key: Any, result: FileResult) -> None: ...
 
-    # what the prefilter found before (see Screened); None: the run keeps its own
+    # what the prefilter found before (see Screened)
     @property
-    def screened(self) -> Screened | None: ...
+    def screened(self) -> Screened: ...
 
     def keep_screens(self) -> None: ...
 
@@ -432,7 +456,9 @@ class MemoryCache:
         self.disk = disk
         # path -> (the rules tag of Cache.key -> (the bytes analysed, their result))
         self._entries: dict[str, dict[str, tuple[bytes, FileResult]]] = {}
-        self._screened = Screened()
+        # the disk cache's screens when there is one: what the command line screened is known,
+        # and what the server screens is kept for the command line
+        self._screened = disk.screened if disk is not None else Screened()
 
     def key(self, path: str, raw: bytes, rules: str = "") -> tuple[str, str, bytes]:
         return (path, rules, raw)
@@ -467,6 +493,3 @@ class MemoryCache:
     def keep_screens(self) -> None:
         if self.disk is not None:
             self.disk.keep_screens()
-
-    def __len__(self) -> int:
-        return sum(len(entries) for entries in self._entries.values())

@@ -95,7 +95,12 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Print a count of findings per rule.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--stdin-filename", help="The path to report (and match config against) for `-`.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="A pyproject.toml to use.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="A configuration file to use (pyproject.toml, reglint.toml or .reglint.toml).",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Where the cache lives.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
@@ -237,11 +242,10 @@ def check(
     run_keys = None
     result = None
     if not no_cache and not from_stdin:
-        from reglint.cache import Cache
+        from reglint.cache import Cache, cache_directory
 
-        env = os.environ.get("REGLINT_CACHE_DIR")
-        directory = cache_dir or (Path(env) if env else settings.root / settings.cache_dir)
-        problem = _cache_problem(directory, configured=cache_dir is None and not env, settings=settings, items=items)
+        directory, configured = cache_directory(settings, cache_dir)
+        problem = _cache_problem(directory, configured=configured, settings=settings, items=items)
         if problem is not None:
             _err(problem)
             sys.exit(EXIT_ERROR)
@@ -373,14 +377,11 @@ def _cache_problem(
     cache's entries and `.gitignore` would sit among the user's sources), or, from the
     configuration, a folder outside the project (a `pyproject.toml` could make every run
     write anywhere; the command line and REGLINT_CACHE_DIR may)."""
+    from reglint.cache import outside_project
+
     where = directory.resolve()
-    if configured:
-        root = settings.root.resolve()
-        if where != root and root not in where.parents:
-            return (
-                f"cache-dir {str(settings.cache_dir)!r} is outside the project ({root}); "
-                "use --cache-dir or REGLINT_CACHE_DIR"
-            )
+    if configured and (outside := outside_project(directory, settings)) is not None:
+        return outside
     folders: dict[str, Path] = {}  # each folder resolved once: thousands of files share few
     for path, _ in items:
         folder = os.path.dirname(path) or "."
@@ -624,17 +625,14 @@ def clean(cache_dir: Path | None, config_path: Path | None) -> None:
     import re
     import shutil
 
-    from reglint.cache import CACHEDIR_TAG, TAG_TEXT
+    from reglint.cache import CACHEDIR_TAG, TAG_TEXT, cache_directory
 
     try:
         settings = load_settings(config_path if config_path is not None else find_config(Path.cwd()))
     except ConfigError as error:
         _err(str(error))
         sys.exit(EXIT_ERROR)
-    env = os.environ.get("REGLINT_CACHE_DIR")
-    directory = cache_dir or (
-        Path(env) if env else (settings.root if settings.config_file else Path.cwd()) / settings.cache_dir
-    )
+    directory, _ = cache_directory(settings, cache_dir)
     if not directory.is_dir():
         click.echo(f"No cache at {directory}.")
         return

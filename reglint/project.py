@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from reglint.config import Settings, version_setting
+from reglint.config import OWN_CONFIG_FILES, Settings, version_setting
 from reglint.discovery import discover, read_files
 from reglint.requirements import Declaration, infer_target
 
@@ -31,7 +31,8 @@ def with_target(
     """The settings with the project's target: the command line's, else the configuration's,
     else inferred from the dependency declarations in the project's root (for each library on
     its own). A malformed declaration file is a warning, and the target stays unknown."""
-    where = f"{settings.config_file} [tool.reglint]" if settings.config_file else ""
+    config = settings.config_file
+    where = "" if config is None else f"{config}" if config.name in OWN_CONFIG_FILES else f"{config} [tool.reglint]"
     tensorflow = (tensorflow_version, "--tensorflow-version") if tensorflow_version else None
     if tensorflow is None and settings.tensorflow_version:
         tensorflow = (settings.tensorflow_version, f"{where} tensorflow-version")

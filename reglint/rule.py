@@ -236,7 +236,13 @@ class Rule:
         doc = cls.documentation()
         match = re.search(r"## What it does\s*\n(.+?)(?:\n\s*\n|\n##)", doc, re.S)
         text = " ".join((match.group(1) if match else doc).split())
-        first = re.split(r"(?<=[a-z)`'])(?:\. |: )", text, maxsplit=1)[0]
+        # the first ". " or ": " outside `code` (REG100's first sentence quotes a suppression
+        # comment, colon included)
+        first = text
+        for end in re.finditer(r"(?<=[a-z)`'])(?:\. |: )", text):
+            if text.count("`", 0, end.start()) % 2 == 0:
+                first = text[: end.start()]
+                break
         return first.rstrip(".:") + "."
 
     @classmethod

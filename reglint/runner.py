@@ -302,7 +302,7 @@ def analyse_project(
     progress: Progress | None = None,
 ) -> dict[str, FileResult]:
     """Every file's result, including the prefilter-skipped files a project rule asked for."""
-    screened = cache.screened if cache is not None and cache.screened is not None else Screened()
+    screened = cache.screened if cache is not None else Screened()
     results = analyse_many(
         items, rules, jobs=jobs, cache=cache, prefilter=prefilter, progress=progress, screened=screened
     )

@@ -96,7 +96,7 @@ class Target:
         tf = self.tensorflow_lines
         if tf is not None and any(line >= KERAS3_TENSORFLOW for line in tf):
             return True
-        return self._keras_3_declared() or (tf is None and self.keras_lines is None)
+        return self._keras_3_declared()
 
     def _keras_3_declared(self) -> bool:
         keras = self.keras_lines
@@ -111,9 +111,6 @@ class Target:
     def keras_at_least(self, version: str) -> bool:
         lines = self.keras_lines
         return lines is None or all(line >= Version(version) for line in lines)
-
-    def fingerprint(self) -> str:
-        return f"tf={self.tensorflow};keras={self.keras};tf-keras={self.tf_keras}"
 
     def describe(self) -> list[str]:
         """What `--show-settings` prints about the target."""

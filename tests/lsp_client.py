@@ -140,6 +140,10 @@ class Editor:
             await asyncio.wait_for(self.changed.wait_for(ready), TIMEOUT)
         return self.diagnostics[found]
 
+    async def latest(self, found: str) -> list[types.Diagnostic]:
+        """The diagnostics of the document's current version (not an earlier publication)."""
+        return await self.wait_for(found, lambda d: self.versions.get(found) == self.open_versions[found])
+
     async def code_actions(
         self, found: str, where: types.Range, diagnostics: list[types.Diagnostic], only: list[str] | None = None
     ) -> list[types.CodeAction]:

@@ -58,6 +58,13 @@ def test_fingerprints_survive_line_shifts_and_tell_twins_apart(tmp_path: Path) -
     after = [r["partialFingerprints"] for r in sarif(tmp_path, ".")["runs"][0]["results"]]
     assert before == after and len(before) == 2
     assert before[0] != before[1]  # the same line text twice: told apart by occurrence
+    # the URI in the fingerprint is the one SARIF shows, from the repository's root: the
+    # same run from a subfolder gives the same fingerprints
+    (tmp_path / "src").mkdir()
+    (tmp_path / "m.py").rename(tmp_path / "src" / "m.py")
+    from_root = [r["partialFingerprints"] for r in sarif(tmp_path, "src")["runs"][0]["results"]]
+    from_inside = [r["partialFingerprints"] for r in sarif(tmp_path / "src", ".")["runs"][0]["results"]]
+    assert from_root == from_inside and len(from_root) == 2
 
 
 @pytest.mark.parametrize(("code", "level"), [("REG001", "error"), ("REG005", "warning"), ("REG011", "note")])

@@ -150,3 +150,18 @@ def test_a_file_that_cannot_be_read_says_so(tmp_path: Path) -> None:
     pipe = str(tmp_path / "pipe.py")
     outcome = state.check([pipe])[pipe]
     assert outcome.read_error == "cannot read: not a regular file" and outcome.findings == []
+
+
+def test_a_configured_cache_outside_the_project_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as on the command line (exit 2 there): a configuration may not make the server write anywhere
+    monkeypatch.delenv("REGLINT_CACHE_DIR", raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    outside = tmp_path / "elsewhere"
+    (project / "reglint.toml").write_text(f"cache-dir = {str(outside)!r}\n")
+    (project / "k.py").write_text(KERAS2)
+    state, told = session(project)
+    k = str(project / "k.py")
+    assert codes(state.check([k])[k]) == ["REG002", "REG010"]
+    assert not outside.exists()
+    assert any("outside the project" in line for line in told)

@@ -199,6 +199,11 @@ def test_configured_target_wins_over_declarations_and_show_settings_says_so(tmp_
     assert "keras-version: ==2.3.1 (from requirements.txt:2" in out.stdout
     assert "requirements.txt:1: tensorflow==1.15" in out.stdout
     assert check(tmp_path).code == 1
+    # a reglint.toml holds its settings at top level: no [tool.reglint] in the origin
+    (tmp_path / "pyproject.toml").unlink()
+    (tmp_path / "reglint.toml").write_text('tensorflow-version = "2.16"\n')
+    out = check(tmp_path, "--show-settings")
+    assert "reglint.toml tensorflow-version;" in out.stdout and "[tool.reglint]" not in out.stdout
 
 
 @pytest.mark.parametrize("args", [("--tensorflow-version", "banana"), ("--keras-version", ">=three")])
@@ -220,6 +225,40 @@ def test_the_cache_keeps_targets_apart(tmp_path: Path) -> None:
     first = run_cli("check", *cached, "--tensorflow-version", "1.15", cwd=tmp_path)
     second = run_cli("check", *cached, "--tensorflow-version", "2.16", cwd=tmp_path)
     assert first.code == 0 and second.code == 1, (first.out, second.out)
+
+
+def test_a_new_target_keeps_the_files_results_and_still_withholds_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target chooses the rules and the fixes that run; a file's analysis does not read
+    it. Editing a requirements file keeps every file's cached result (the same rules run),
+    and the fixes the new target cannot run are still withheld."""
+    from dataclasses import replace
+
+    from reglint import runner
+    from reglint.cache import Cache
+    from reglint.config import Settings
+
+    analysed: list[str] = []
+    real = runner._analyse
+
+    def counting(path: str, raw: bytes, *args: object, **kwargs: object) -> object:
+        analysed.append(path)
+        return real(path, raw, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "_analyse", counting)
+    items = [("m.py", KERAS2.encode())]
+
+    def check(spec: str) -> list[bool]:
+        settings = replace(Settings(), target=Target(tensorflow=spec))
+        cache = Cache(tmp_path / ".reglint_cache", settings.fingerprint)
+        result = runner.run(items, settings, jobs=1, cache=cache)
+        return [f.fix is not None for f in result.findings if f.code == "REG010"]
+
+    assert check("2.16") == [True]
+    assert analysed == ["m.py"]
+    assert check(">=2.0") == [False]  # TensorFlow 2.2 has no `l2=`: reported, not fixed
+    assert analysed == ["m.py"]  # answered from the cache
 
 
 def test_stdin_is_judged_with_the_project_of_its_filename(tmp_path: Path) -> None:

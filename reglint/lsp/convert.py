@@ -55,18 +55,6 @@ class Text:
         text = self.line(max(line, 0))
         return types.Position(max(line, 0), units(text[: max(column, 0)], self.encoding))
 
-    def offset(self, position: types.Position) -> int:
-        """The string offset of a client's position."""
-        if position.line >= len(self.starts):
-            return len(self.text)
-        text = self.line(position.line)
-        count = 0
-        for index, char in enumerate(text):
-            if count >= position.character:
-                return self.starts[position.line] + index
-            count += units(char, self.encoding)
-        return self.starts[position.line] + len(text)
-
     def edit_to(self, new: str) -> types.TextEdit | None:
         """One edit replacing the part of the text that differs from `new` (common prefix
         and suffix kept, so the editor keeps its marks and folds elsewhere)."""
@@ -245,7 +233,7 @@ def read_diagnostic(message: str) -> types.Diagnostic:
 
 
 # -- notebooks --------------------------------------------------------------------------------
-def notebook_data(cells: Sequence[Cell], language: str = "python") -> bytes:
+def notebook_data(cells: Sequence[Cell]) -> bytes:
     """A notebook document as the `.ipynb` text reglint checks: every cell in its place (so
     cell numbers are the editor's), code cells with their text."""
     notebook = {
@@ -255,7 +243,7 @@ def notebook_data(cells: Sequence[Cell], language: str = "python") -> bytes:
             else {"cell_type": "markdown", "metadata": {}, "source": cell.text}
             for cell in cells
         ],
-        "metadata": {"kernelspec": {"language": language}, "language_info": {"name": language}},
+        "metadata": {"kernelspec": {"language": "python"}, "language_info": {"name": "python"}},
         "nbformat": 4,
         "nbformat_minor": 5,
     }

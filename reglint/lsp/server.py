@@ -39,7 +39,8 @@ from reglint.lsp.convert import (
 )
 from reglint.lsp.session import Outcome, Session, _real
 from reglint.model import Finding, Safety
-from reglint.sources import SourceError, encoding_of
+from reglint.output.base import Files
+from reglint.sources import SourceError, encoding_of, is_notebook
 from reglint.suppress import add_noqa
 
 T = TypeVar("T")
@@ -287,9 +288,12 @@ class ReglintServer(LanguageServer):
             by_uri[snapshot.uri].append(read_diagnostic(outcome.read_error))
         if place is not None:
             root = str(session.project_of(snapshot.path).root) + os.sep
+            # a notebook's messages cite its cells (`cell 2:1`), as the command line's do
+            files = Files({snapshot.path: snapshot.data}) if is_notebook(snapshot.path) else None
 
             def shown(text: str) -> str:
-                return text.replace(root, "")
+                cited = files.cited(snapshot.path, text) if files is not None else text
+                return cited.replace(root, "")
 
             if outcome.parse_error is not None:
                 uri, found = parse_diagnostic(outcome.parse_error, place)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reglint.cache import Cache, MemoryCache
+from reglint.cache import Cache, MemoryCache, cache_directory, outside_project
 from reglint.config import OWN_CONFIG_FILES, ConfigError, Settings, find_config, load_settings
 from reglint.discovery import discover, is_excluded, read_files
 from reglint.model import Finding, InternalError, ParseError, RunResult
@@ -68,9 +68,10 @@ class Project:
     settings: Settings
     files: dict[str, bytes]
     cache: MemoryCache
+    walked: bool = True  # its folder was walked for its files (not a file judged alone)
 
     def holds(self, path: str) -> bool:
-        return path in self.files or path.startswith(str(self.root) + os.sep)
+        return path in self.files or (self.walked and path.startswith(str(self.root) + os.sep))
 
 
 class Session:
@@ -185,16 +186,20 @@ class Session:
         return any(root == Path(f) or Path(f) in root.parents for f in self.folders)
 
     def _load(self, root: Path, settings: Settings) -> Project:
-        found = discover((str(root),), settings) if self._is_project(root, settings) else None
+        walked = self._is_project(root, settings)
+        found = discover((str(root),), settings) if walked else None
         items, _ = read_files(found.files if found is not None else ())
         files = {_real(path): data for path, data in items}
         notebooks = [path for path in files if is_notebook(path)]
         settings, _ = with_target(settings, (str(root),), None, None, notebooks, self.log)
-        env = os.environ.get("REGLINT_CACHE_DIR")
-        directory = Path(env) if env else settings.root / settings.cache_dir
-        disk = Cache(directory, settings.fingerprint) if os.access(settings.root, os.W_OK) or env else None
+        directory, configured = cache_directory(settings)
+        problem = outside_project(directory, settings) if configured else None
+        if problem is not None:
+            self.log(f"{problem} (results are kept in memory only)")
+        writable = os.access(directory if directory.exists() else settings.root, os.W_OK)
+        disk = Cache(directory, settings.fingerprint) if problem is None and writable else None
         self.log(f"project {root}: {len(files)} files, configuration {settings.config_file or 'none (defaults)'}")
-        return Project(root, settings, files, MemoryCache(disk))
+        return Project(root, settings, files, MemoryCache(disk), walked)
 
     def workspace_files(self) -> list[str]:
         """Every file the workspace folders' projects check (for "check all")."""

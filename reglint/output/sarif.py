@@ -163,14 +163,14 @@ def _location(files: Files, path: str, span: Range, root: Path | None) -> dict[s
     return {"physicalLocation": {"artifactLocation": _artifact(path, root), "region": region(start, end)}}
 
 
-def fingerprint(finding: Finding, files: Files, seen: dict[tuple[str, str, str], int]) -> str:
+def fingerprint(finding: Finding, files: Files, seen: dict[tuple[str, str, str], int], root: Path | None = None) -> str:
     """A finding's identity across runs and line shifts (SARIF `partialFingerprints`): its
     rule, file and the text of its first line (blanks squeezed), with how many identical ones
     come before it in the file; not its line number."""
     text = files.text(finding.path) or ""
     lines = text.splitlines()
     line = lines[finding.range.start.line - 1] if 0 < finding.range.start.line <= len(lines) else ""
-    key = (finding.code, uri(finding.path), " ".join(line.split()))
+    key = (finding.code, uri(finding.path, root), " ".join(line.split()))  # the URI SARIF shows
     occurrence = seen.get(key, 0)
     seen[key] = occurrence + 1
     digest = hashlib.sha256("\0".join((*key, str(occurrence))).encode("utf-8", "surrogateescape")).hexdigest()
@@ -186,7 +186,7 @@ def result_object(
         "level": level,
         "message": {"text": files.cited(finding.path, finding.message)},
         "locations": [_location(files, finding.path, finding.range, view.root)],
-        "partialFingerprints": {"reglintFingerprint/v1": fingerprint(finding, files, seen)},
+        "partialFingerprints": {"reglintFingerprint/v1": fingerprint(finding, files, seen, view.root)},
     }
     if finding.related:
         result["relatedLocations"] = [

@@ -73,7 +73,7 @@ class UnusedNoqa(Rule):
         Invalid(
             "# reglint: noqa: REG004\nimport tensorflow as tf\nr = tf.keras.regularizers.l1(l=0.1)  # noqa: REG010\n",
             select=("REG004", "REG010"),
-            message="REG004` suppresses nothing in this file",
+            message="`# reglint: noqa: REG004` suppresses nothing in this file",
         ),
     ]
 
@@ -95,12 +95,13 @@ class UnusedNoqa(Rule):
                     continue
                 where = "in this file" if line == FILE else "on this line"
                 listed = ", ".join(unused)
+                comment = f"# reglint: noqa: {listed}" if line == FILE else f"# noqa: {listed}"
                 at = Position(max(line, 1), 0)
                 out.append(
                     Finding(
                         cls.code,
                         cls.name,
-                        f"`# noqa: {listed}` suppresses nothing {where}; remove {'it' if len(unused) == 1 else 'them'}",
+                        f"`{comment}` suppresses nothing {where}; remove {'it' if len(unused) == 1 else 'them'}",
                         result.path,
                         Range(at, at),
                     )
