@@ -230,6 +230,7 @@ class Cache:
         self._fingerprint = fingerprint
         self._salt: bytes | None = None
         self._screened: Screened | None = None
+        self.digests = Digests()
 
     @property
     def salt(self) -> bytes:
@@ -245,7 +246,7 @@ class Cache:
         prefilter did not choose them (a project rule asked for the file)."""
         digest = hashlib.blake2b(self.salt, digest_size=20)
         digest.update(path.encode("utf-8", "surrogateescape") + b"\0" + rules.encode() + b"\0")
-        digest.update(raw)
+        digest.update(self.digests.of(path, raw))
         return digest.hexdigest()
 
     def _file(self, key: str) -> Path:
@@ -266,7 +267,7 @@ class Cache:
         """What the prefilter found in the project's files in earlier runs (one entry,
         `screens.json`, holding the files of the last run; written by `keep_screens`)."""
         if self._screened is None:
-            self._screened = Screened(self._load_screens())
+            self._screened = Screened(self._load_screens(), self.digests)
         return self._screened
 
     def _load_screens(self) -> dict[bytes, dict[bytes, bool]]:
@@ -314,8 +315,8 @@ class Cache:
         for path, _ in items:
             where.update(path.encode("utf-8", "surrogateescape") + b"\0")
         what = where.copy()
-        for _, raw in items:
-            what.update(hashlib.blake2b(raw, digest_size=20).digest())
+        for path, raw in items:
+            what.update(self.digests.of(path, raw))
         return where.hexdigest(), what.hexdigest()
 
     def get_run(self, keys: tuple[str, str]) -> RunResult | None:
@@ -387,15 +388,16 @@ class Screened:
     what the prefilter let in, not what it screened). An entry holds the bytes it was found in;
     `known` is what earlier runs found, by the digest of a file's bytes (see `Cache`)."""
 
-    def __init__(self, known: dict[bytes, dict[bytes, bool]] | None = None) -> None:
+    def __init__(self, known: dict[bytes, dict[bytes, bool]] | None = None, digests: Digests | None = None) -> None:
         # path -> (its bytes, their digest when `known` is used, what was found in them)
         self._seen: dict[str, tuple[bytes, bytes | None, dict[bytes, bool]]] = {}
         self.known = known
+        self._digests = digests if digests is not None else Digests()
 
     def seen(self, path: str, raw: bytes) -> dict[bytes, bool]:
         entry = self._seen.get(path)
         if entry is None or entry[0] != raw:
-            digest = _content_digest(path, raw) if self.known is not None else None
+            digest = self._content_digest(path, raw) if self.known is not None else None
             before = self.known.get(digest) if self.known is not None and digest is not None else None
             entry = self._seen[path] = (raw, digest, dict(before) if before else {})
         return entry[2]
@@ -407,11 +409,29 @@ class Screened:
         """What was found in the files of this run, by digest (for the next run)."""
         return {digest: seen for _, digest, seen in self._seen.values() if digest is not None and seen}
 
+    def _content_digest(self, path: str, raw: bytes) -> bytes:
+        # a notebook's Words are matched as plain bytes (see prefilter.contains_token)
+        kind = b"notebook\0" if path.endswith(".ipynb") else b"python\0"
+        return hashlib.blake2b(kind + self._digests.of(path, raw), digest_size=16).digest()
 
-def _content_digest(path: str, raw: bytes) -> bytes:
-    # a notebook's Words are matched as plain bytes (see prefilter.contains_token)
-    kind = b"notebook\0" if path.endswith(".ipynb") else b"python\0"
-    return hashlib.blake2b(kind + raw, digest_size=16).digest()
+
+class Digests:
+    """The digest of each file's bytes, taken once per run: the file's cache key, the
+    project's run key and the prefilter's screens all need it, and hashing every byte of a
+    project three times was a sixth of a run after a one-file edit (notebooks weigh tens of
+    megabytes). Kept per path with the bytes hashed: bytes that are not the same object are
+    compared (a fraction of the cost of hashing them)."""
+
+    def __init__(self) -> None:
+        self._by_path: dict[str, tuple[bytes, bytes]] = {}
+
+    def of(self, path: str, raw: bytes) -> bytes:
+        entry = self._by_path.get(path)
+        if entry is not None and (entry[0] is raw or entry[0] == raw):
+            return entry[1]
+        digest = hashlib.blake2b(raw, digest_size=20).digest()
+        self._by_path[path] = (raw, digest)
+        return digest
 
 
 def _token_key(token: bytes) -> str:

@@ -217,7 +217,7 @@ def check(
     try:
         anchors = ((stdin_filename,) if stdin_filename else ()) if from_stdin else paths
         settings, declared = with_target(
-            settings, anchors, tensorflow_version, keras_version, [p for p, _ in items], _warn
+            settings, anchors, tensorflow_version, keras_version, [p for p, _ in items], _warn, dict(items)
         )
     except ConfigError as error:
         _err(str(error))

@@ -1314,7 +1314,7 @@ class Flow:
                     for alias in small.names:
                         if dotted(alias.name) == "tensorflow.compat.v1":
                             return False
-        return "compat.v1." in self.ctx.module.code
+        return "compat.v1." in self.ctx.text()
 
     def assignments_in(self, name: str, container: cst.CSTNode) -> list[Stmt]:
         """Statements assigning `name` (plainly) that lie in the body of `container`."""

@@ -29,6 +29,7 @@ from reglint.positions import Positions
 from reglint.prefilter import rules_to_run
 from reglint.rule import PendingFix, Rule
 from reglint.sources import Outline, SourceError, on_deep_stack
+from reglint.sources import outline as outline_of
 from reglint.suppress import find_suppressions
 
 # --------------------------------------------------------------------------------------
@@ -76,6 +77,10 @@ class FileContext:
         if self._positions is None:
             self._positions = Positions(self.module, self.python, self.outline)
         return self._positions
+
+    def text(self) -> str:
+        """The module's code: the file's own text when there is one (see Positions.text)."""
+        return self.positions().text()
 
     def line(self, node: cst.CSTNode) -> int:
         """The line a node starts on."""
@@ -252,19 +257,22 @@ def analyse_module(
     raw: bytes | None = None,
     *,
     outline: Outline | None = None,
+    python: bool = True,
 ) -> FileResult:
     """Run every rule over one parsed module; return plain data.
 
     With `raw` (the file's bytes), whitespace subtrees are skipped when the file cannot
-    hold a suppression comment (see `prunable`); with its `outline` too (`raw` is then the
-    Python source the module was parsed from, not a notebook), definitions are placed from
-    that. A tree deeper than the recursion limit is analysed again on a thread with a deep
-    stack."""
+    hold a suppression comment (see `prunable`). The `outline` of the code the module was
+    parsed from places nodes without generating much code (see positions.Positions); with
+    `python` (`raw` is then that code, not a notebook's JSON), definitions are placed from
+    the bytes. A tree deeper than the recursion limit is analysed again on a thread with a
+    deep stack."""
+    source = raw if python and outline is not None else None
     try:
-        return _analyse_once(path, module, rule_types, raw, outline)
+        return _analyse_once(path, module, rule_types, raw, outline, source)
     except RecursionError:
         pass
-    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw, outline))
+    deep = on_deep_stack(lambda: _analyse_once(path, module, rule_types, raw, outline, source))
     # a limit of the analysis, not a bug: reported like a file that cannot be parsed
     return deep or FileResult(path, parse_error=ParseError(path, 1, 0, "too deeply nested to analyse"))
 
@@ -275,9 +283,10 @@ def _analyse_once(
     rule_types: Sequence[type[Rule]],
     raw: bytes | None,
     outline: Outline | None,
+    python: bytes | None,
 ) -> FileResult:
     resolver = Resolver(module, package_of(path))
-    ctx = FileContext(path, module, resolver, python=raw if outline is not None else None, outline=outline)
+    ctx = FileContext(path, module, resolver, python=python, outline=outline)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:
         return _analyse_module(ctx, rules, raw)
@@ -378,11 +387,19 @@ def _analyse_source(source: Any, rule_types: Sequence[type[Rule]], prefilter: bo
         module = source.parse()
     except SourceError as error:
         return FileResult(source.path, parse_error=error.to_parse_error(source.path))
-    outline = source.outline() if python else None
-    result = analyse_module(source.path, module, rule_types, raw=source.raw, outline=outline)
+    outline = source.outline() if python else _joined_outline(source.text())
+    result = analyse_module(source.path, module, rule_types, raw=source.raw, outline=outline, python=python)
     if not python:
         _keep_fixes_in_cells(source, result)
     return result
+
+
+def _joined_outline(text: str) -> Outline | None:
+    """The Outline of a notebook's joined cells (the code its module was parsed from)."""
+    try:
+        return outline_of(text)
+    except SourceError:
+        return None  # libcst parsed it: positions are then generated from its tree
 
 
 def _keep_fixes_in_cells(notebook: Any, result: FileResult) -> None:

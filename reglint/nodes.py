@@ -54,8 +54,26 @@ def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
     children: list[cst.CSTNode] = []
     for name in fields:
         value = getattr(node, name)
-        if type(value) is tuple or type(value) is list:
+        kind = type(value)
+        if kind is tuple or kind is list:
             children.extend(value)
-        elif isinstance(value, cst.CSTNode):
-            children.append(value)
+        else:
+            # a dict lookup: isinstance against libcst's abstract base classes costs more
+            holds_node = IS_NODE.get(kind)
+            if holds_node is None:
+                holds_node = is_node(kind)
+            if holds_node:
+                children.append(value)
     return children
+
+
+def is_expression(node: cst.CSTNode) -> bool:
+    """`isinstance(node, cst.BaseExpression)`, from a dict (see child_nodes)."""
+    kind = type(node)
+    found = _IS_EXPRESSION.get(kind)
+    if found is None:
+        found = _IS_EXPRESSION[kind] = issubclass(kind, cst.BaseExpression)
+    return found
+
+
+_IS_EXPRESSION: dict[type, bool] = {}

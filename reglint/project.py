@@ -11,7 +11,7 @@ its other files, read when named files are judged with their project.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ def with_target(
     keras_version: str | None,
     checked: list[str],
     warn: Callable[[str], None],
+    contents: Mapping[str, bytes] | None = None,
 ) -> tuple[Settings, list[Declaration]]:
     """The settings with the project's target: the command line's, else the configuration's,
     else inferred from the dependency declarations in the project's root (for each library on
@@ -43,7 +44,9 @@ def with_target(
         if given:
             version_setting(given, flag)
     root = project_root(settings, paths)
-    notebooks = [Path(p) for p in checked if p.endswith(".ipynb")]
+    # the checked notebooks' bytes when they are read already (their `!pip install` lines)
+    known = contents or {}
+    notebooks = {Path(p): known.get(p) for p in checked if p.endswith(".ipynb")}
     inferred, declared = infer_target(root, warn, notebooks)
     target = replace(
         inferred,

@@ -21,7 +21,7 @@ import configparser
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +65,12 @@ class Declaration:
     order: int = 0  # the source's rank (see the module's docstring)
 
 
-def infer_target(root: Path, warn: Warn, notebooks: Iterable[Path] = ()) -> tuple[Target, list[Declaration]]:
+def infer_target(
+    root: Path, warn: Warn, notebooks: Mapping[Path, bytes | None] | None = None
+) -> tuple[Target, list[Declaration]]:
     """The project's target from its declarations (and every declaration found); the
-    notebooks given (those being checked) count with their `!pip install` lines."""
+    notebooks given (those being checked, with their bytes when they are read already)
+    count with their `!pip install` lines."""
     found = list(declarations(root, warn, notebooks))
     target = Target(tf_keras=any(d.library == "tf-keras" for d in found))
     tensorflow = _most_specific([d for d in found if d.library == "tensorflow"], TENSORFLOW_LINES)
@@ -92,7 +95,7 @@ def _most_specific(found: list[Declaration], lines: tuple[Any, ...]) -> Declarat
     return min(found, key=lambda d: (width(d), d.order), default=None)
 
 
-def declarations(root: Path, warn: Warn, notebooks: Iterable[Path] = ()) -> Iterator[Declaration]:
+def declarations(root: Path, warn: Warn, notebooks: Mapping[Path, bytes | None] | None = None) -> Iterator[Declaration]:
     order = 0
     for name, read in _SOURCES:
         path = root / name
@@ -104,8 +107,9 @@ def declarations(root: Path, warn: Warn, notebooks: Iterable[Path] = ()) -> Iter
     for path in sorted([*root.glob("requirements*.txt"), *root.glob("requirements/*.txt")]):
         yield from _named(_requirements(path, root, warn, seen), order, warn)
     order += 1
-    for path in sorted(notebooks)[:MAX_NOTEBOOKS]:
-        yield from _named(_notebook(path, root, warn), order, warn)
+    known = notebooks or {}
+    for path in sorted(known)[:MAX_NOTEBOOKS]:
+        yield from _named(_notebook(path, root, warn, known[path]), order, warn)
 
 
 def _named(lines: Iterable[tuple[str, str]], order: int, warn: Warn) -> Iterator[Declaration]:
@@ -141,12 +145,17 @@ def _library(name: str) -> str | None:
     return None
 
 
-def _read_text(path: Path, warn: Warn) -> str | None:
+def _read_text(path: Path, warn: Warn, unless_without: bytes = b"") -> str | None:
+    """The file's text; None if it cannot be read (said with `warn`), or if its bytes do not
+    hold `unless_without` (then it is not decoded)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             warn(f"{path}: larger than {MAX_FILE_BYTES // 1024 // 1024} MB; not read for the TensorFlow version")
             return None
-        return path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        if unless_without not in raw:
+            return None
+        return raw.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         warn(f"{path}: cannot read ({getattr(error, 'strerror', None) or error}); not used for the TensorFlow version")
         return None
@@ -408,10 +417,14 @@ def _conda(spec: str) -> str:
 _PIP_LINE = re.compile(r"^\s*[!%]\s*(?:python3?\s+-m\s+)?pip3?\s+install\s+(.*)$")
 
 
-def _notebook(path: Path, root: Path, warn: Warn) -> Iterator[tuple[str, str]]:
-    text = _read_text(path, warn)
-    if text is None or "install" not in text:
-        return  # (most notebooks install nothing: not parsed at all, read at every run)
+def _notebook(path: Path, root: Path, warn: Warn, raw: bytes | None = None) -> Iterator[tuple[str, str]]:
+    # most notebooks install nothing: they are not decoded nor parsed
+    if raw is None:
+        text = _read_text(path, warn, unless_without=b"install")
+    else:
+        text = raw.decode("utf-8-sig", errors="replace") if b"install" in raw else None
+    if text is None:
+        return
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):

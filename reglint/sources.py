@@ -120,6 +120,8 @@ class Outline:
     docstrings: tuple[tuple[int, int], ...]
     # the top-level statements of `ast` (one per small statement of a line)
     statements: tuple[Statement, ...]
+    # the same statements' `ast` nodes (positions.Positions places nested statements by them)
+    nodes: tuple[ast.stmt, ...] = field(default=(), compare=False, repr=False)
 
 
 class Statement(NamedTuple):
@@ -158,7 +160,8 @@ def outline(data: bytes | str) -> Outline | None:
         for node in tree.body
     )
     utf8 = isinstance(data, bytes) and _is_utf8(data)
-    return Outline(utf8, _docstring_spans(data, tree) if isinstance(data, bytes) and utf8 else (), statements)
+    docstrings = _docstring_spans(data, tree) if isinstance(data, bytes) and utf8 else ()
+    return Outline(utf8, docstrings, statements, tuple(tree.body))
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -69,6 +69,68 @@ def test_definition_names_are_placed_as_libcst_places_them(raw: bytes) -> None:
         assert placed  # the plain cases are placed, not left to the provider
 
 
+# statements nested in functions, classes and clauses, each a unit of its own (positions._Units):
+# continuation lines inside blocks, tabs, comments, one-line suites, `elif`, `except`, `async`
+NESTED = b"""import tensorflow as tf
+
+
+class Model(tf.keras.Model):
+    \"\"\"Doc.\"\"\"
+
+    @tf.function(
+        jit_compile=True)
+    def call(self, x,
+             training=False):  # comment
+        # leading comment
+        if training: x = tf.nn.dropout(x, 0.5)
+        elif x is None:
+            return None
+        elif (x.shape[0]
+              > 2):
+            x = tf.reduce_sum(
+                x, axis=[1,
+                         2])
+        else:
+            pass
+        try:
+            y = f(x); z = g(y)
+        except (ValueError,
+                TypeError) as error:
+            raise RuntimeError(error)
+        except KeyError:
+            pass
+        else:
+            y = 1
+        finally:
+            del y
+        for i in range(3):
+            while i:
+                i -= 1
+            else:
+                continue
+        with tf.GradientTape() as tape, \\
+                tf.device("/cpu:0"):
+            loss = tf.add_n([loss] +
+                            self.losses)
+        return lambda: [
+            v for v in self.trainable_variables if "bias" not in v.name]
+
+
+async def more(self):
+\tasync with a as b:
+\t\tawait b
+\tasync for c in d: pass
+
+
+def train(model):
+    match model:
+        case {"x": x}:
+            loss = tf.keras.regularizers.l2(1e-4)(x)
+        case _:
+            pass
+    return loss
+"""
+
 POSITIONED = [
     *DEFINITIONS,
     b"# header\n\n@a\n# between\n@b(\n  1)\ndef f():\n    x = g(\n        1)  # c\n\n\n# before\nclass C: pass\n",
@@ -76,6 +138,7 @@ POSITIONED = [
     b"def f():\n\treturn 1\ny = (1,\n     2)",  # no final newline
     b"x = 1\ry = 2\r",
     b"s = '''\nmulti\n'''; t = 1\nfor i in range(3):\n    pass\nelse:\n    pass\n# trailing comment\n",
+    NESTED,
 ]
 
 
@@ -97,6 +160,8 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
     positions = _Positions(module, raw, outline(raw))
     for how, whole in expected.items():
         for node in in_statements:
+            if node not in whole:
+                continue  # libcst generates it as text, not as a node (a match case's whitespace)
             got, want = getattr(positions, how)(node), whole[node]
             assert (got.start.line, got.start.column, got.end.line, got.end.column) == (
                 want.start.line,
@@ -109,6 +174,31 @@ def test_every_node_is_placed_as_the_whole_module_places_it(raw: bytes) -> None:
         for node, want in whole.items():
             got = getattr(positions, how)(node)
             assert (got.start.line, got.end.line, got.end.column) == (want.start.line, want.end.line, want.end.column)
+
+
+def test_expressions_in_nested_statements_are_placed_by_their_unit() -> None:
+    """A node in a function's body is placed from the code of its own statement (or its
+    compound statement's header), not from the whole module-level function: every
+    expression of a nested statement and of a clause's header is, but a match case's
+    pattern (`ast` does not say where a case starts)."""
+    from reglint.positions import Positions as _Positions
+
+    module = parse_python(NESTED)
+    positions = _Positions(module, NESTED, outline(NESTED))
+    cases = {
+        id(node)
+        for case in _descendants(module)
+        if isinstance(case, cst.MatchCase)
+        for node in _descendants(case.pattern)
+    }
+    expressions = [
+        node for node in _descendants(module) if isinstance(node, cst.BaseExpression) and id(node) not in cases
+    ]
+    assert len(expressions) > 100
+    for node in expressions:
+        assert positions._in_unit(node, inclusive=False) is not None, node
+        assert positions._in_unit(node, inclusive=True) is not None, node
+    assert not positions._local and not positions._whole
 
 
 @pytest.mark.parametrize("raw", POSITIONED)

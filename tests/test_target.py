@@ -22,7 +22,7 @@ def check(tmp_path: Path, *args: str):  # type: ignore[no-untyped-def]
 
 def infer(root: Path, notebooks: tuple[Path, ...] = ()) -> tuple[Target, list[str]]:
     warnings: list[str] = []
-    target, _ = infer_target(root, warnings.append, notebooks)
+    target, _ = infer_target(root, warnings.append, dict.fromkeys(notebooks))
     return target, warnings
 
 

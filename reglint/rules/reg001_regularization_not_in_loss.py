@@ -20,6 +20,7 @@ from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, mod
 from reglint.judge import ProjectFacts
 from reglint.model import Fact, Finding, Safety
 from reglint.names import dotted, imported_from
+from reglint.nodes import child_nodes, is_expression
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
@@ -1459,16 +1460,16 @@ def _imported_modules(ctx: FileContext) -> list[str]:
     todo: list[cst.CSTNode] = [ctx.module]
     while todo:
         node = todo.pop()
-        if isinstance(node, cst.Import):
+        if type(node) is cst.Import:
             found.update(dotted(alias.name) or "" for alias in node.names)
-        elif isinstance(node, cst.ImportFrom):
+        elif type(node) is cst.ImportFrom:
             base = imported_from(node, ctx.resolver.package)
             if base is not None:
                 found.add(base)
                 if not isinstance(node.names, cst.ImportStar):
                     found.update(f"{base}.{a.name.value}" for a in node.names if isinstance(a.name, cst.Name))
-        elif not isinstance(node, cst.BaseExpression):
-            todo.extend(node.children)
+        elif not is_expression(node):
+            todo.extend(child_nodes(node))
     return sorted(found - {""})
 
 

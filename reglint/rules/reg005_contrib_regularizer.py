@@ -74,26 +74,35 @@ class _Bindings:
     star: bool = False
 
 
+_TARGETED = frozenset({cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr})
+_NAMED = frozenset({cst.AsName, cst.Param, cst.FunctionDef, cst.ClassDef})
+
+
 def _bindings(module: cst.Module) -> _Bindings:
     found = _Bindings()
     stack: list[cst.CSTNode] = [module]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.ImportStar):
+        # by exact type (these node classes have no subclasses): isinstance against libcst's
+        # abstract base classes, for every node of the module, cost more than the rest
+        kind = type(node)
+        if kind is cst.ImportStar:
             found.star = True
             continue
-        if isinstance(node, cst.ImportAlias):
+        if kind is cst.ImportAlias:
+            assert isinstance(node, cst.ImportAlias)
             bound = node.asname.name if node.asname is not None else node.name
             if isinstance(bound, cst.Name):
                 found.imported.add(bound.value)
             continue
         targets: list[cst.CSTNode] = []
-        if isinstance(node, cst.Assign):
+        if kind is cst.Assign:
+            assert isinstance(node, cst.Assign)
             targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor, cst.NamedExpr)):
-            targets = [node.target]
-        elif isinstance(node, (cst.AsName, cst.Param, cst.FunctionDef, cst.ClassDef)):
-            targets = [node.name]
+        elif kind in _TARGETED:
+            targets = [node.target]  # type: ignore[attr-defined]
+        elif kind in _NAMED:
+            targets = [node.name]  # type: ignore[attr-defined]
         for target in targets:
             if isinstance(target, cst.BaseExpression):
                 found.other.update(target_names(target))
