@@ -185,6 +185,36 @@ def _is_python(notebook: dict[str, Any]) -> bool:
     return True
 
 
+def code_cells(raw: bytes) -> bytes:
+    """What the code cells of a notebook's bytes say, for the prefilter's screen (the cells
+    are all the analysis reads: the JSON's outputs and markdown can weigh megabytes, and
+    searching them for every token cost more than reading the JSON once). `raw` itself when
+    it cannot be read as a notebook: its parse then says why."""
+    try:
+        notebook = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return raw
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        return raw
+    if not _is_python(notebook):
+        return b""  # not analysed
+    parts: list[str] = []
+    for cell in notebook["cells"]:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            if isinstance(source, list) and all(isinstance(part, str) for part in source):
+                parts.extend(source)
+            elif isinstance(source, str):
+                parts.append(source)
+            else:
+                return raw
+            parts.append("\n")
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: its parse reports it
+        return raw
+
+
 def _cell_source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):

@@ -68,8 +68,37 @@ def contains_token(
     Python source). One `in` per token (a vectorised substring search; 3x faster than one
     scan with a regular-expression alternation, which tries every alternative at every
     byte), each token searched at most once per file. `seen` keeps what was found in these
-    bytes before (a process that screens the same files again and again passes it)."""
-    return _matches(raw, groups, {} if seen is None else seen, python)
+    bytes before (a process that screens the same files again and again passes it). A
+    notebook (not `python`) is screened in its code cells (notebook.code_cells), read only
+    when a token is not in `seen`."""
+    seen = {} if seen is None else seen
+    if not python and not _all_seen(groups, seen):
+        raw = _code_cells(raw)
+    return _matches(raw, groups, seen, python)
+
+
+def _all_seen(groups: Sequence[Group], seen: dict[bytes, bool]) -> bool:
+    return all(
+        token in seen for first, rests in _by_first_token(groups) for rest in ((first,), *rests) for token in rest
+    )
+
+
+def _code_cells(raw: bytes) -> bytes:
+    """notebook.code_cells, kept for the last notebooks screened (the rounds of a run screen
+    the same bytes again; by identity, so that no notebook is hashed)."""
+    kept = _CODE_CELLS.get(id(raw))
+    if kept is not None and kept[0] is raw:
+        return kept[1]
+    from reglint.notebook import code_cells  # libcst, which the notebook module needs, is loaded by then
+
+    code = code_cells(raw)
+    if len(_CODE_CELLS) >= 64:
+        _CODE_CELLS.pop(next(iter(_CODE_CELLS)))
+    _CODE_CELLS[id(raw)] = (raw, code)
+    return code
+
+
+_CODE_CELLS: dict[int, tuple[bytes, bytes]] = {}
 
 
 def rules_for(raw: bytes, rules: Sequence[type[Rule]], *, python: bool = True) -> list[type[Rule]]:

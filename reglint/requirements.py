@@ -415,15 +415,18 @@ def _conda(spec: str) -> str:
 
 # -- notebooks ------------------------------------------------------------------------------
 _PIP_LINE = re.compile(r"^\s*[!%]\s*(?:python3?\s+-m\s+)?pip3?\s+install\s+(.*)$")
+# what a pip line holds, as a notebook's JSON writes it (a tab may be written `\t`)
+_PIP_WORDS = re.compile(r"pip3?(?:\s|\\t)+install")
 
 
 def _notebook(path: Path, root: Path, warn: Warn, raw: bytes | None = None) -> Iterator[tuple[str, str]]:
-    # most notebooks install nothing: they are not decoded nor parsed
+    # most notebooks install nothing with pip: they are not decoded nor parsed (a notebook's
+    # JSON can weigh megabytes of outputs)
     if raw is None:
         text = _read_text(path, warn, unless_without=b"install")
     else:
         text = raw.decode("utf-8-sig", errors="replace") if b"install" in raw else None
-    if text is None:
+    if text is None or _PIP_WORDS.search(text) is None:
         return
     try:
         data = json.loads(text)
