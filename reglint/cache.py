@@ -38,7 +38,7 @@ from reglint.model import (
     Safety,
 )
 
-_FORMAT = 3
+_FORMAT = 4  # 4: a file-level suppression is kept under minus its line
 
 
 def _pos(p: Position) -> list[int]:
@@ -164,7 +164,7 @@ def result_from_json(data: Any) -> FileResult:
         parse_error=parse_error,
         internal_errors=errors,
         suppressions={
-            _int(int(_str(line)), 0): frozenset(_str(c) for c in _list(codes)) for line, codes in suppressions.items()
+            int(_str(line)): frozenset(_str(c) for c in _list(codes)) for line, codes in suppressions.items()
         },
         skipped=_bool(data["skipped"]),
         rules=tuple(_str(code) for code in _list(data["rules"])),

@@ -21,11 +21,10 @@ _NOQA = re.compile(
 )
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 # `# reglint: noqa` (every code) or `# reglint: noqa: REG003` on a line of its own suppresses
-# in the whole file (as Ruff's file-level noqa); kept under line 0
+# in the whole file (as Ruff's file-level noqa); kept under minus its line (see file_level)
 _FILE_NOQA = re.compile(
     r"^#\s*reglint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?\s*$", re.IGNORECASE
 )
-FILE = 0
 ALL: frozenset[str] = frozenset()  # an empty set means every code
 
 
@@ -36,8 +35,15 @@ def _codes(match: re.Match[str]) -> frozenset[str]:
     return frozenset(code.upper() for code in _CODE.findall(listed))
 
 
+def file_level(key: int) -> int | None:
+    """The line of a file-level suppression kept under `key` in find_suppressions' result
+    (minus its line), or None for a line's own suppression."""
+    return -key if key < 0 else None
+
+
 def find_suppressions(code: str, comments: Iterable[str]) -> dict[int, frozenset[str]]:
-    """line -> suppressed codes, for lines whose comment carries a suppression."""
+    """line -> suppressed codes, for lines whose comment carries a suppression; a file-level
+    suppression is kept under minus its line (see file_level)."""
     real = [c for c in comments if "noqa" in c.lower() or "reglint" in c.lower()]
     if not real:
         return {}
@@ -48,7 +54,7 @@ def find_suppressions(code: str, comments: Iterable[str]) -> dict[int, frozenset
     for line, comment in located:
         whole = _FILE_NOQA.match(comment.strip())
         if whole is not None:
-            found[FILE] = _merge(found.get(FILE), _codes(whole))
+            found[-line] = _merge(found.get(-line), _codes(whole))
             continue
         match = _NOQA.search(comment)
         if match is not None:
@@ -96,11 +102,10 @@ def _line_of(starts: list[int], offset: int) -> int:
 
 
 def is_suppressed(suppressions: dict[int, frozenset[str]], line: int, code: str) -> bool:
-    for where in (line, FILE):
-        codes = suppressions.get(where)
-        if codes is not None and (not codes or code in codes):
-            return True
-    return False
+    codes = suppressions.get(line)
+    if codes is not None and (not codes or code in codes):
+        return True
+    return any(where < 0 and (not codes or code in codes) for where, codes in suppressions.items())
 
 
 def add_noqa(code: str, codes_by_line: dict[int, set[str]]) -> tuple[str, int]:

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,6 @@ import pytest
 from tests.helpers import ROOT
 
 yaml = pytest.importorskip("yaml")
-pytestmark = pytest.mark.network
 
 ACTION = ROOT / "action.yml"
 BAD = "from tensorflow.keras import regularizers\n\nr = regularizers.l2(l=1e-4)\n"
@@ -46,8 +46,16 @@ def _action_checkout(target: Path) -> Path:
 
 
 def _run_action(
-    inputs: dict[str, str], workspace: Path, temp: Path, action_path: Path
+    inputs: dict[str, str], workspace: Path, temp: Path, action_path: Path, *, install: bool = True
 ) -> list[subprocess.CompletedProcess[str]]:
+    """Run the action's steps; without `install`, its environment is this one (the install
+    step is replaced by links to this Python and its `reglint`)."""
+    if not install:
+        venv = temp / "reglint-venv" / "bin"
+        venv.mkdir(parents=True)
+        for name, command in (("python", ""), ("reglint", " -m reglint")):
+            (venv / name).write_text(f'#!/bin/sh\nexec "{sys.executable}"{command} "$@"\n', encoding="utf-8")
+            (venv / name).chmod(0o755)
     action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
     given = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
@@ -59,6 +67,8 @@ def _run_action(
             continue
         assert step["shell"] == "bash"
         assert "${{" not in step["run"], "inputs must reach scripts through env, not be pasted in"
+        if not install and step["name"] == "Install reglint":
+            continue
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
         env.update(RUNNER_TEMP=str(temp), GITHUB_ACTION_PATH=str(action_path), RUNNER_OS="Linux", NO_COLOR="1")
         env.update(GITHUB_OUTPUT=str(temp / "output"), GITHUB_STEP_SUMMARY=str(temp / "summary"))
@@ -77,6 +87,7 @@ def _run_action(
     return done
 
 
+@pytest.mark.network
 def test_action_installs_reglint_and_annotates(tmp_path: Path) -> None:
     if shutil.which("bash") is None:
         pytest.skip("no bash")
@@ -109,3 +120,21 @@ def test_action_installs_reglint_and_annotates(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("::warning file=") == 3
     assert (temp / "output").read_text() == "findings=3\nexit-code=0\n"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None or sys.platform == "win32", reason="the action's scripts need bash")
+def test_the_job_summary_counts_findings_whatever_the_output_arguments(tmp_path: Path) -> None:
+    """The summary and the outputs come from a second run printing JSON: arguments that send
+    the report elsewhere or print something else (an output file, another format, a diff)
+    must not reach that run (the summary said "No findings" and the output 0)."""
+    workspace = tmp_path / "workspace"
+    (workspace / "src").mkdir(parents=True)
+    (workspace / "src" / "model.py").write_text(BAD, encoding="utf-8")
+    for args in ("--select REG010 -o report.txt", "--select=REG010 --output-format=concise --diff --exit-zero"):
+        temp = tmp_path / f"runner-temp-{len(args)}"
+        temp.mkdir()
+        (check,) = _run_action({"paths": "src", "args": args}, workspace, temp, ROOT, install=False)
+        assert check.returncode in (0, 1), check.stderr
+        assert (temp / "output").read_text().startswith("findings=1\n"), args
+        assert "/rules/REG010.md) | keras2-regularizer-keyword | 1 | yes |" in (temp / "summary").read_text(), args
+    assert "REG010" in (workspace / "report.txt").read_text()

@@ -23,6 +23,17 @@ def test_file_level_noqa_and_ignore_noqa(tmp_path: Path) -> None:
     assert "a.py:3:" in every.stdout and "b.py:3:" in every.stdout
 
 
+def test_an_unused_file_level_noqa_is_reported_on_its_own_line(tmp_path: Path) -> None:
+    """REG100 points at the comment that suppresses nothing, wherever it is in the file (a
+    file-level one was reported on line 1), and judges each file-level comment by itself."""
+    source = "import tensorflow as tf\n\n# reglint: noqa: REG010\n# reglint: noqa: REG004\n" + KERAS2.split("\n", 1)[1]
+    write_tree(tmp_path, {"a.py": source})
+    out = run_cli("check", *ARGS, "--select", "REG004,REG010,REG100", ".", cwd=tmp_path)
+    assert "a.py:5:" not in out.stdout  # REG010's finding is suppressed
+    assert "a.py:4:1: REG100 `# reglint: noqa: REG004` suppresses nothing in this file" in out.stdout
+    assert "a.py:3:" not in out.stdout and "a.py:1:" not in out.stdout
+
+
 def test_no_unsafe_fixes_undoes_unsafe_fixes(tmp_path: Path) -> None:
     write_tree(tmp_path, {"m.py": MISSPELLED.replace("tf.GraphKeys.REGULARIZATOIN_LOSSES", "'regularization_loss'")})
     on = run_cli("check", *ARGS, "--unsafe-fixes", "--statistics", ".", cwd=tmp_path)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from reglint.model import Finding, Position, Range
 from reglint.rule import Invalid, Rule, Valid
-from reglint.suppress import FILE
+from reglint.suppress import file_level
 
 if TYPE_CHECKING:
     from reglint.model import FileResult
@@ -87,15 +87,17 @@ class UnusedNoqa(Rule):
             files.setdefault(finding.path, set()).add(finding.code)
         out = []
         for result in results:
-            for line, codes in sorted(result.suppressions.items()):
+            for key, codes in sorted(result.suppressions.items(), key=lambda item: abs(item[0])):
+                whole = file_level(key)
+                line = key if whole is None else whole
                 mine = {code for code in codes if code in enabled and code != cls.code}
-                used = files.get(result.path, set()) if line == FILE else lines.get(result.path, {}).get(line, set())
+                used = files.get(result.path, set()) if whole else lines.get(result.path, {}).get(line, set())
                 unused = sorted(mine - used)
                 if not unused:
                     continue
-                where = "in this file" if line == FILE else "on this line"
+                where = "in this file" if whole else "on this line"
                 listed = ", ".join(unused)
-                comment = f"# reglint: noqa: {listed}" if line == FILE else f"# noqa: {listed}"
+                comment = f"# reglint: noqa: {listed}" if whole else f"# noqa: {listed}"
                 at = Position(max(line, 1), 0)
                 out.append(
                     Finding(
