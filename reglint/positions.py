@@ -86,11 +86,13 @@ class Positions:
     """Positions of nodes, computed only for files where something is reported or asked.
 
     libcst's PositionProvider generates the code of the whole module, which on a large file
-    costs more than its parse. So a node is placed within its module-level statement: the
-    provider runs on a module made of that statement alone, and the `ast` Outline says on
-    which line the statement starts (checked against where it ends, so that a disagreement
-    of the two parsers falls back to the whole module). Names of module-level definitions
-    are placed from the Outline alone."""
+    costs more than its parse. So a node is placed within its unit (a line of statements, or
+    a compound statement's header; see _Units): the unit's code is generated alone, and
+    `ast` says on which line the unit starts. Where the unit cannot say (the parsers do not
+    nest the statements alike, a node outside every header), the node is placed within its
+    module-level statement, generated alone and placed by the Outline the same way (checked
+    against where it ends, so that a disagreement of the two parsers falls back to the whole
+    module). Names of module-level definitions are placed from the Outline alone."""
 
     def __init__(self, module: cst.Module, python: bytes | None = None, outline: Outline | None = None) -> None:
         self.module = module
@@ -100,9 +102,9 @@ class Positions:
         self._definitions: dict[int, Range] | None = None
         # id of a node -> its unit (see _Units), for the module-level statements indexed so
         # far (one at a time, until the node asked for is found)
-        self._statement: dict[int, cst.CSTNode] = {}
+        self._unit: dict[int, cst.CSTNode] = {}
         self._units = _Units(module)
-        self._indexing = _index_statements(module, self._statement, self._units)  # not a method: no cycle
+        self._indexing = _index_statements(module, self._unit, self._units)  # not a method: no cycle
         # per module-level statement, what `ast` says of it (where it starts and ends)
         self._aligned = None if outline is None else _aligned_statements(module, outline)
         self._ast = None if outline is None or self._aligned is None else _ast_statements(module, outline)
@@ -172,11 +174,11 @@ class Positions:
         return None if unit is None else self._units.index[id(unit)]
 
     def _unit_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        found = self._statement.get(id(node))
+        found = self._unit.get(id(node))
         while found is None:
             if next(self._indexing, StopIteration) is StopIteration:
                 return None  # the Module itself, or its header or footer
-            found = self._statement.get(id(node))
+            found = self._unit.get(id(node))
         return found
 
     def _positions_in(self, index: int, provider: type) -> Any:
@@ -314,8 +316,8 @@ class Positions:
         return Edit(Range(at, at), text)
 
 
-def _index_statements(module: cst.Module, statement: dict[int, cst.CSTNode], units: _Units) -> Iterator[None]:
-    """Map the id of every node of each module-level statement to its unit in `statement`,
+def _index_statements(module: cst.Module, unit_of: dict[int, cst.CSTNode], units: _Units) -> Iterator[None]:
+    """Map the id of every node of each module-level statement to its unit in `unit_of`,
     one module-level statement per step; tell `units` where each unit is."""
     default = module.default_indent
     for index, top in enumerate(module.body):
@@ -327,7 +329,7 @@ def _index_statements(module: cst.Module, statement: dict[int, cst.CSTNode], uni
             stack = [unit]
             while stack:
                 node = stack.pop()
-                statement[id(node)] = unit
+                unit_of[id(node)] = unit
                 kind = type(node)
                 if kind is cst.IndentedBlock:
                     assert isinstance(node, cst.IndentedBlock)
