@@ -70,6 +70,8 @@ class FileContext:
     # the Python source the module was parsed from and its `ast` Outline (not for notebooks)
     python: bytes | None = None
     outline: Outline | None = None
+    # the file's bytes as read (a notebook's JSON), when the engine was given them
+    raw: bytes | None = None
     _positions: Positions | None = None
 
     def positions(self) -> Positions:
@@ -286,7 +288,7 @@ def _analyse_once(
     python: bytes | None,
 ) -> FileResult:
     resolver = Resolver(module, package_of(path))
-    ctx = FileContext(path, module, resolver, python=python, outline=outline)
+    ctx = FileContext(path, module, resolver, python=python, outline=outline, raw=raw)
     rules = [rule_type(ctx) for rule_type in rule_types]
     try:
         return _analyse_module(ctx, rules, raw)

@@ -13,14 +13,13 @@ import libcst as cst
 
 from reglint.flowfix import call_argument
 from reglint.flowstate import UNKNOWN, FlowState, imported_members
-from reglint.patterns import created_name
+from reglint.patterns import created_name, graph_key
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_METHODS_WRITE,
     COLLECTION_READERS,
     COLLECTION_WRITERS,
     GRAPH_KEYS,
-    GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
     REG_TOTAL_READERS,
@@ -422,17 +421,13 @@ class FlowCalls(FlowState):
     def _is_variables_key(self, key: cst.BaseExpression | None) -> bool:
         if isinstance(key, cst.SimpleString):
             return key.evaluated_value in VARIABLE_COLLECTIONS
-        resolved = self.resolve(key) if key is not None else None
-        return (
-            resolved is not None
-            and resolved.startswith(GRAPH_KEYS_CLASS + ".")
-            and (GRAPH_KEYS.get(resolved.rpartition(".")[2]) in VARIABLE_COLLECTIONS)
-        )
+        attr = graph_key(key, self.resolve(key)) if key is not None else None
+        return attr is not None and GRAPH_KEYS.get(attr) in VARIABLE_COLLECTIONS
 
     def _is_reg_key(self, key: cst.BaseExpression) -> bool:
         if isinstance(key, cst.SimpleString):
             return key.evaluated_value == REGULARIZATION_COLLECTION
-        return self.resolve(key) == f"{GRAPH_KEYS_CLASS}.REGULARIZATION_LOSSES"
+        return graph_key(key, self.resolve(key)) == "REGULARIZATION_LOSSES"
 
     def _sink(self, node: cst.Call, name: str | None, method: str | None) -> frozenset[Any] | None:
         kind: str | None = None

@@ -12,9 +12,9 @@ import libcst as cst
 from reglint.flowfix import contains, loads_of
 from reglint.flowstate import FlowState
 from reglint.names import dotted
+from reglint.patterns import graph_key
 from reglint.tfnames import (
     GRAPH_KEYS,
-    GRAPH_KEYS_CLASS,
 )
 from reglint.values import (
     Scope,
@@ -59,9 +59,9 @@ class FlowQueries(FlowState):
             return [(value, node)] if isinstance(value, str) else None
         if isinstance(node, cst.Name) and node.value == "None":
             return []
-        resolved = self.resolve(node)
-        if resolved is not None and resolved.startswith(GRAPH_KEYS_CLASS + "."):
-            key = GRAPH_KEYS.get(resolved.rpartition(".")[2])
+        attr = graph_key(node, self.resolve(node))
+        if attr is not None:
+            key = GRAPH_KEYS.get(attr)
             return [(key, node)] if key is not None else None
         if not isinstance(node, cst.Name) or not isinstance(scope.node, cst.FunctionDef):
             return None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import libcst as cst
 
-from reglint.tfnames import PENALTY_FUNCTIONS, REGULARIZER_FACTORIES
+from reglint.tfnames import GRAPH_KEYS_CLASS, PENALTY_FUNCTIONS, REGULARIZER_FACTORIES
 from reglint.values import is_bias_name
 
 REDUCTIONS = frozenset(
@@ -97,6 +97,27 @@ PENALTY_TOKENS: tuple[tuple[bytes, ...], ...] = (
 
 
 # -- variables by the names they are created under ----------------------------------------------
+
+
+def graph_key(key: cst.BaseExpression, resolved: str | None) -> str | None:
+    """The `GraphKeys` attribute a collection key names (`REGULARIZATION_LOSSES`), from the
+    name it resolves to (`tensorflow.GraphKeys.X`), else, when it resolves to nothing, from
+    its spelling (`tf.GraphKeys.X` where `tf` comes from a star import or a parameter:
+    TensorFlow's is the only `GraphKeys` training code uses). None for any other key."""
+    if resolved is not None:
+        return resolved.rpartition(".")[2] if resolved.startswith(GRAPH_KEYS_CLASS + ".") else None
+    if isinstance(key, cst.Attribute):
+        owner = key.value
+        spelled = (
+            owner.attr.value
+            if isinstance(owner, cst.Attribute)
+            else owner.value
+            if isinstance(owner, cst.Name)
+            else None
+        )
+        if spelled == "GraphKeys":
+            return key.attr.value
+    return None
 
 
 def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:

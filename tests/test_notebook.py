@@ -398,3 +398,45 @@ def test_reg001_in_cell_3_is_reported_there_and_fixed_there_only(tmp_path: Path)
     old_lines, new_lines = text.splitlines(), after.decode().splitlines()
     assert old_lines[: first + 1] == new_lines[: first + 1]
     assert old_lines[last:] == new_lines[len(new_lines) - (len(old_lines) - last) :]
+
+
+# --------------------------------------------------------------------------------------
+# a notebook in a project: judged by what it builds, imports or runs
+
+
+_OWN_GRAPH = (
+    "import tensorflow.compat.v1 as tf\n"
+    "x = tf.placeholder(tf.float32, [None, 4])\n"
+    "loss = tf.reduce_mean(tf.square(tf.layers.dense(x, 1)))\n"
+    "train_op = tf.train.AdamOptimizer().minimize(loss)\n"
+)
+_MODEL = (
+    "import tensorflow.compat.v1 as tf\n\n"
+    "def build(x):\n"
+    "    return tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(1e-4))\n"
+)
+
+
+def test_a_notebook_is_judged_by_the_regularizers_it_can_reach(tmp_path: Path) -> None:
+    """Regularizers declared in a project module concern a notebook only when the notebook
+    imports that module (directly or through the project's modules) or runs other code: a
+    tutorial notebook that builds its own graph was told to add the collection of a model it
+    never builds. A script keeps being judged by every declaration of the project (it may
+    train a model it is handed)."""
+    files = {
+        "model.py": _MODEL,
+        "data.py": "import numpy as np\n",
+        "net.py": "from model import build\n",
+        "alone.ipynb": _notebook(["from data import *\n" + _OWN_GRAPH]),
+        "through.ipynb": _notebook(["from net import *\n", _OWN_GRAPH.replace("tf.layers.dense(x, 1)", "build(x)")]),
+        "runs.ipynb": _notebook(["%run model.py\n", _OWN_GRAPH]),
+        "script.py": _OWN_GRAPH,
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    result = run(
+        [(str(tmp_path / name), (tmp_path / name).read_bytes()) for name in sorted(files)],
+        Settings(select=("REG001",), root=tmp_path),
+    )
+    flagged = sorted(Path(f.path).name for f in result.findings if f.code == "REG001")
+    assert flagged == ["runs.ipynb", "script.py", "through.ipynb"]

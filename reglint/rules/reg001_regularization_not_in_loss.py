@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -21,13 +21,13 @@ from reglint.judge import ProjectFacts
 from reglint.model import Fact, Finding, Safety
 from reglint.names import dotted, imported_from
 from reglint.nodes import child_nodes, is_expression
+from reglint.patterns import graph_key
 from reglint.rule import Invalid, Token, Valid, Word
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
     COLLECTION_NAMES,
     COLLECTION_READERS,
     GRAPH_KEYS,
-    GRAPH_KEYS_CLASS,
     REG_LIST_READERS,
     REG_SCALAR_READERS,
     REG_TOTAL_READERS,
@@ -137,7 +137,12 @@ class RegularizationNotInLoss(FlowRule):
     `model_fn`, a method a framework calls) has parameters that carry nothing, unless the
     parameter is named for a loss or a penalty (`total_loss`, `reg_loss`, `l2`). A loss read
     by name from an object of another module (`layers["total_loss"]`) is cited where it is
-    formed. Only what stands for every declared regularizer counts as adding them: a penalty
+    formed. A regularizer declared in one module concerns a training script elsewhere in the
+    project (a trainer may be handed the model another script builds), but a notebook only
+    when it imports that module, directly or through the project's modules, or runs code by
+    other means (`%run`, `exec`, `importlib`): a notebook is imported by nothing. A collection
+    key spelled `tf.GraphKeys.NAME` is that collection even when `tf` does not resolve (a star
+    import). Only what stands for every declared regularizer counts as adding them: a penalty
     on some tensors (`l2_reg * tf.nn.l2_loss(embedding)`) does not, and a square that is not
     computed from weights (a WGAN-GP gradient penalty, an MSE) is no weight penalty at all.
 
@@ -608,6 +613,20 @@ class RegularizationNotInLoss(FlowRule):
             path="model.py",
             message="model.py:3",
         ),
+        # a collection read whose `tf` comes from a star import is judged by the key it spells:
+        # another collection than the regularization losses
+        Invalid(
+            files={
+                "net.py": TF1 + "def train(x, y):\n"
+                "    h = tf.layers.dense(x, 10, kernel_regularizer=tf.keras.regularizers.l2(2e-4))\n"
+                "    loss = tf.reduce_mean(tf.square(h - y))\n"
+                "    return tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)\n",
+                "main.py": "from net import *\n\n"
+                "train_op = train(x, y)\n"
+                "update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\n",
+            },
+            path="net.py",
+        ),
         # `self.losses` of a subclass of a Keras model defined in another module
         Invalid(
             files={
@@ -1004,16 +1023,25 @@ class RegularizationNotInLoss(FlowRule):
             return isinstance(value, str) and (
                 value == REGULARIZATION_COLLECTION or nearest(value, COLLECTION_NAMES) == REGULARIZATION_COLLECTION
             )
-        resolved = self.resolve(key) or ""
-        if resolved.startswith(GRAPH_KEYS_CLASS + "."):
-            attr = resolved.rpartition(".")[2]
+        attr = graph_key(key, self.resolve(key))
+        if attr is not None:
             if attr in GRAPH_KEYS:
                 return attr == "REGULARIZATION_LOSSES"
             return nearest(attr, list(GRAPH_KEYS), cutoff=0.6) == "REGULARIZATION_LOSSES"
         return True
 
     # -- per file ------------------------------------------------------------------------
+    def _imports(self) -> list[str]:
+        found = getattr(self, "_imported", None)
+        if found is None:
+            found = self._imported = _imported_modules(self.ctx)
+        return found
+
     def judge(self, flow: Flow) -> None:
+        body = self.ctx.module.body
+        if body and self._imports():
+            # what the file imports, for the import graph shape 2 follows (see `_reaches`)
+            self.fact("imports", body[0], imports=self._imports())
         self._collections(flow)
         self._formed(flow)
         self._loss_returns(flow)
@@ -1045,7 +1073,8 @@ class RegularizationNotInLoss(FlowRule):
                     via=_loss_key(flow, train),
                     params=param_refs(flow, train.tags),
                     loss_calls=train.loss_calls(),
-                    imports=_imported_modules(self.ctx),
+                    imports=self._imports(),
+                    dynamic=_runs_other_code(self.ctx),
                 )
         self._keras_custom_loop(flow, sinks)
 
@@ -1275,8 +1304,12 @@ class RegularizationNotInLoss(FlowRule):
         import in turn. An intermediate module (`def YOLOv3(x): return common.convolutional(x)`)
         may hold no token of this rule and be skipped by the prefilter. Only chains that start
         at a loop are followed: following every builder's imports read the whole import graph
-        of a project (8 s of the 18 s on 22 training repositories)."""
+        of a project (8 s of the 18 s on 22 training repositories).
+
+        And, for shape 2, the modules a training notebook imports (and they in turn) when no
+        regularizer declared in another file is known to reach it yet (see `_reaches`)."""
         facts = project.by_kind(cls.code)
+        yield from _unexplored_imports(facts)
         returns = facts.get("keras_returns", [])
         todo = [name for loop in facts.get("keras_loop", []) for name in loop.data["imports"]]
         seen: set[str] = set()
@@ -1404,6 +1437,7 @@ class RegularizationNotInLoss(FlowRule):
         for fact in facts.get("formed", []):
             formed.setdefault(fact.data["key"], []).append(fact)
         returns = facts.get("returns", [])
+        graph = _import_graph(facts.get("imports", []))
         for train in facts.get("train", []):
             if bindings.carry(train.path, train.data.get("params", ())):
                 continue  # a caller passes the loss a penalty (or what may be one)
@@ -1413,7 +1447,7 @@ class RegularizationNotInLoss(FlowRule):
             # when one place of the project stores a loss under that name
             origin = [f for f in formed.get(train.data.get("via") or "", []) if f.path != train.path]
             there = f" (formed at {origin[0].path}:{origin[0].range.start.line})" if len(origin) == 1 else ""
-            reaching = [d for d in declared if _reaches(d, train)]
+            reaching = [d for d in declared if _reaches(d, train, graph)]
             if not reaching:
                 continue
             where, how = _declared_where(reaching)
@@ -1430,16 +1464,82 @@ class RegularizationNotInLoss(FlowRule):
             )
 
 
-def _reaches(declared: Fact, train: Fact) -> bool:
-    """Whether a declaration can concern a training: any declaration of the project's own code
-    may (the graph is global, and a project's modules are one program as far as the facts
-    tell), but a library's arg scope (`vgg.vgg_arg_scope()`) concerns only the network built
-    under it: in its file, or in a file that imports that module. (An inference script's
-    `resnet_arg_scope()` says nothing of the GAN trained in another example of the project.)"""
-    if not declared.data.get("builder") or declared.path == train.path:
+def _reaches(declared: Fact, train: Fact, graph: dict[str, list[str]]) -> bool:
+    """Whether a declaration can concern a training. One in the training's file does, and any
+    other declaration of the project's own code may: TensorFlow's graph is global, and a
+    module that trains a model it is handed (`Trainer(network)`) need not import the module
+    that builds it; the script that wires them does. But a notebook is imported by nothing:
+    it trains only what it builds, imports (directly or through the project's modules,
+    `graph`, see `_import_graph`) or runs by other means (`%run`, `exec`, `importlib`), so a
+    tutorial notebook is not judged by the regularizers of the project's other scripts.
+    A library's arg scope (`vgg.vgg_arg_scope()`) concerns only the network built under it:
+    in its file, or in a file that imports that module directly. (An inference script's
+    `resnet_arg_scope()` says nothing of the GAN trained in another example.)"""
+    if declared.path == train.path:
         return True
     where = module_of(declared.path)
-    return any(where == name or where.endswith("." + name) for name in train.data.get("imports", ()))
+    imports = train.data.get("imports", ())
+    if declared.data.get("builder"):
+        return any(_names_module(name, where) for name in imports)
+    if not train.path.endswith(".ipynb") or train.data.get("dynamic", True):
+        return True
+    todo, seen = list(imports), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if _names_module(name, where):
+            return True
+        for module, more in graph.items():
+            if _names_module(name, module):
+                todo.extend(more)
+    return False
+
+
+def _unexplored_imports(facts: dict[str, list[Fact]]) -> Iterator[str]:
+    """The imported names, reached from a training notebook of a shape-2 project, that no
+    module's `imports` fact describes yet (a project module the prefilter skipped, or a
+    library): see `_reaches`."""
+    declared = [d for d in facts.get("declare", []) if not d.data.get("builder")]
+    if not declared or facts.get("read"):
+        return
+    graph = _import_graph(facts.get("imports", []))
+    for train in facts.get("train", []):
+        others = [d for d in declared if d.path != train.path]
+        if not others or train.data.get("dynamic", True) or any(_reaches(d, train, graph) for d in others):
+            continue
+        todo, seen = list(train.data.get("imports", ())), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            known = [more for module, more in graph.items() if _names_module(name, module)]
+            if not known:
+                yield name
+            for more in known:
+                todo.extend(more)
+
+
+def _names_module(name: str, module: str) -> bool:
+    """Whether an imported dotted name can be the module at a path (`model` is `src.model`
+    when `src` is on the path)."""
+    return module == name or module.endswith("." + name)
+
+
+def _import_graph(facts: list[Fact]) -> dict[str, list[str]]:
+    """The project's modules (dotted, from their paths) and what each imports."""
+    return {module_of(fact.path): list(fact.data["imports"]) for fact in facts}
+
+
+def _runs_other_code(ctx: FileContext) -> bool:
+    """Whether a file may run another file's code without importing it."""
+    raw = ctx.raw if ctx.raw is not None else ctx.text().encode("utf-8", "surrogateescape")
+    return any(marker in raw for marker in _RUNNERS)
+
+
+_RUNNERS = (b"%run", b"exec(", b"execfile(", b"importlib", b"__import__", b"runpy", b"imp.load")
 
 
 def _declared_where(declared: list[Fact]) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from reglint.tfnames import (
     KERAS_TRAINABLE_ATTRIBUTES,
     PATTERN_REGULARIZERS,
     PENALTY_FUNCTIONS,
+    REGULARIZER_FACTORIES,
     TF_NAMESPACES,
     TRAINABLE_COLLECTION_KEYS,
     TRAINABLE_VARIABLE_CALLS,
@@ -214,8 +215,9 @@ class RegularizedBias(FlowRule):
     matches the names its layers give biases and BatchNorm parameters (`'.*'` does, `'.*/W'`
     does not), also through `from tensorpack import *`.
 
-    A bias keyword behind a switch of the project's (`reg if cfg.BIAS_DECAY else None`) is a
-    deliberate option and is left alone.
+    A bias keyword behind a switch of the project's (`reg if cfg.BIAS_DECAY else None`, or a
+    name set to `None` on one path and to a regularizer on another) is a deliberate option and
+    is left alone.
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
@@ -300,12 +302,26 @@ class RegularizedBias(FlowRule):
             for penalty in (*PENALTY_TOKENS, (b"apply_regularization",))
         ),
         *((b"l2_loss", maker) for maker in BIAS_MAKER_TOKENS),
+        # a regularizer called on a bias (`l2(1e-4)(dense.bias)`; `get_variable`, `add_weight`
+        # and `slim` pair with `regularizer` above)
+        *((b"regularizer", maker) for maker in (b"Variable", Word(b"bias"), Word(b"beta"), Word(b"gamma"))),
         *(function.encode() for functions in PATTERN_REGULARIZERS.values() for function in functions),
         *FLOW_PENALTY_TOKENS,
     )
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a switch of the project's written as statements: `None` on one path
+        Valid(
+            "import tensorflow as tf\n\n"
+            "CFG = {'no_bias_decay': True, 'wd': 1e-4}\n\n\n"
+            "def batch_norm():\n"
+            "    if CFG['no_bias_decay']:\n"
+            "        reg = None\n"
+            "    else:\n"
+            "        reg = tf.keras.regularizers.l2(CFG['wd'])\n"
+            "    return tf.keras.layers.BatchNormalization(gamma_regularizer=reg, beta_regularizer=reg)\n"
+        ),
         # a loop's variable holds what that loop iterates, whatever another loop binds to it
         Valid(
             "import tensorflow.compat.v1 as tf\n\n"
@@ -479,6 +495,17 @@ class RegularizedBias(FlowRule):
         ),
     ]
     INVALID = [
+        # a regularizer called on a bias computes its penalty on the bias, as tf.nn.l2_loss does
+        Invalid(
+            "import tensorflow as tf\n"
+            "from tensorflow.keras.regularizers import l2\n\n"
+            "reg = l2(1e-4)\n"
+            "dense = tf.keras.layers.Dense(10)\n"
+            "dense.build((None, 4))\n"
+            "dense.add_loss(lambda: reg(dense.kernel))\n"
+            "dense.add_loss(lambda: reg(dense.bias))\n",
+            message="this penalty is on the bias 'bias'",
+        ),
         # a layer class of another module keeps its bias in a dict (made by a helper given the
         # bias's name); the trainer penalizes every entry
         Invalid(
@@ -1013,11 +1040,19 @@ class RegularizedBias(FlowRule):
         """`l2_loss += tf.nn.l2_loss(b)` where `b` was created as a bias (a variable named like
         one, or a layer's `.bias`): judged by the name the variable was created with, not by
         the Python name that holds it."""
-        if name not in PENALTY_FUNCTIONS or not call.args or call.args[0].keyword is not None:
+        if not call.args or call.args[0].keyword is not None:
+            return
+        if name not in PENALTY_FUNCTIONS and not self._is_regularizer(call.func):
             return
         bias = self._bias_variable(call.args[0].value)
         if bias is not None:
             self.report(call, f"this penalty is on the bias {bias!r}; penalize weights only")
+
+    def _is_regularizer(self, func: cst.BaseExpression) -> bool:
+        """Whether a called value is a regularizer: `l2(1e-4)(b)`, or `reg(b)` with `reg =
+        l2(1e-4)` (a regularizer computes its penalty on what it is called with)."""
+        value = self.ctx.resolver.single_value(func)
+        return isinstance(value, cst.Call) and self.resolve(value.func) in REGULARIZER_FACTORIES
 
     def _bias_variable(self, node: cst.BaseExpression) -> str | None:
         """The creation name of a bias that `node` holds, if it holds one."""
@@ -1206,7 +1241,12 @@ class RegularizedBias(FlowRule):
             # option the project chose to offer
             return False
         if isinstance(value, cst.Name):
-            return bool(self.ctx.resolver.assigned_values(value)) or self.resolve(value) is not None
+            values = self.ctx.resolver.assigned_values(value)
+            if any(_is_none(v) for v in values):
+                # the same switch as a statement: `None` on one path, a regularizer on another
+                # (`if cfg.NO_BIAS_DECAY: reg = None` / `else: reg = l2(wd)`)
+                return False
+            return bool(values) or self.resolve(value) is not None
         own = isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self"
         return not own
 

@@ -6,6 +6,7 @@ import libcst as cst
 
 from reglint.judge import ProjectFacts
 from reglint.model import Edit, Fact, Finding, Fix, Safety
+from reglint.patterns import graph_key
 from reglint.rule import Invalid, Replace, Rule, Token, Valid
 from reglint.tfnames import (
     COLLECTION_METHODS_READ,
@@ -272,9 +273,9 @@ class MisspelledCollectionKey(Rule):
             if isinstance(text, str):
                 self.fact(kind, value, collection=text, literal=True, prefix=value.prefix, quote=value.quote)
             return
-        resolved = self.resolve(value) or ""
-        if resolved.startswith(GRAPH_KEYS_CLASS + "."):
-            key = GRAPH_KEYS.get(resolved.rsplit(".", 1)[1])
+        attr = graph_key(value, self.resolve(value))
+        if attr is not None:
+            key = GRAPH_KEYS.get(attr)
             if key is not None:
                 self.fact(kind, value, collection=key, literal=False)
 
