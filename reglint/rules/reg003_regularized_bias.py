@@ -13,6 +13,7 @@ from reglint.interproc import denotes
 from reglint.kwargs import splatted_keywords
 from reglint.model import Finding
 from reglint.names import dotted
+from reglint.nodes import child_nodes
 from reglint.patterns import (
     PENALTY_TOKENS,
     created_name,
@@ -123,8 +124,21 @@ def _is_false(node: cst.BaseExpression) -> bool:
 def _lambdas(node: cst.CSTNode) -> Iterator[cst.Lambda]:
     if isinstance(node, cst.Lambda):
         yield node
-    for child in node.children:
+    for child in child_nodes(node):
         yield from _lambdas(child)
+
+
+def _names_for(lam: cst.Lambda, name: str) -> list[str]:
+    """The names the lambda's body reads `name` by: itself, unless a parameter hides it, and
+    each parameter that defaults to it (`lambda w=weight: ...`)."""
+    params = lam.params
+    found = [name] if _reads_unchanged(lam, name) else []
+    found.extend(
+        param.name.value
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params)
+        if isinstance(param.default, cst.Name) and param.default.value == name and param.name.value != name
+    )
+    return found
 
 
 def _reads_unchanged(lam: cst.Lambda, name: str) -> bool:
@@ -495,6 +509,15 @@ class RegularizedBias(FlowRule):
         ),
     ]
     INVALID = [
+        # a penalty added for every weight of a layer, inside a `with` block of the loop
+        Invalid(
+            "import tensorflow as tf\n\n\n"
+            "def add_weight_decay(model, wd):\n"
+            "    for weight in model.trainable_weights:\n"
+            "        with tf.name_scope('weight_decay'):\n"
+            "            model.add_loss(lambda w=weight: tf.keras.regularizers.l2(wd)(w))\n",
+            message="biases included",
+        ),
         # a regularizer called on a bias computes its penalty on the bias, as tf.nn.l2_loss does
         Invalid(
             "import tensorflow as tf\n"
@@ -1265,20 +1288,17 @@ class RegularizedBias(FlowRule):
 
     # -- L2 sums over every variable ---------------------------------------------------------
     def visit_For(self, node: cst.CSTNode) -> None:
-        """`for v in tf.trainable_variables(): l2 += tf.nn.l2_loss(v)`, with no `if` in the loop."""
+        """`for v in tf.trainable_variables(): l2 += tf.nn.l2_loss(v)`, with no `if` in the loop
+        (a `with` block around the penalty filters nothing)."""
         self._enter(node)
         assert isinstance(node, cst.For)
         if not isinstance(node.target, cst.Name) or self._all_variables(node.iter) is None:
             return
         target = node.target.value
-        body = node.body
-        if not isinstance(body, cst.IndentedBlock) or not all(
-            isinstance(s, cst.SimpleStatementLine) for s in body.body
-        ):
+        lines = _unfiltered_lines(node.body)
+        if lines is None or any(isinstance(small, cst.Continue) for line in lines for small in line.body):
             return
-        if any(isinstance(small, cst.Continue) for line in body.body for small in line.body):  # type: ignore[attr-defined]
-            return
-        if not any(self._penalty_of(small, target) for line in body.body for small in line.body):  # type: ignore[attr-defined]
+        if not any(self._penalty_of(small, target) for line in lines for small in line.body):
             return
         text = self.ctx.code(node.iter)
         self.report(
@@ -1356,11 +1376,12 @@ class RegularizedBias(FlowRule):
 
     def _penalty_of(self, element: cst.CSTNode, target: str) -> bool:
         """A penalty of `target` in `element`, also inside a lambda that reads the same
-        variable (`model.add_loss(lambda v=v: l2(1e-4)(v))` in a loop over the weights)."""
+        variable (`model.add_loss(lambda v=v: l2(1e-4)(v))` in a loop over the weights, or
+        under a parameter defaulting to it: `lambda w=weight: l2(1e-4)(w)`)."""
         if is_penalty_of(self.resolve, element, target):
             return True
         return any(
-            _reads_unchanged(lam, target) and is_penalty_of(self.resolve, lam.body, target) for lam in _lambdas(element)
+            is_penalty_of(self.resolve, lam.body, name) for lam in _lambdas(element) for name in _names_for(lam, target)
         )
 
 
@@ -1433,3 +1454,23 @@ def _short(code: str) -> str:
     """An expression as a message quotes it: on one line, 40 characters at most."""
     text = " ".join(code.split())
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _unfiltered_lines(body: cst.BaseSuite) -> list[cst.SimpleStatementLine] | None:
+    """The statement lines of a loop's body when nothing in it can skip a variable: lines,
+    and `with` blocks of lines (`with tf.name_scope("wd"):`). None for any other statement
+    (an `if` may be a filter)."""
+    if not isinstance(body, cst.IndentedBlock):
+        return None
+    found: list[cst.SimpleStatementLine] = []
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            found.append(statement)
+        elif isinstance(statement, cst.With):
+            inner = _unfiltered_lines(statement.body)
+            if inner is None:
+                return None
+            found.extend(inner)
+        else:
+            return None
+    return found

@@ -148,6 +148,17 @@ class MisspelledCollectionKey(Rule):
         ),
     ]
     INVALID = [
+        # a key held in a name is the string the name holds
+        Invalid(
+            "import tensorflow as tf\n\n"
+            "KEY = 'regularization_loss'\n"
+            "reg = tf.get_collection(KEY)\n"
+            "more = tf.get_collection(KEY)\n",
+            fixed="import tensorflow as tf\n\n"
+            "KEY = 'regularization_losses'\n"
+            "reg = tf.get_collection(KEY)\n"
+            "more = tf.get_collection(KEY)\n",
+        ),
         Invalid(
             "import tensorflow as tf\nl2 = tf.get_collection(tf.GraphKeys.REGULARIZATOIN_LOSSES)\n",
             fixed="import tensorflow as tf\nl2 = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)\n",
@@ -261,6 +272,14 @@ class MisspelledCollectionKey(Rule):
 
     _tensorflow_file: bool | None = None
 
+    @property
+    def _held(self) -> set[tuple[str, int]]:
+        """(kind, id of the string) of the keys recorded through a name, in this file."""
+        found: set[tuple[str, int]] | None = self.__dict__.get("_held_keys")
+        if found is None:
+            found = self.__dict__["_held_keys"] = set()
+        return found
+
     def _imports_tensorflow(self) -> bool:
         if self._tensorflow_file is None:
             bound = self.ctx.resolver.module_scope.bindings.values()
@@ -268,6 +287,15 @@ class MisspelledCollectionKey(Rule):
         return self._tensorflow_file
 
     def _record(self, kind: str, value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.Name):
+            # a key held in a name assigned one string (`WD_KEY = "weight_decays"`): the
+            # string is the key, where it is written (a fix renames it there)
+            single = self.ctx.resolver.single_value(value)
+            if isinstance(single, cst.SimpleString):
+                if (kind, id(single)) in self._held:
+                    return  # the same name read again: one fact for the string
+                self._held.add((kind, id(single)))
+                value = single
         if isinstance(value, cst.SimpleString) and "f" not in value.prefix.lower():
             text = value.evaluated_value
             if isinstance(text, str):
