@@ -141,7 +141,9 @@ class RegularizerInInitializerSlot(Rule):
     same function; reported at the entry, without a fix). A value imported from another module
     of the project (`from .regularizers import KERNEL_REG`) is what that module assigns it. A
     wrapper's parameter named for one slot and passed to the other
-    (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass.
+    (`kernel_initializer=kernel_regularizer`) is wrong whatever its callers pass, and so is a
+    custom layer's attribute named so (`add_weight(initializer=self.kernel_regularizer)`). A
+    value chosen by a condition (`l2(wd) if wd > 0 else None`) is judged by each branch.
 
     Through the project's wrappers: a function or class (in any module) that hands its
     parameter to a slot, directly or through an attribute its `__init__` stores
@@ -215,6 +217,13 @@ class RegularizerInInitializerSlot(Rule):
     fix_safety = Safety.SAFE
 
     VALID = [
+        # a name chosen by a condition from itself is no regularizer
+        Valid(
+            "import tensorflow as tf\n\n\n"
+            "def weight(label, n):\n"
+            "    label = tf.one_hot(label, n) if label.shape.ndims == 1 else label\n"
+            "    return tf.get_variable('w', [n], initializer=label)\n"
+        ),
         # the wrapper's callers pass each value to the parameter that reaches its slot
         Valid(
             "import tensorflow as tf\n\n"
@@ -291,6 +300,33 @@ class RegularizerInInitializerSlot(Rule):
         ),
     ]
     INVALID = [
+        # a custom layer keeps the regularizer its caller passed, and builds a weight with it
+        # as the initializer
+        Invalid(
+            "from tensorflow import keras\n\n\n"
+            "class Attention(keras.layers.Layer):\n"
+            "    def __init__(self, kernel_regularizer=None, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            "        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)\n\n"
+            "    def build(self, input_shape):\n"
+            "        self.wq = self.add_weight(name='wq', shape=(4, 8), initializer=self.kernel_regularizer)\n",
+            message="the regularizer attribute (`self.kernel_regularizer`) is passed as `initializer=`",
+            fixed="from tensorflow import keras\n\n\n"
+            "class Attention(keras.layers.Layer):\n"
+            "    def __init__(self, kernel_regularizer=None, **kwargs):\n"
+            "        super().__init__(**kwargs)\n"
+            "        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)\n\n"
+            "    def build(self, input_shape):\n"
+            "        self.wq = self.add_weight(name='wq', shape=(4, 8), regularizer=self.kernel_regularizer)\n",
+        ),
+        # a regularizer whenever the condition holds
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n\n\n"
+            "def weight(name, shape, wd):\n"
+            "    reg = tf.keras.regularizers.l2(wd) if wd > 0 else None\n"
+            "    return tf.get_variable(name, shape, initializer=reg)\n",
+            message="a regularizer (`reg`) is passed as `initializer=`",
+        ),
         # the counterpart slot filled positionally: renaming the keyword would raise TypeError
         Invalid(
             "import tensorflow as tf\n"
@@ -573,7 +609,7 @@ class RegularizerInInitializerSlot(Rule):
             if forwarded is not None:
                 self._report(
                     arg,
-                    f"the {_other(kind)} parameter",
+                    f"the {_other(kind)} {'attribute' if '.' in forwarded else 'parameter'}",
                     f"whatever the caller passes as the {_other(kind)} lands in the {kind} slot",
                     keywords,
                     splat,
@@ -775,15 +811,30 @@ class RegularizerInInitializerSlot(Rule):
 
     def _other_slots_parameter(self, value: cst.BaseExpression, kind: str) -> str | None:
         """A parameter of the enclosing function named for the other kind of slot
-        (`kernel_initializer=kernel_regularizer` in a wrapper): wrong whatever is passed."""
+        (`kernel_initializer=kernel_regularizer` in a wrapper), or an attribute of the method's
+        object named so (`initializer=self.kernel_regularizer` in a custom layer, which keeps
+        what its caller passed as the regularizer): wrong whatever is passed."""
         function = self.ctx.enclosing(cst.FunctionDef)
-        if not isinstance(value, cst.Name) or not isinstance(function, cst.FunctionDef):
+        if not isinstance(function, cst.FunctionDef):
             return None
-        params = function.params
-        if value.value not in {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}:
+        params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        params += [p.name.value for p in function.params.kwonly_params]
+        if isinstance(value, cst.Name) and value.value in params:
+            name = value.value
+        elif (
+            isinstance(value, cst.Attribute)
+            and isinstance(value.value, cst.Name)
+            and params
+            and value.value.value == params[0]
+            and self.ctx.enclosing(cst.ClassDef) is not None
+        ):
+            name = value.attr.value
+        else:
             return None
-        slot = _slot(value.value)
-        return value.value if slot is not None and slot[0] != kind else None
+        slot = _slot(name)
+        if slot is None or slot[0] == kind:
+            return None
+        return name if isinstance(value, cst.Name) else f"{params[0]}.{name}"
 
     def _imported_value(self, arg: cst.Arg, kind: str, keywords: set[str], splat: bool) -> bool:
         """A slot given a name imported from another module of the project
@@ -900,8 +951,14 @@ class RegularizerInInitializerSlot(Rule):
             node = value
         return node
 
-    def _is_regularizer(self, node: cst.BaseExpression) -> bool:
+    def _is_regularizer(self, node: cst.BaseExpression, depth: int = 0) -> bool:
         node = self._value(node)
+        if isinstance(node, cst.IfExp):
+            # `l2(wd) if wd > 0 else None`: a regularizer whenever the condition holds (a few
+            # levels: `x = f(x) if c else x` leads back to itself)
+            return depth < 3 and (
+                self._is_regularizer(node.body, depth + 1) or self._is_regularizer(node.orelse, depth + 1)
+            )
         if isinstance(node, cst.SimpleString):
             return node.evaluated_value in KERAS_REGULARIZER_IDS
         if _looked_up(self.resolve, node, "keras.regularizers"):
@@ -921,8 +978,12 @@ class RegularizerInInitializerSlot(Rule):
                 return complete and self._is_penalty(function.params, values)
         return False
 
-    def _is_initializer(self, node: cst.BaseExpression) -> bool:
+    def _is_initializer(self, node: cst.BaseExpression, depth: int = 0) -> bool:
         node = self._value(node)
+        if isinstance(node, cst.IfExp):
+            return depth < 3 and (
+                self._is_initializer(node.body, depth + 1) or self._is_initializer(node.orelse, depth + 1)
+            )
         if isinstance(node, cst.SimpleString):
             return node.evaluated_value in KERAS_INITIALIZER_IDS
         if _looked_up(self.resolve, node, "keras.initializers"):
