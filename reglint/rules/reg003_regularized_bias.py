@@ -13,7 +13,7 @@ from reglint.interproc import denotes
 from reglint.kwargs import splatted_keywords
 from reglint.model import Finding
 from reglint.names import dotted
-from reglint.nodes import child_nodes
+from reglint.nodes import child_nodes, is_expression
 from reglint.patterns import (
     PENALTY_TOKENS,
     created_name,
@@ -231,7 +231,9 @@ class RegularizedBias(FlowRule):
 
     A bias keyword behind a switch of the project's (`reg if cfg.BIAS_DECAY else None`, or a
     name set to `None` on one path and to a regularizer on another) is a deliberate option and
-    is left alone.
+    is left alone, and so is a helper's parameter or a layer's attribute that passes on its
+    caller's choice (`biases_regularizer=self.biases_regularizer`); an attribute the class
+    itself sets to a regularizer (`self.reg = slim.l2_regularizer(wd)`) is the class's choice.
 
     A comprehension with a filter (by name, by rank, or over an explicit list of weights) is
     left alone, unless the filter cannot exclude anything: `v.name not in ['bias', 'gamma']`
@@ -325,6 +327,16 @@ class RegularizedBias(FlowRule):
     fix_safety = Safety.UNSAFE
 
     VALID = [
+        # a layer's attribute holding what its caller chose
+        Valid(
+            "import tensorflow.compat.v1 as tf\n"
+            "import tf_slim as slim\n\n\n"
+            "class Net:\n"
+            "    def __init__(self, biases_regularizer=None):\n"
+            "        self.biases_regularizer = biases_regularizer\n\n"
+            "    def __call__(self, x):\n"
+            "        return slim.conv2d(x, 8, [3, 3], biases_regularizer=self.biases_regularizer)\n"
+        ),
         # a switch of the project's written as statements: `None` on one path
         Valid(
             "import tensorflow as tf\n\n"
@@ -509,6 +521,17 @@ class RegularizedBias(FlowRule):
         ),
     ]
     INVALID = [
+        # a regularizer the class makes itself and keeps in an attribute
+        Invalid(
+            "import tensorflow.compat.v1 as tf\n"
+            "import tf_slim as slim\n\n\n"
+            "class Net:\n"
+            "    def __init__(self, wd):\n"
+            "        self.reg = slim.l2_regularizer(wd)\n\n"
+            "    def __call__(self, x):\n"
+            "        return slim.conv2d(x, 8, [3, 3], weights_regularizer=self.reg, biases_regularizer=self.reg)\n",
+            message="`biases_regularizer=`",
+        ),
         # a penalty added for every weight of a layer, inside a `with` block of the loop
         Invalid(
             "import tensorflow as tf\n\n\n"
@@ -1255,7 +1278,8 @@ class RegularizedBias(FlowRule):
     def _regularizes(self, value: cst.BaseExpression) -> bool:
         """Whether a regularizer argument sets a penalty here. `None` does not, and neither does
         plumbing that passes on what the caller chose: a parameter (`bias_regularizer=
-        bias_regularizer` in a helper) or a layer's own attribute (`self.bias_regularizer`)."""
+        bias_regularizer` in a helper) or a layer's own attribute (`self.bias_regularizer`),
+        unless the class itself sets the attribute to a regularizer it makes."""
         value = self.ctx.resolver.single_value(value)
         if _is_none(value):
             return False
@@ -1271,7 +1295,32 @@ class RegularizedBias(FlowRule):
                 return False
             return bool(values) or self.resolve(value) is not None
         own = isinstance(value, cst.Attribute) and isinstance(value.value, cst.Name) and value.value.value == "self"
-        return not own
+        return not own or self._holds_regularizer(cst.ensure_type(value, cst.Attribute).attr.value)
+
+    def _holds_regularizer(self, attr: str) -> bool:
+        """Whether the enclosing class only ever sets `self.<attr>` to a regularizer it makes
+        (`self.reg = slim.l2_regularizer(wd)`): its own choice, not its caller's."""
+        cls = self.ctx.enclosing(cst.ClassDef)
+        if not isinstance(cls, cst.ClassDef):
+            return False
+        values: list[cst.BaseExpression] = []
+        stack: list[cst.CSTNode] = [cls.body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Assign):
+                values.extend(
+                    node.value
+                    for target in node.targets
+                    if isinstance(target.target, cst.Attribute)
+                    and isinstance(target.target.value, cst.Name)
+                    and target.target.value.value == "self"
+                    and target.target.attr.value == attr
+                )
+            elif not is_expression(node):
+                stack.extend(child_nodes(node))
+        return bool(values) and all(
+            isinstance(v, cst.Call) and self.resolve(v.func) in REGULARIZER_FACTORIES for v in values
+        )
 
     def _apply_regularization(self, call: cst.Call) -> None:
         arg = keyword_arg(call, "weights_list")
