@@ -146,7 +146,9 @@ class LateBoundPenaltyLambda(Rule):
     issue 37511, Keras issue 16316).
 
     A function defined in the loop body and passed by name (`def penalty(): ...` then
-    `model.add_loss(penalty)`) has the same problem; it is reported too, without a fix.
+    `model.add_loss(penalty)`) has the same problem; it is reported too, without a fix. A
+    lambda named first (`penalty = lambda: ...` then `model.add_loss(penalty)`) is reported and
+    fixed as one given directly.
 
     ## Example
     ```python
@@ -247,6 +249,17 @@ class LateBoundPenaltyLambda(Rule):
         Valid("for layer in layers:\n    add_loss(lambda: layer)\n"),
     ]
     INVALID = [
+        # the lambda is named first, then given to add_loss
+        Invalid(
+            "import tensorflow as tf\n\n"
+            "for w in model.trainable_weights:\n"
+            "    reg = lambda: tf.keras.regularizers.l2(1e-4)(w)\n"
+            "    model.add_loss(reg)\n",
+            fixed="import tensorflow as tf\n\n"
+            "for w in model.trainable_weights:\n"
+            "    reg = lambda w=w: tf.keras.regularizers.l2(1e-4)(w)\n"
+            "    model.add_loss(reg)\n",
+        ),
         Invalid(
             "import tensorflow as tf\n\nfor layer in model.layers:\n"
             "    if hasattr(layer, 'kernel'):\n"
@@ -347,7 +360,9 @@ class LateBoundPenaltyLambda(Rule):
             self._foreign_add_loss = _defines_foreign_add_loss(self.ctx.module, self)
         if self._foreign_add_loss:
             return
-        late = self._late_bound(node)
+        self._judge_lambda(node, self._late_bound(node))
+
+    def _judge_lambda(self, node: cst.Lambda, late: set[str] | frozenset[str]) -> None:
         if not late:
             return
         inner = _LoadedNames(frozenset(_param_names(node.params)))
@@ -380,6 +395,10 @@ class LateBoundPenaltyLambda(Rule):
             return
         function = self._function_in_loop(args[0].value.value)
         if function is None:
+            # `penalty = lambda: ...` earlier in the loop's body, then `add_loss(penalty)`
+            lam = self._lambda_in_loop(args[0].value.value)
+            if lam is not None:
+                self._judge_lambda(lam, self._late_bound(node))
             return
         late = self._late_bound(node)
         params = _param_names(function.params)
@@ -399,6 +418,32 @@ class LateBoundPenaltyLambda(Rule):
             f"after the loop: every penalty applies to the last value; bind it now with "
             f"`def {function.name.value}({binding}): ...`",
         )
+
+    def _lambda_in_loop(self, name: str) -> cst.Lambda | None:
+        """The lambda assigned to `name` earlier in the body of the loop enclosing the current
+        call, when that is the name's only assignment there."""
+        ancestors = self.ctx.ancestors
+        child: cst.CSTNode = ancestors[-1]
+        for node in reversed(ancestors[:-1]):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return None
+            if isinstance(node, cst.IndentedBlock):
+                found = [
+                    small.value
+                    for stmt in node.body[: next((i for i, s in enumerate(node.body) if s is child), 0)]
+                    if isinstance(stmt, cst.SimpleStatementLine)
+                    for small in stmt.body
+                    if isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and small.targets[0].target.value == name
+                ]
+                if found:
+                    return found[0] if len(found) == 1 and isinstance(found[0], cst.Lambda) else None
+            if isinstance(node, (cst.For, cst.While)) and child is node.body:
+                return None
+            child = node
+        return None
 
     def _function_in_loop(self, name: str) -> cst.FunctionDef | None:
         """The `def name` made earlier in the body of a loop enclosing the current call."""
