@@ -7,6 +7,7 @@ trainable variables (seeds 002 and 004)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import libcst as cst
@@ -184,8 +185,9 @@ def excludes_nothing(test: cst.BaseExpression, target: str) -> bool:
 
 
 def drops_only_other(test: cst.BaseExpression, target: str) -> str | None:
-    """The word of a filter `"word" not in v.name` that names no bias (`"batch_normalization"`,
-    `"global_step"`, `"bn"`): it leaves every conv and dense bias in. None for any other test."""
+    """The word of a filter `"word" not in v.name` that names no conv or dense bias
+    (`"batch_normalization"`, `"global_step"`, `"bn"`, and BatchNorm's `"gamma"` and `"beta"`):
+    it leaves every conv and dense bias in. None for any other test."""
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None
     comparison = test.comparisons[0]
@@ -194,7 +196,13 @@ def drops_only_other(test: cst.BaseExpression, target: str) -> str | None:
     word = test.left.evaluated_value
     if not isinstance(word, str) or not word or not _is_name_of(comparison.comparator, target):
         return None
-    return None if is_bias_name(word) or "bias" in word.lower() else word
+    words = set(re.split(r"[^a-z]+", word.lower()))
+    conv_or_dense_bias = is_bias_name(word) and not words <= BATCH_NORM_WORDS
+    return None if conv_or_dense_bias or "bias" in word.lower() else word
+
+
+# what names BatchNorm's parameters only (a filter on them keeps the conv and dense biases)
+BATCH_NORM_WORDS = frozenset({"gamma", "beta", ""})
 
 
 def keeps_biases(test: cst.BaseExpression, target: str) -> bool:

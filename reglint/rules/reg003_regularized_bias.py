@@ -521,6 +521,14 @@ class RegularizedBias(FlowRule):
         ),
     ]
     INVALID = [
+        # a filter on BatchNorm's parameters keeps the conv and dense biases
+        Invalid(
+            "import tensorflow as tf\n\n\n"
+            "def regularize(model, wd=1e-4):\n"
+            "    return [tf.nn.l2_loss(w) * wd for w in model.trainable_weights\n"
+            "            if 'gamma' not in w.name and 'beta' not in w.name]\n",
+            message="leaves out only variables named with 'gamma', 'beta'",
+        ),
         # a regularizer the class makes itself and keeps in an attribute
         Invalid(
             "import tensorflow.compat.v1 as tf\n"
@@ -1381,8 +1389,11 @@ class RegularizedBias(FlowRule):
             )
             return
         useless = [c for c in loop.ifs if graph_names and excludes_nothing(c.test, target)]
-        others = [word for c in loop.ifs if (word := drops_only_other(c.test, target)) is not None]
-        if others and len(useless) + len(others) == len(loop.ifs):
+        # each test the filter requires (`"gamma" not in v.name and "beta" not in v.name`)
+        tests = [test for c in loop.ifs for test in _conjuncts(c.test)]
+        blind = [t for t in tests if graph_names and excludes_nothing(t, target)]
+        others = [word for t in tests if (word := drops_only_other(t, target)) is not None]
+        if others and len(blind) + len(others) == len(tests):
             last = loop.ifs[-1].test
             extend = isinstance(last, cst.Comparison) and not useless
             self.report(
@@ -1523,3 +1534,10 @@ def _unfiltered_lines(body: cst.BaseSuite) -> list[cst.SimpleStatementLine] | No
         else:
             return None
     return found
+
+
+def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The tests a filter requires together: `a and b` is `a` and `b`."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And) and not test.lpar:
+        return [*_conjuncts(test.left), *_conjuncts(test.right)]
+    return [test]
