@@ -184,9 +184,13 @@ def denotes(imported: str, path: str, qualified: str) -> bool:
     file's module by its trailing parts (paths are relative to wherever reglint runs)."""
     if not imported.endswith("." + qualified):
         return False
-    module = imported[: -len(qualified) - 1]
-    where = module_of(path)
-    return where == module or where.endswith("." + module)
+    return names_module(imported[: -len(qualified) - 1], module_of(path))
+
+
+def names_module(imported: str, module: str) -> bool:
+    """Whether an imported dotted name can be the module of a file (`model` is `src.model`:
+    paths are relative to wherever reglint runs, and `src` may be on the import path)."""
+    return module == imported or module.endswith("." + imported)
 
 
 def module_of(path: str) -> str:

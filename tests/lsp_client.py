@@ -97,6 +97,11 @@ class Editor:
         self.client.initialized(types.InitializedParams())
         return result
 
+    async def check_all(self) -> Any:
+        """Run the server's "check all" command; its summary."""
+        command = types.ExecuteCommandParams("reglint.checkAll")
+        return await asyncio.wait_for(self.client.workspace_execute_command_async(command), 60)
+
     async def stop(self) -> None:
         try:
             await asyncio.wait_for(self.client.shutdown_async(None), TIMEOUT)

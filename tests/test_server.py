@@ -333,9 +333,7 @@ def test_check_all_reports_the_files_that_are_not_open_with_progress(tmp_path: P
         editor = Editor()
         await editor.start(tmp_path)
         try:
-            summary = await asyncio.wait_for(
-                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
-            )
+            summary = await editor.check_all()
             assert summary == {"files": 4, "findings": 3}
             assert codes(editor.diagnostics[uri(tmp_path / "keras2_model.py")]) == ["REG002", "REG010"]
             assert codes(editor.diagnostics[uri(tmp_path / "train.py")]) == ["REG001"]
@@ -523,9 +521,7 @@ def test_check_all_places_a_closed_notebooks_findings_in_its_file_and_names_the_
         editor = Editor()
         await editor.start(tmp_path)
         try:
-            await asyncio.wait_for(
-                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
-            )
+            await editor.check_all()
             [finding] = editor.diagnostics[uri(tmp_path / "nb.ipynb")]
             assert finding.message.startswith("cell 2:2: ")
             line = text.splitlines()[finding.range.start.line]
@@ -548,9 +544,7 @@ def test_a_workspace_reached_through_a_symlink_keeps_the_editors_paths(tmp_path:
         editor = Editor()
         await editor.start(link)
         try:
-            await asyncio.wait_for(
-                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
-            )
+            await editor.check_all()
             [finding] = editor.diagnostics[uri(link / "train.py")]
             [related] = finding.related_information or []
             assert related.location.uri == uri(link / "model.py")
@@ -579,9 +573,7 @@ def test_workspace_folders_added_later_are_projects_too(tmp_path: Path) -> None:
                     )
                 )
             )
-            summary = await asyncio.wait_for(
-                editor.client.workspace_execute_command_async(types.ExecuteCommandParams("reglint.checkAll")), 60
-            )
+            summary = await editor.check_all()
             assert summary == {"files": 3, "findings": 3}
             assert codes(editor.diagnostics[uri(tmp_path / "b" / "train.py")]) == ["REG001"]
         finally:

@@ -107,9 +107,9 @@ def create_server() -> ReglintServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def notebook_close(ls: ReglintServer, params: types.DidCloseNotebookDocumentParams) -> None:
-        path = to_fs_path(params.notebook_document.uri)
-        if path is not None and ls.open_notebooks.pop(_real(path), None) is not None:
-            ls.closed(_real(path))
+        path = ls.path_of_uri(params.notebook_document.uri)
+        if path is not None and ls.open_notebooks.pop(path, None) is not None:
+            ls.closed(path)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def watched(ls: ReglintServer, params: types.DidChangeWatchedFilesParams) -> None:

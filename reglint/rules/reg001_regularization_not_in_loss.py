@@ -16,7 +16,16 @@ from reglint.flowfix import (
     regularizer_keyword,
     slim_net_arg_scope,
 )
-from reglint.interproc import Bindings, call_facts, callers_wanted, denotes, module_of, param_refs, qualified_name
+from reglint.interproc import (
+    Bindings,
+    call_facts,
+    callers_wanted,
+    denotes,
+    module_of,
+    names_module,
+    param_refs,
+    qualified_name,
+)
 from reglint.judge import ProjectFacts
 from reglint.model import Fact, Finding, Safety
 from reglint.names import dotted, imported_from
@@ -1480,7 +1489,7 @@ def _reaches(declared: Fact, train: Fact, graph: dict[str, list[str]]) -> bool:
     where = module_of(declared.path)
     imports = train.data.get("imports", ())
     if declared.data.get("builder"):
-        return any(_names_module(name, where) for name in imports)
+        return any(names_module(name, where) for name in imports)
     if not train.path.endswith(".ipynb") or train.data.get("dynamic", True):
         return True
     todo, seen = list(imports), set()
@@ -1489,10 +1498,10 @@ def _reaches(declared: Fact, train: Fact, graph: dict[str, list[str]]) -> bool:
         if name in seen:
             continue
         seen.add(name)
-        if _names_module(name, where):
+        if names_module(name, where):
             return True
         for module, more in graph.items():
-            if _names_module(name, module):
+            if names_module(name, module):
                 todo.extend(more)
     return False
 
@@ -1515,17 +1524,11 @@ def _unexplored_imports(facts: dict[str, list[Fact]]) -> Iterator[str]:
             if name in seen:
                 continue
             seen.add(name)
-            known = [more for module, more in graph.items() if _names_module(name, module)]
+            known = [more for module, more in graph.items() if names_module(name, module)]
             if not known:
                 yield name
             for more in known:
                 todo.extend(more)
-
-
-def _names_module(name: str, module: str) -> bool:
-    """Whether an imported dotted name can be the module at a path (`model` is `src.model`
-    when `src` is on the path)."""
-    return module == name or module.endswith("." + name)
 
 
 def _import_graph(facts: list[Fact]) -> dict[str, list[str]]:

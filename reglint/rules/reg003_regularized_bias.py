@@ -208,8 +208,10 @@ class RegularizedBias(FlowRule):
     inside `variable_scope(..., regularizer=...)`, and an L2 sum over
     `tf.trainable_variables()`, `model.trainable_variables` or `model.trainable_weights` that
     does not leave the biases out (a comprehension, or a loop adding a penalty for each, also
-    as `model.add_loss(lambda v=v: ...)`), and `tf.nn.l2_loss` of a variable created as a bias
-    (`tf.Variable(..., name="b")`, `get_variable("biases", ...)`, a layer's `.bias`): the
+    as `model.add_loss(lambda v=v: ...)` or `lambda w=weight: ...`, also inside a `with` block
+    of the loop), and `tf.nn.l2_loss` of a variable created as a bias, or a regularizer called
+    on one (`l2(wd)(layer.bias)`, `reg(layer.bias)` with `reg = l2(wd)`), where the bias is
+    `tf.Variable(..., name="b")`, `get_variable("biases", ...)` or a layer's `.bias`: the
     variable is judged by the name it was created with, not by the Python name that holds it.
 
     Through the dataflow, the same holds wherever the value travels: a set of every variable
@@ -224,8 +226,9 @@ class RegularizedBias(FlowRule):
     time). Tuples are unpacked
     element by element where their structure is known; a loop over a set with a condition or
     a `continue` in its body is trusted to leave the biases out. A filter that drops only
-    variables named with a word no bias has (`"batch_normalization" not in v.name`) keeps every
-    conv and dense bias. tensorpack's `regularize_cost(regex, ...)` is flagged when the regex
+    variables named with a word no conv or dense bias has (`"batch_normalization" not in
+    v.name`, `"gamma" not in v.name and "beta" not in v.name`) keeps every conv and dense bias.
+    tensorpack's `regularize_cost(regex, ...)` is flagged when the regex
     matches the names its layers give biases and BatchNorm parameters (`'.*'` does, `'.*/W'`
     does not), also through `from tensorpack import *`.
 

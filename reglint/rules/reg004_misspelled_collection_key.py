@@ -49,7 +49,10 @@ class MisspelledCollectionKey(Rule):
     (`tf.GraphKeys.REGULARIZATOIN_LOSSES`), a collection-name string a small edit away from a
     real one (`tf.get_collection('regularization_loss')`), and a custom collection read under a
     name close to, but not equal to, the name it is filled under anywhere in the project
-    (`add_to_collection('losses', ...)` / `get_collection('loss')`).
+    (`add_to_collection('losses', ...)` / `get_collection('loss')`). A key held in a name
+    assigned one string in its scope (`KEY = 'regularization_loss'`, then `get_collection(KEY)`)
+    is that string, reported and fixed where it is written. A key spelled
+    `tf.GraphKeys.NAME` is that collection even when `tf` does not resolve (a star import).
 
     ## Why is this bad?
     A misspelled attribute raises `AttributeError` when the line runs, which can be deep inside
